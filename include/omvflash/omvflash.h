@@ -1,0 +1,183 @@
+/*
+ * libomvflash: flash OpenMV cameras described by board files.
+ *
+ * The library knows no protocol. It loads a board file, resolves a plan
+ * (which partitions, which image files, in which order), loads the board's
+ * transport plugin, checks everything that can be checked before a byte is
+ * sent, drives the plugin, and reports what happens as events.
+ *
+ * There is no global state: every call works on the objects it is given, so
+ * several cameras can be flashed from several threads at once.
+ */
+#ifndef OMVFLASH_OMVFLASH_H
+#define OMVFLASH_OMVFLASH_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "plugin.h"
+#include "status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Library version. */
+#define OMVFLASH_VERSION "0.1.0"
+
+/** A loaded, validated board file (opaque). */
+typedef struct omv_board omv_board;
+
+/**
+ * Load and validate a board file. Every syntax error, unknown section or key
+ * and malformed value fails with OMV_E_BOARD and a message "FILE:LINE: ...".
+ * Plugin-specific sections are checked later, when the plugin is known
+ * (omv_flash() and omv_board_check_plugins()).
+ * @param path  path of the INI file.
+ * @param out   receives the board; free it with omv_board_free().
+ * @return OMV_OK, OMV_E_BOARD, OMV_E_NOMEM.
+ */
+omv_status omv_board_load(const char *path, omv_board **out, omv_error *err);
+
+/** Free a board returned by omv_board_load(). NULL is a no-op. */
+void omv_board_free(omv_board *board);
+
+/** The board's human name ("OpenMV AE3"). */
+const char *omv_board_name(const omv_board *board);
+
+/** Path the board was loaded from. */
+const char *omv_board_path(const omv_board *board);
+
+/** Name of the transport plugin the board uses ("dfu"). */
+const char *omv_board_transport(const omv_board *board);
+
+/** One partition as the board file declares it. */
+typedef struct omv_partition_info {
+    const char *name;        /**< "HP" */
+    int index;               /**< device-side number hint (DFU alt), -1 if not given */
+    uint64_t size;           /**< bytes */
+    int read_only;           /**< never written */
+    int readable;            /**< can be read back (--read, --verify) */
+    const char *image;       /**< default image file name, or NULL */
+    uint32_t timeout_ms;     /**< per-request timeout, 0 = transport default */
+} omv_partition_info;
+
+/** Number of partitions the board declares. */
+size_t omv_board_partition_count(const omv_board *board);
+
+/** Partition @p i (0 .. count-1) in board-file order. */
+const omv_partition_info *omv_board_partition(const omv_board *board, size_t i);
+
+/** A NAME=FILE pair from --image or --read. */
+typedef struct omv_image_spec {
+    const char *partition;
+    const char *path;
+} omv_image_spec;
+
+/** Sentinel for omv_request.wait_ms: use the board file's wait_ms. */
+#define OMV_WAIT_DEFAULT UINT32_MAX
+
+/** What to do; zero-initialise and fill what you need. */
+typedef struct omv_request {
+    /** Directory holding the board's default images (--firmware); NULL if none. */
+    const char *firmware_dir;
+    /** Explicit images (--image NAME=FILE); when given, only these are written. */
+    const omv_image_spec *images;
+    size_t n_images;
+    /** Partitions to read into files (--read NAME=FILE). */
+    const omv_image_spec *reads;
+    size_t n_reads;
+    /** Read each written partition back and compare (--verify). */
+    int verify;
+    /** Resolve and report the plan, touch no device beyond listing it (--dry-run). */
+    int dry_run;
+    /** Leave the device in its bootloader at the end (--no-reset). */
+    int no_reset;
+    /** Select the device by serial number (--serial); NULL for any. */
+    const char *serial;
+    /** Select the device by port path (--port); NULL for any. */
+    const char *port_path;
+    /** How long to wait for the bootloader (--wait); OMV_WAIT_DEFAULT for the board's value. */
+    uint32_t wait_ms;
+    /** Extra plugin directory searched first (besides $OMVFLASH_PLUGIN_PATH); may be NULL. */
+    const char *plugin_dir;
+    /** When non-NULL and non-zero, stop as soon as possible with OMV_E_CANCELLED. */
+    const volatile sig_atomic_t *cancel;
+} omv_request;
+
+/** Kinds of events omv_flash() reports. */
+typedef enum omv_event_type {
+    OMV_EV_PLAN = 1,      /**< one per planned step, before any device I/O: step, partition, file, total */
+    OMV_EV_WAITING,       /**< waiting for the device: total = wait in ms */
+    OMV_EV_DEVICE,        /**< device opened: device */
+    OMV_EV_STEP_START,    /**< step begins: step, partition, file, total, index, count */
+    OMV_EV_PROGRESS,      /**< done of total bytes of the current step */
+    OMV_EV_STEP_DONE,     /**< step finished: step, partition, total, elapsed_ms */
+    OMV_EV_LOG,           /**< message at level */
+    OMV_EV_CONFIRM,       /**< a destructive step needs confirmation: message */
+    OMV_EV_ERROR,         /**< failure: status, message */
+    OMV_EV_FINISHED,      /**< the run ended: status (also the exit code), elapsed_ms */
+} omv_event_type;
+
+/** An event; fields not listed for its type are zero/NULL. */
+typedef struct omv_event {
+    omv_event_type type;
+    const char *step;          /**< "write", "verify", "read", "reset", ... */
+    const char *partition;     /**< partition name */
+    const char *file;          /**< image or output file */
+    uint64_t done;
+    uint64_t total;
+    int index;                 /**< 1-based step number */
+    int count;                 /**< number of steps */
+    uint64_t elapsed_ms;
+    const struct omv_device_info *device;
+    enum omv_log_level level;
+    const char *message;
+    omv_status status;
+} omv_event;
+
+/** Receives events; called from the thread running omv_flash(). */
+typedef void (*omv_event_fn)(void *user, const omv_event *ev);
+
+/**
+ * Receives confirmation requests (OMV_EV_CONFIRM); return non-zero to
+ * accept. NULL means "refuse": destructive actions then fail with
+ * OMV_E_CANCELLED unless the caller accepted them up front.
+ */
+typedef int (*omv_confirm_fn)(void *user, const char *what);
+
+/** Callbacks for omv_flash(); all may be NULL. */
+typedef struct omv_callbacks {
+    omv_event_fn event;
+    omv_confirm_fn confirm;
+    void *user;
+} omv_callbacks;
+
+/**
+ * Run @p req against @p board: resolve the plan, check images (exist, not
+ * empty, fit their partitions, no read-only target), load the transport
+ * plugin, wait for and open the device, check the device's partition names
+ * against the board, then write, verify, read and reset as asked.
+ * Nothing is sent to the device until all checks passed.
+ * @return OMV_OK or the failure's status (also in @p err, with context).
+ */
+omv_status omv_flash(const omv_board *board, const omv_request *req, const omv_callbacks *cb,
+                     omv_error *err);
+
+/**
+ * List attached devices matching any of @p boards (app or bootloader ids).
+ * For each device found, @p found gets the device and the board's name.
+ * Loads each board's transport plugin (searching @p plugin_dir first).
+ * @return OMV_OK, OMV_E_PLUGIN, OMV_E_IO.
+ */
+omv_status omv_list_devices(const omv_board *const *boards, size_t n_boards, const char *plugin_dir,
+                            void (*found)(void *user, const char *board_name,
+                                          const struct omv_device_info *dev),
+                            void *user, omv_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* OMVFLASH_OMVFLASH_H */

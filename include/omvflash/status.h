@@ -1,0 +1,149 @@
+/*
+ * omvflash: status codes and the error record shared by the library, the CLI
+ * and every plugin.
+ *
+ * A status code is also the process exit code of omvflashd, so each failure
+ * class a script may want to react to has its own number. The numbers are
+ * part of the contract: never renumber, only append.
+ */
+#ifndef OMVFLASH_STATUS_H
+#define OMVFLASH_STATUS_H
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Result of every library call and plugin operation; also the exit code of omvflashd. */
+typedef enum omv_status {
+    OMV_OK = 0,              /**< success */
+    OMV_E_FAILED = 1,        /**< failure that fits no other class */
+    OMV_E_USAGE = 2,         /**< bad command line or API arguments */
+    OMV_E_BOARD = 3,         /**< board file missing or malformed (message names file:line) */
+    OMV_E_PLUGIN = 4,        /**< plugin not found, bad name, missing symbol or ABI mismatch */
+    OMV_E_IMAGE = 5,         /**< image file missing, unreadable, empty, too large, bad firmware.lst */
+    OMV_E_NO_DEVICE = 6,     /**< no matching device appeared within the wait time */
+    OMV_E_MULTIPLE = 7,      /**< more than one device matches and none was chosen (--serial) */
+    OMV_E_MISMATCH = 8,      /**< the device does not match the board file (alt names, layout) */
+    OMV_E_DEVICE = 9,        /**< the device reported an error status (errWRITE, errADDRESS, ...) */
+    OMV_E_IO = 10,           /**< USB/serial I/O failure or device gone mid-transfer */
+    OMV_E_TIMEOUT = 11,      /**< the device stopped answering within the allowed time */
+    OMV_E_VERIFY = 12,       /**< read-back differs from the image */
+    OMV_E_READONLY = 13,     /**< a write to a read-only partition was requested */
+    OMV_E_CANCELLED = 14,    /**< interrupted by the user (SIGINT/SIGTERM) */
+    OMV_E_ACCESS = 15,       /**< permission denied opening the device (udev rules?) */
+    OMV_E_NOMEM = 16,        /**< out of memory */
+    OMV_E_UNSUPPORTED = 17,  /**< the plugin or device cannot do what was asked */
+} omv_status;
+
+/** Size of the message buffer in struct omv_error. */
+#define OMV_ERROR_MSG_MAX 1024
+
+/**
+ * An error record: a status code plus a one-line human message.
+ * Callers own the record; callees fill it on failure and leave it untouched on
+ * success. Messages gain context as they travel up through omv_error_prefix():
+ * "write HP: block 12: errWRITE (device status 0x03)".
+ */
+typedef struct omv_error {
+    omv_status code;
+    char msg[OMV_ERROR_MSG_MAX];
+} omv_error;
+
+/**
+ * Set @p err (if not NULL) to @p code and a printf-style message.
+ * @return @p code, so a callee can write `return omv_error_set(err, ...)`.
+ */
+static inline omv_status omv_error_vset(omv_error *err, omv_status code, const char *fmt, va_list ap)
+{
+    if (err) {
+        err->code = code;
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    }
+    return code;
+}
+
+/** printf-style wrapper of omv_error_vset(). */
+static inline omv_status omv_error_set(omv_error *err, omv_status code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+static inline omv_status omv_error_set(omv_error *err, omv_status code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    omv_error_vset(err, code, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+/**
+ * Prepend context to an error message ("write HP: " + old message), keeping
+ * the code. Does nothing if @p err is NULL.
+ * @return the error's code.
+ */
+static inline omv_status omv_error_prefix(omv_error *err, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+static inline omv_status omv_error_prefix(omv_error *err, const char *fmt, ...)
+{
+    if (!err)
+        return OMV_E_FAILED;
+    char ctx[OMV_ERROR_MSG_MAX];
+    char old[OMV_ERROR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ctx, sizeof ctx, fmt, ap);
+    va_end(ap);
+    memcpy(old, err->msg, sizeof old);
+    old[sizeof old - 1] = '\0';
+    snprintf(err->msg, sizeof err->msg, "%s: %s", ctx, old);
+    return err->code;
+}
+
+/** Reset @p err to OMV_OK with an empty message. */
+static inline void omv_error_clear(omv_error *err)
+{
+    if (err) {
+        err->code = OMV_OK;
+        err->msg[0] = '\0';
+    }
+}
+
+/** A short stable name for a status code ("E_DEVICE"), used in JSON output. */
+static inline const char *omv_status_name(omv_status s)
+{
+    switch (s) {
+    case OMV_OK: return "OK";
+    case OMV_E_FAILED: return "E_FAILED";
+    case OMV_E_USAGE: return "E_USAGE";
+    case OMV_E_BOARD: return "E_BOARD";
+    case OMV_E_PLUGIN: return "E_PLUGIN";
+    case OMV_E_IMAGE: return "E_IMAGE";
+    case OMV_E_NO_DEVICE: return "E_NO_DEVICE";
+    case OMV_E_MULTIPLE: return "E_MULTIPLE";
+    case OMV_E_MISMATCH: return "E_MISMATCH";
+    case OMV_E_DEVICE: return "E_DEVICE";
+    case OMV_E_IO: return "E_IO";
+    case OMV_E_TIMEOUT: return "E_TIMEOUT";
+    case OMV_E_VERIFY: return "E_VERIFY";
+    case OMV_E_READONLY: return "E_READONLY";
+    case OMV_E_CANCELLED: return "E_CANCELLED";
+    case OMV_E_ACCESS: return "E_ACCESS";
+    case OMV_E_NOMEM: return "E_NOMEM";
+    case OMV_E_UNSUPPORTED: return "E_UNSUPPORTED";
+    }
+    return "E_UNKNOWN";
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* OMVFLASH_STATUS_H */
