@@ -1,0 +1,157 @@
+/* omvflashd command-line parsing. getopt_long is a GNU extension. */
+#define _GNU_SOURCE
+#include "cli_args.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    OPT_BOARD = 256,
+    OPT_FIRMWARE,
+    OPT_IMAGE,
+    OPT_READ,
+    OPT_VERIFY,
+    OPT_DRY_RUN,
+    OPT_SERIAL,
+    OPT_PORT,
+    OPT_WAIT,
+    OPT_NO_RESET,
+    OPT_JSON,
+    OPT_LIST,
+    OPT_PLUGIN_DIR,
+    OPT_VERSION,
+};
+
+static const struct option long_opts[] = {
+    {"board", required_argument, NULL, OPT_BOARD},
+    {"firmware", required_argument, NULL, OPT_FIRMWARE},
+    {"image", required_argument, NULL, OPT_IMAGE},
+    {"read", required_argument, NULL, OPT_READ},
+    {"verify", no_argument, NULL, OPT_VERIFY},
+    {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+    {"serial", required_argument, NULL, OPT_SERIAL},
+    {"port", required_argument, NULL, OPT_PORT},
+    {"wait", required_argument, NULL, OPT_WAIT},
+    {"no-reset", no_argument, NULL, OPT_NO_RESET},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"list-devices", no_argument, NULL, OPT_LIST},
+    {"plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR},
+    {"verbose", no_argument, NULL, 'v'},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+void cli_print_usage(FILE *f)
+{
+    fputs("Usage: omvflashd --board FILE|NAME [options]\n"
+          "       omvflashd --list-devices [--board FILE|NAME] [--json]\n"
+          "\n"
+          "Flash an OpenMV camera described by a board file (boards/*.ini).\n"
+          "\n"
+          "What to do:\n"
+          "  --firmware DIR        write the board's images found in DIR (full flash, board order;\n"
+          "                        a firmware.lst there restricts the set)\n"
+          "  --image NAME=FILE     write FILE to partition NAME (repeatable; only these are written)\n"
+          "  --read NAME=FILE      read partition NAME into FILE (repeatable)\n"
+          "  --verify              read every written partition back and compare\n"
+          "  --dry-run             show the plan (device, partitions, files, sizes); write nothing\n"
+          "  --list-devices        list attached OpenMV cameras and bootloaders\n"
+          "\n"
+          "Device selection:\n"
+          "  --serial S            only the camera with serial number S\n"
+          "  --port PATH           only the camera on USB port PATH (e.g. 1-2.3)\n"
+          "  --wait SECONDS        how long to wait for the bootloader (default: the board's wait_ms)\n"
+          "  --no-reset            leave the camera in its bootloader at the end\n"
+          "\n"
+          "Output:\n"
+          "  -v, --verbose         more detail (repeat for debug)\n"
+          "  -q, --quiet           errors only\n"
+          "  --json                one JSON object per line for every event\n"
+          "  --plugin-dir DIR      search DIR for plugins first\n"
+          "  -h, --help            this text\n"
+          "  --version             print the version\n"
+          "\n"
+          "Exit codes: 0 ok, 1 failed, 2 usage, 3 board file, 4 plugin, 5 image, 6 no device,\n"
+          "7 several devices match, 8 device does not match board, 9 device error status,\n"
+          "10 I/O error or device lost, 11 timeout, 12 verify mismatch, 13 read-only partition,\n"
+          "14 cancelled, 15 permission denied, 16 out of memory, 17 unsupported.\n",
+          f);
+}
+
+/* "NAME=FILE" -> spec; both parts non-empty. */
+static omv_status parse_spec(const char *opt, char *arg, omv_image_spec *list, size_t *n, omv_error *err)
+{
+    char *eq = strchr(arg, '=');
+    if (!eq || eq == arg || eq[1] == '\0')
+        return omv_error_set(err, OMV_E_USAGE, "--%s '%s': expected NAME=FILE (e.g. --%s HP=firmware_M55_HP.bin)",
+                             opt, arg, opt);
+    if (*n >= CLI_MAX_SPECS)
+        return omv_error_set(err, OMV_E_USAGE, "--%s: at most %d allowed", opt, CLI_MAX_SPECS);
+    *eq = '\0';
+    list[*n].partition = arg;
+    list[*n].path = eq + 1;
+    (*n)++;
+    return OMV_OK;
+}
+
+/* Seconds as a decimal ("2", "0.5") -> milliseconds. */
+static omv_status parse_wait(const char *arg, uint32_t *ms, omv_error *err)
+{
+    char *end = NULL;
+    errno = 0;
+    double s = strtod(arg, &end);
+    if (errno || end == arg || *end != '\0' || !(s >= 0.0) || s > 86400.0 * 7)
+        return omv_error_set(err, OMV_E_USAGE, "--wait '%s': expected seconds (e.g. 10 or 0.5)", arg);
+    *ms = (uint32_t)llround(s * 1000.0);
+    return OMV_OK;
+}
+
+omv_status cli_parse_args(int argc, char **argv, struct cli_opts *o, omv_error *err)
+{
+    memset(o, 0, sizeof *o);
+    o->wait_ms = OMV_WAIT_DEFAULT;
+    o->verbosity = 1;
+    opterr = 0; /* we report errors ourselves, in one line */
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, ":vqh", long_opts, NULL)) != -1) {
+        omv_status st = OMV_OK;
+        switch (c) {
+        case OPT_BOARD: o->board = optarg; break;
+        case OPT_FIRMWARE: o->firmware_dir = optarg; break;
+        case OPT_IMAGE: st = parse_spec("image", optarg, o->images, &o->n_images, err); break;
+        case OPT_READ: st = parse_spec("read", optarg, o->reads, &o->n_reads, err); break;
+        case OPT_VERIFY: o->verify = 1; break;
+        case OPT_DRY_RUN: o->dry_run = 1; break;
+        case OPT_SERIAL: o->serial = optarg; break;
+        case OPT_PORT: o->port = optarg; break;
+        case OPT_WAIT: st = parse_wait(optarg, &o->wait_ms, err); break;
+        case OPT_NO_RESET: o->no_reset = 1; break;
+        case OPT_JSON: o->json = 1; break;
+        case OPT_LIST: o->mode = CLI_MODE_LIST; break;
+        case OPT_PLUGIN_DIR: o->plugin_dir = optarg; break;
+        case 'v': o->verbosity++; break;
+        case 'q': o->verbosity = 0; break;
+        case 'h': o->mode = CLI_MODE_HELP; return OMV_OK;
+        case OPT_VERSION: o->mode = CLI_MODE_VERSION; return OMV_OK;
+        case ':':
+            return omv_error_set(err, OMV_E_USAGE, "option '%s' needs a value", argv[optind - 1]);
+        default:
+            return omv_error_set(err, OMV_E_USAGE, "unknown option '%s' (see --help)", argv[optind - 1]);
+        }
+        if (st != OMV_OK)
+            return st;
+    }
+    if (optind < argc)
+        return omv_error_set(err, OMV_E_USAGE, "unexpected argument '%s' (see --help)", argv[optind]);
+    if (o->mode == CLI_MODE_FLASH && !o->board)
+        return omv_error_set(err, OMV_E_USAGE, "--board FILE|NAME is required (e.g. --board boards/ae3.ini)");
+    if (o->mode == CLI_MODE_FLASH && o->firmware_dir && o->n_images)
+        return omv_error_set(err, OMV_E_USAGE, "--firmware and --image exclude each other");
+    return OMV_OK;
+}

@@ -1,0 +1,44 @@
+/* omvflashd command-line parsing: argv -> struct cli_opts, no side effects. */
+#ifndef OMVFLASHD_CLI_ARGS_H
+#define OMVFLASHD_CLI_ARGS_H
+
+#include <omvflash/omvflash.h>
+
+#define CLI_MAX_SPECS 32
+
+enum cli_mode {
+    CLI_MODE_FLASH = 0,  /* default: flash / read / dry-run against one board */
+    CLI_MODE_LIST,       /* --list-devices */
+    CLI_MODE_HELP,       /* --help */
+    CLI_MODE_VERSION,    /* --version */
+};
+
+struct cli_opts {
+    enum cli_mode mode;
+    const char *board;          /* --board FILE|NAME */
+    const char *firmware_dir;   /* --firmware DIR */
+    omv_image_spec images[CLI_MAX_SPECS];
+    size_t n_images;
+    omv_image_spec reads[CLI_MAX_SPECS];
+    size_t n_reads;
+    int verify;
+    int dry_run;
+    int no_reset;
+    const char *serial;
+    const char *port;
+    uint32_t wait_ms;           /* OMV_WAIT_DEFAULT unless --wait */
+    const char *plugin_dir;
+    int verbosity;              /* 0 = -q, 1 = normal, 2+ = -v */
+    int json;
+};
+
+/**
+ * Parse @p argv into @p out. On a usage error returns OMV_E_USAGE with a
+ * one-line message in @p err; --help/--version set out->mode.
+ */
+omv_status cli_parse_args(int argc, char **argv, struct cli_opts *out, omv_error *err);
+
+/** Print the usage text to @p f. */
+void cli_print_usage(FILE *f);
+
+#endif

@@ -1,0 +1,313 @@
+/* omvflashd output: human text (progress bar on a TTY) or JSON lines. */
+#define _POSIX_C_SOURCE 200809L
+#include "cli_output.h"
+
+#include <inttypes.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "json_writer.h"
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static double since_s(const struct timespec *t0)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+void cli_output_init(struct cli_output *o, int json, int verbosity)
+{
+    memset(o, 0, sizeof *o);
+    o->out = stdout;
+    o->err = stderr;
+    o->json = json;
+    o->verbosity = verbosity;
+    o->tty = !json && isatty(fileno(stdout));
+    o->last_percent = -1;
+}
+
+static const char *level_name(enum omv_log_level l)
+{
+    switch (l) {
+    case OMV_LOG_ERROR: return "error";
+    case OMV_LOG_WARN: return "warn";
+    case OMV_LOG_INFO: return "info";
+    case OMV_LOG_DEBUG: return "debug";
+    }
+    return "info";
+}
+
+/* End an in-place progress line before printing anything else. */
+static void end_bar(struct cli_output *o)
+{
+    if (o->bar_drawn) {
+        fputc('\n', o->out);
+        o->bar_drawn = 0;
+    }
+}
+
+static void human_size(char *buf, size_t n, uint64_t bytes)
+{
+    if (bytes >= 1024u * 1024u)
+        snprintf(buf, n, "%.2f MiB", (double)bytes / (1024.0 * 1024.0));
+    else if (bytes >= 1024u)
+        snprintf(buf, n, "%.1f KiB", (double)bytes / 1024.0);
+    else
+        snprintf(buf, n, "%" PRIu64 " B", bytes);
+}
+
+/* JSON: common fields + device identity on every event once known. */
+static void json_common(struct cli_output *o, struct json_obj *j, const omv_event *ev)
+{
+    json_str(j, "serial", o->serial[0] ? o->serial : NULL);
+    json_str(j, "port", o->port[0] ? o->port : NULL);
+    json_str(j, "step", ev->step);
+    json_str(j, "partition", ev->partition);
+    json_str(j, "file", ev->file);
+}
+
+static void emit_json(struct cli_output *o, const omv_event *ev)
+{
+    struct json_obj j;
+    switch (ev->type) {
+    case OMV_EV_PLAN:
+        json_begin(&j, "plan");
+        json_common(o, &j, ev);
+        json_u64(&j, "bytes", ev->total);
+        json_u64(&j, "index", (uint64_t)ev->index);
+        json_u64(&j, "count", (uint64_t)ev->count);
+        break;
+    case OMV_EV_WAITING:
+        json_begin(&j, "waiting");
+        json_common(o, &j, ev);
+        json_u64(&j, "timeout_ms", ev->total);
+        break;
+    case OMV_EV_DEVICE: {
+        const struct omv_device_info *d = ev->device;
+        char id[16];
+        snprintf(id, sizeof id, "%04x:%04x", d->vid, d->pid);
+        json_begin(&j, "device_found");
+        json_str(&j, "serial", d->serial);
+        json_str(&j, "port", d->port_path);
+        json_str(&j, "id", id);
+        json_str(&j, "product", d->product);
+        json_str(&j, "mode", d->mode);
+        json_str(&j, "bootloader_version", d->bootloader_version);
+        break;
+    }
+    case OMV_EV_STEP_START:
+        json_begin(&j, "step_started");
+        json_common(o, &j, ev);
+        json_u64(&j, "bytes", ev->total);
+        json_u64(&j, "index", (uint64_t)ev->index);
+        json_u64(&j, "count", (uint64_t)ev->count);
+        break;
+    case OMV_EV_PROGRESS:
+        json_begin(&j, "progress");
+        json_common(o, &j, ev);
+        json_u64(&j, "done", ev->done);
+        json_u64(&j, "total", ev->total);
+        break;
+    case OMV_EV_STEP_DONE:
+        json_begin(&j, "step_done");
+        json_common(o, &j, ev);
+        json_u64(&j, "bytes", ev->total);
+        json_u64(&j, "elapsed_ms", ev->elapsed_ms);
+        break;
+    case OMV_EV_LOG:
+        json_begin(&j, "log");
+        json_common(o, &j, ev);
+        json_str(&j, "level", level_name(ev->level));
+        json_str(&j, "message", ev->message);
+        break;
+    case OMV_EV_CONFIRM:
+        json_begin(&j, "confirm");
+        json_common(o, &j, ev);
+        json_str(&j, "message", ev->message);
+        break;
+    case OMV_EV_ERROR:
+        json_begin(&j, "error");
+        json_common(o, &j, ev);
+        json_u64(&j, "code", (uint64_t)ev->status);
+        json_str(&j, "status", omv_status_name(ev->status));
+        json_str(&j, "message", ev->message);
+        break;
+    case OMV_EV_FINISHED:
+        json_begin(&j, "finished");
+        json_common(o, &j, ev);
+        json_u64(&j, "exit_code", (uint64_t)ev->status);
+        json_str(&j, "status", omv_status_name(ev->status));
+        json_u64(&j, "elapsed_ms", ev->elapsed_ms);
+        break;
+    default:
+        return;
+    }
+    json_end(&j, o->out);
+}
+
+static void draw_bar(struct cli_output *o, uint64_t done, uint64_t total)
+{
+    int pct = total ? (int)(done * 100u / total) : 100;
+    int width = 30, fill = pct * width / 100;
+    char bar[32];
+    for (int i = 0; i < width; i++)
+        bar[i] = i < fill ? '#' : '.';
+    bar[width] = '\0';
+    double secs = since_s(&o->step_start);
+    double rate = secs > 0 ? (double)done / secs / 1024.0 : 0;
+    fprintf(o->out, "\r[%d/%d] %-6s %-10s [%s] %3d%% %8.1f KiB/s", o->index, o->count, o->step, o->partition,
+            bar, pct, rate);
+    fflush(o->out);
+    o->bar_drawn = 1;
+}
+
+static void emit_human(struct cli_output *o, const omv_event *ev)
+{
+    char size[32];
+    switch (ev->type) {
+    case OMV_EV_PLAN:
+        if (o->verbosity >= 1) {
+            human_size(size, sizeof size, ev->total);
+            fprintf(o->out, "plan %d/%d: %-6s %-10s %s%s(%s)\n", ev->index, ev->count, ev->step,
+                    ev->partition ? ev->partition : "", ev->file ? ev->file : "", ev->file ? " " : "", size);
+        }
+        break;
+    case OMV_EV_WAITING:
+        if (o->verbosity >= 1)
+            fprintf(o->out, "waiting up to %.1f s for the bootloader...\n", (double)ev->total / 1000.0);
+        break;
+    case OMV_EV_DEVICE:
+        if (o->verbosity >= 1) {
+            const struct omv_device_info *d = ev->device;
+            fprintf(o->out, "device: %s %04x:%04x serial %s port %s%s%s\n", d->product[0] ? d->product : "(unnamed)",
+                    d->vid, d->pid, d->serial[0] ? d->serial : "-", d->port_path[0] ? d->port_path : "-",
+                    d->bootloader_version[0] ? ", bootloader " : "", d->bootloader_version);
+        }
+        break;
+    case OMV_EV_STEP_START:
+        if (o->verbosity >= 1 && !o->tty) {
+            human_size(size, sizeof size, ev->total);
+            fprintf(o->out, "[%d/%d] %s %s%s%s (%s)...\n", ev->index, ev->count, ev->step,
+                    ev->partition ? ev->partition : "", ev->file ? " <-> " : "", ev->file ? ev->file : "", size);
+        }
+        break;
+    case OMV_EV_PROGRESS:
+        if (o->verbosity >= 1 && o->tty)
+            draw_bar(o, ev->done, ev->total);
+        break;
+    case OMV_EV_STEP_DONE:
+        if (o->verbosity >= 1) {
+            if (o->tty)
+                draw_bar(o, ev->total, ev->total);
+            end_bar(o);
+            human_size(size, sizeof size, ev->total);
+            fprintf(o->out, "[%d/%d] %s %s done: %s in %.2f s\n", ev->index, ev->count, ev->step,
+                    ev->partition ? ev->partition : "", size, (double)ev->elapsed_ms / 1000.0);
+        }
+        break;
+    case OMV_EV_LOG: {
+        int need = ev->level <= OMV_LOG_WARN ? 0 : ev->level == OMV_LOG_INFO ? 1 : 3;
+        if (ev->level == OMV_LOG_INFO && o->verbosity >= 1)
+            need = 1;
+        if (o->verbosity >= need) {
+            end_bar(o);
+            FILE *f = ev->level <= OMV_LOG_WARN ? o->err : o->out;
+            fprintf(f, "%s%s\n", ev->level == OMV_LOG_WARN ? "warning: " : ev->level == OMV_LOG_ERROR ? "error: " : "",
+                    ev->message ? ev->message : "");
+        }
+        break;
+    }
+    case OMV_EV_CONFIRM:
+        end_bar(o);
+        fprintf(o->err, "%s\n", ev->message ? ev->message : "");
+        break;
+    case OMV_EV_ERROR:
+        end_bar(o);
+        fprintf(o->err, "omvflashd: error: %s\n", ev->message ? ev->message : omv_status_name(ev->status));
+        break;
+    case OMV_EV_FINISHED:
+        end_bar(o);
+        if (ev->status == OMV_OK && o->verbosity >= 1)
+            fprintf(o->out, "done in %.2f s\n", (double)ev->elapsed_ms / 1000.0);
+        break;
+    }
+}
+
+void cli_output_event(void *user, const omv_event *ev)
+{
+    struct cli_output *o = user;
+    switch (ev->type) {
+    case OMV_EV_DEVICE:
+        snprintf(o->serial, sizeof o->serial, "%s", ev->device->serial);
+        snprintf(o->port, sizeof o->port, "%s", ev->device->port_path);
+        break;
+    case OMV_EV_STEP_START:
+        snprintf(o->step, sizeof o->step, "%s", ev->step ? ev->step : "");
+        snprintf(o->partition, sizeof o->partition, "%s", ev->partition ? ev->partition : "");
+        o->index = ev->index;
+        o->count = ev->count;
+        o->last_percent = -1;
+        o->last_progress_ms = 0;
+        clock_gettime(CLOCK_MONOTONIC, &o->step_start);
+        break;
+    case OMV_EV_PROGRESS: {
+        /* Throttle: a 24 MB partition is 6000 blocks; emit on each new
+         * percent, at most every 100 ms, plus the final one. */
+        int pct = ev->total ? (int)(ev->done * 100u / ev->total) : 100;
+        uint64_t now = mono_ms();
+        if (ev->done != ev->total && (pct == o->last_percent || now - o->last_progress_ms < 100))
+            return;
+        o->last_percent = pct;
+        o->last_progress_ms = now;
+        break;
+    }
+    default:
+        break;
+    }
+    if (o->json)
+        emit_json(o, ev);
+    else
+        emit_human(o, ev);
+}
+
+void cli_output_error(struct cli_output *o, omv_status st, const char *msg)
+{
+    omv_event ev = {.type = OMV_EV_ERROR, .status = st, .message = msg};
+    cli_output_event(o, &ev);
+}
+
+void cli_output_finished(struct cli_output *o, omv_status st)
+{
+    omv_event ev = {.type = OMV_EV_FINISHED, .status = st};
+    if (o->json)
+        emit_json(o, &ev);
+}
+
+void cli_output_device(void *user, const char *board_name, const struct omv_device_info *d)
+{
+    struct cli_output *o = user;
+    char id[16];
+    snprintf(id, sizeof id, "%04x:%04x", d->vid, d->pid);
+    if (o->json) {
+        struct json_obj j;
+        json_begin(&j, "device");
+        json_str(&j, "id", id);
+        json_str(&j, "serial", d->serial);
+        json_str(&j, "port", d->port_path);
+        json_str(&j, "board", board_name);
+        json_str(&j, "mode", d->mode);
+        json_str(&j, "product", d->product);
+        json_str(&j, "bootloader_version", d->bootloader_version);
+        json_end(&j, o->out);
+    } else {
+        fprintf(o->out, "%s  port %-8s serial %-24s %-22s %-10s %s\n", id, d->port_path[0] ? d->port_path : "-",
+                d->serial[0] ? d->serial : "-", board_name, d->mode[0] ? d->mode : "-", d->product);
+    }
+}

@@ -1,0 +1,88 @@
+/* Minimal JSON object writer: correct escaping is the only hard part. */
+#include "json_writer.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <string.h>
+
+static void append(struct json_obj *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void append(struct json_obj *o, const char *fmt, ...)
+{
+    if (o->truncated)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(o->buf + o->len, sizeof o->buf - o->len, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof o->buf - o->len - 2) /* keep room for "}\0" */
+        o->truncated = 1;
+    else
+        o->len += (size_t)n;
+}
+
+/* Escape per RFC 8259: quote, backslash and control characters. */
+static void append_escaped(struct json_obj *o, const char *s)
+{
+    append(o, "\"");
+    for (const unsigned char *p = (const unsigned char *)s; *p && !o->truncated; p++) {
+        switch (*p) {
+        case '"': append(o, "\\\""); break;
+        case '\\': append(o, "\\\\"); break;
+        case '\n': append(o, "\\n"); break;
+        case '\r': append(o, "\\r"); break;
+        case '\t': append(o, "\\t"); break;
+        default:
+            if (*p < 0x20)
+                append(o, "\\u%04x", *p);
+            else
+                append(o, "%c", *p);
+        }
+    }
+    append(o, "\"");
+}
+
+void json_begin(struct json_obj *o, const char *event)
+{
+    o->len = 0;
+    o->truncated = 0;
+    o->buf[0] = '\0';
+    append(o, "{\"event\":");
+    append_escaped(o, event);
+}
+
+void json_str(struct json_obj *o, const char *key, const char *value)
+{
+    if (!value)
+        return;
+    append(o, ",");
+    append_escaped(o, key);
+    append(o, ":");
+    append_escaped(o, value);
+}
+
+void json_u64(struct json_obj *o, const char *key, uint64_t value)
+{
+    append(o, ",");
+    append_escaped(o, key);
+    append(o, ":%" PRIu64, value);
+}
+
+void json_bool(struct json_obj *o, const char *key, int value)
+{
+    append(o, ",");
+    append_escaped(o, key);
+    append(o, ":%s", value ? "true" : "false");
+}
+
+void json_end(struct json_obj *o, FILE *f)
+{
+    if (o->truncated) {
+        /* Never emit invalid JSON: fall back to a marker object. */
+        fputs("{\"event\":\"log\",\"level\":\"warn\",\"message\":\"event too large for JSON output\"}\n", f);
+    } else {
+        fputs(o->buf, f);
+        fputs("}\n", f);
+    }
+    fflush(f);
+}
