@@ -194,7 +194,7 @@ static int run_flash(const struct cli_opts *o, struct cli_output *out)
      * of the board's images from the current directory. */
     if (!req.firmware_dir && !req.n_images && !req.n_reads)
         req.firmware_dir = ".";
-    omv_callbacks cb = {.event = cli_output_event, .user = out};
+    omv_callbacks cb = {.event = cli_output_event, .user = out, .log_debug = o->verbosity >= 3};
     st = omv_flash(board, &req, &cb, &err);
     omv_board_free(board);
     return (int)st;

@@ -40,6 +40,15 @@ typedef struct omv_board omv_board;
  */
 omv_status omv_board_load(const char *path, omv_board **out, omv_error *err);
 
+/**
+ * Load the plugins @p board names (its transport and every [action NAME]
+ * plugin) and check the board's plugin sections against the options each
+ * plugin declares: unknown keys and malformed values fail with OMV_E_BOARD
+ * ("FILE:LINE: ..."), plugin problems with OMV_E_PLUGIN. Touches no device.
+ * @param plugin_dir  extra directory searched first; may be NULL.
+ */
+omv_status omv_board_check_plugins(const omv_board *board, const char *plugin_dir, omv_error *err);
+
 /** Free a board returned by omv_board_load(). NULL is a no-op. */
 void omv_board_free(omv_board *board);
 
@@ -152,6 +161,12 @@ typedef struct omv_callbacks {
     omv_event_fn event;
     omv_confirm_fn confirm;
     void *user;
+    /**
+     * Non-zero to receive OMV_LOG_DEBUG messages as OMV_EV_LOG events. When
+     * zero (the default) debug messages are dropped before being formatted,
+     * so plugins may log freely per block at no cost.
+     */
+    int log_debug;
 } omv_callbacks;
 
 /**

@@ -103,7 +103,9 @@ static inline omv_status omv_error_prefix(omv_error *err, const char *fmt, ...)
     va_end(ap);
     memcpy(old, err->msg, sizeof old);
     old[sizeof old - 1] = '\0';
-    snprintf(err->msg, sizeof err->msg, "%s: %s", ctx, old);
+    /* Using the result keeps -Wformat-truncation quiet: truncation is acceptable here. */
+    if (snprintf(err->msg, sizeof err->msg, "%s: %s", ctx, old) < 0)
+        err->msg[0] = '\0';
     return err->code;
 }
 

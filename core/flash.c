@@ -1,0 +1,356 @@
+/*
+ * omv_flash(): plan, check, load the transport, then drive it. Nothing is
+ * sent to a device before every check passed; once a device is open it is
+ * always finished and closed, whatever happens.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+typedef struct run {
+    const omv_board *b;
+    const omv_request *req;
+    const omv_callbacks *cb;
+    omv_error *err;
+    omvi_plan plan;
+    omvi_plugin plugin;
+    omvi_options opts;
+    omvi_host host;
+    const struct omv_transport_ops *ops;
+    void *session;
+    struct omv_device_info info;
+    struct omv_dev_partition *dev;
+    size_t n_dev;
+} run;
+
+static void emit(const run *r, omv_event ev) { omvi_emit(r->cb, &ev); }
+
+static const char *step_file(const omvi_step *s) { return s->path; }
+
+static const char *step_part(const run *r, const omvi_step *s)
+{
+    return s->kind == OMVI_STEP_RESET ? NULL : r->b->parts[s->part].name;
+}
+
+/* ---- dry run ------------------------------------------------------------- */
+
+typedef struct dry_ctx {
+    const run *r;
+    int found;
+} dry_ctx;
+
+static void dry_found(void *user, const struct omv_device_info *dev)
+{
+    dry_ctx *d = user;
+    d->found++;
+    omvi_log(d->r->cb, OMV_LOG_INFO, "device attached now: %04X:%04X serial %s on port %s (%s)",
+             dev->vid, dev->pid, dev->serial[0] ? dev->serial : "(none)",
+             dev->port_path[0] ? dev->port_path : "(unknown)", dev->mode[0] ? dev->mode : "?");
+}
+
+/* ---- device partitions ----------------------------------------------------- */
+
+static const struct omv_dev_partition *dev_find(const run *r, const char *name)
+{
+    for (size_t i = 0; i < r->n_dev; i++)
+        if (strcmp(r->dev[i].name, name) == 0)
+            return &r->dev[i];
+    return NULL;
+}
+
+static int in_plan(const run *r, size_t part)
+{
+    for (size_t i = 0; i < r->plan.n; i++)
+        if (r->plan.steps[i].kind != OMVI_STEP_RESET && r->plan.steps[i].part == part)
+            return 1;
+    return 0;
+}
+
+static omv_status get_partitions(run *r)
+{
+    size_t cap = 32, count = 0;
+    for (;;) {
+        r->dev = calloc(cap, sizeof *r->dev);
+        if (!r->dev)
+            return omv_error_set(r->err, OMV_E_NOMEM, "out of memory");
+        omv_status st = r->ops->partitions(r->session, r->dev, cap, &count, r->err);
+        if (st != OMV_OK)
+            return omv_error_prefix(r->err, "list device partitions");
+        if (count <= cap)
+            break;
+        free(r->dev);
+        r->dev = NULL;
+        cap = count;
+    }
+    r->n_dev = count;
+    for (size_t i = 0; i < r->n_dev; i++)
+        r->dev[i].name[sizeof r->dev[i].name - 1] = '\0';
+    return OMV_OK;
+}
+
+static omv_status check_partitions(run *r)
+{
+    const omv_board *b = r->b;
+    char offers[1024] = "";
+    size_t off = 0;
+    for (size_t i = 0; i < r->n_dev && off < sizeof offers; i++) {
+        int k = snprintf(offers + off, sizeof offers - off, "%s%s", i ? ", " : "", r->dev[i].name);
+        if (k < 0)
+            break;
+        off += (size_t)k;
+    }
+    for (size_t i = 0; i < b->n_parts; i++) {
+        if (in_plan(r, i) && !dev_find(r, b->parts[i].name))
+            return omv_error_set(r->err, OMV_E_MISMATCH,
+                                 "device has no partition '%s' (device offers: %s): wrong board "
+                                 "file?",
+                                 b->parts[i].name, r->n_dev ? offers : "nothing");
+    }
+    for (size_t i = 0; i < b->n_parts; i++) {
+        const struct omv_dev_partition *d = dev_find(r, b->parts[i].name);
+        if (!d)
+            omvi_log(r->cb, OMV_LOG_WARN,
+                     "%s declares partition '%s' but the device does not offer it (device offers: "
+                     "%s)",
+                     b->path, b->parts[i].name, r->n_dev ? offers : "nothing");
+        else if (b->parts[i].info.index >= 0 && (unsigned)b->parts[i].info.index != d->index)
+            omvi_log(r->cb, OMV_LOG_WARN,
+                     "partition %s: %s says alt %d, the device numbers it %u; using %u",
+                     b->parts[i].name, b->path, b->parts[i].info.index, d->index, d->index);
+    }
+    for (size_t i = 0; i < r->n_dev; i++)
+        if (omvi_board_find(b, r->dev[i].name) < 0)
+            omvi_log(r->cb, OMV_LOG_WARN, "device offers partition '%s' (%u) that %s does not declare",
+                     r->dev[i].name, r->dev[i].index, b->path);
+    return OMV_OK;
+}
+
+/* ---- steps ----------------------------------------------------------------- */
+
+static struct omv_target target_of(const run *r, size_t part)
+{
+    const omvi_partition *p = &r->b->parts[part];
+    const struct omv_dev_partition *d = dev_find(r, p->name);
+    struct omv_target t = {.name = p->name,
+                           .index = d ? d->index : 0,
+                           .size = p->info.size,
+                           .timeout_ms = p->info.timeout_ms};
+    return t;
+}
+
+static omv_status do_write(run *r, const omvi_step *s)
+{
+    struct omv_target t = target_of(r, s->part);
+    omvi_file_source src;
+    omv_status st = omvi_file_source_open(&src, s->path, s->size, r->err);
+    if (st == OMV_OK) {
+        st = r->ops->write(r->session, &t, &src.src, r->err);
+        omvi_file_source_close(&src);
+    }
+    if (st != OMV_OK)
+        omv_error_prefix(r->err, "write %s (%s)", t.name, s->path);
+    return st;
+}
+
+static omv_status do_verify(run *r, const omvi_step *s)
+{
+    struct omv_target t = target_of(r, s->part);
+    omvi_verify_sink sink;
+    omv_status st = omvi_verify_sink_open(&sink, s->path, s->size, r->err);
+    if (st == OMV_OK) {
+        st = r->ops->read(r->session, &t, s->size, &sink.sink, r->err);
+        if (st == OMV_OK)
+            st = omvi_verify_sink_finish(&sink, r->err);
+        omvi_verify_sink_close(&sink);
+    }
+    if (st != OMV_OK)
+        omv_error_prefix(r->err, "verify %s (%s)", t.name, s->path);
+    return st;
+}
+
+static omv_status do_read(run *r, const omvi_step *s)
+{
+    struct omv_target t = target_of(r, s->part);
+    omvi_file_sink sink;
+    omv_status st = omvi_file_sink_open(&sink, s->path, r->err);
+    if (st == OMV_OK) {
+        st = r->ops->read(r->session, &t, s->size, &sink.sink, r->err);
+        if (st == OMV_OK && sink.written != s->size)
+            st = omv_error_set(r->err, OMV_E_IO, "device returned %llu of %llu bytes",
+                               (unsigned long long)sink.written, (unsigned long long)s->size);
+        if (st == OMV_OK)
+            st = omvi_file_sink_commit(&sink, r->err);
+        omvi_file_sink_abort(&sink); /* removes FILE.partial unless committed */
+    }
+    if (st != OMV_OK)
+        omv_error_prefix(r->err, "read %s into %s", t.name, s->path);
+    return st;
+}
+
+static omv_status run_steps(run *r)
+{
+    int count = (int)r->plan.n;
+    for (size_t i = 0; i < r->plan.n; i++) {
+        const omvi_step *s = &r->plan.steps[i];
+        if (r->host.host.cancelled(&r->host.host))
+            return omv_error_set(r->err, OMV_E_CANCELLED, "cancelled before %s %s",
+                                 omvi_step_name(s->kind), step_part(r, s) ? step_part(r, s) : "");
+        const char *name = omvi_step_name(s->kind);
+        r->host.step = name;
+        r->host.partition = step_part(r, s);
+        r->host.file = step_file(s);
+        r->host.index = (int)i + 1;
+        r->host.count = count;
+        uint64_t t0 = omvi_now_ms();
+        emit(r, (omv_event){.type = OMV_EV_STEP_START,
+                            .step = name,
+                            .partition = r->host.partition,
+                            .file = r->host.file,
+                            .total = s->size,
+                            .index = (int)i + 1,
+                            .count = count});
+        omv_status st = OMV_OK;
+        switch (s->kind) {
+        case OMVI_STEP_WRITE: st = do_write(r, s); break;
+        case OMVI_STEP_VERIFY: st = do_verify(r, s); break;
+        case OMVI_STEP_READ: st = do_read(r, s); break;
+        case OMVI_STEP_RESET:
+            st = r->ops->finish(r->session, 1, r->err);
+            if (st != OMV_OK)
+                omv_error_prefix(r->err, "reset");
+            else
+                r->ops->close(r->session), r->session = NULL;
+            break;
+        }
+        if (st != OMV_OK)
+            return st;
+        emit(r, (omv_event){.type = OMV_EV_STEP_DONE,
+                            .step = name,
+                            .partition = r->host.partition,
+                            .file = r->host.file,
+                            .total = s->size,
+                            .index = (int)i + 1,
+                            .count = count,
+                            .elapsed_ms = omvi_now_ms() - t0});
+    }
+    r->host.step = r->host.partition = r->host.file = NULL;
+    if (r->session) { /* --no-reset: leave the device in its bootloader */
+        omv_status st = r->ops->finish(r->session, 0, r->err);
+        r->ops->close(r->session);
+        r->session = NULL;
+        if (st != OMV_OK)
+            return omv_error_prefix(r->err, "finish");
+    }
+    return OMV_OK;
+}
+
+static int plan_reads(const run *r)
+{
+    for (size_t i = 0; i < r->plan.n; i++)
+        if (r->plan.steps[i].kind == OMVI_STEP_VERIFY || r->plan.steps[i].kind == OMVI_STEP_READ)
+            return 1;
+    return 0;
+}
+
+static omv_status flash(run *r)
+{
+    const omv_board *b = r->b;
+    const omv_request *req = r->req;
+    omv_status st = omvi_plan_resolve(b, req, &r->plan, r->err);
+    if (st != OMV_OK)
+        return st;
+    st = omvi_load_transport(b, req->plugin_dir, &r->plugin, &r->opts, r->err);
+    if (st != OMV_OK)
+        return st;
+    r->ops = r->plugin.desc->transport;
+    if (!r->ops->read && plan_reads(r))
+        return omv_error_set(r->err, OMV_E_UNSUPPORTED,
+                             "transport plugin '%s' cannot read partitions (needed for %s)",
+                             b->transport, req->verify ? "verify" : "read");
+    if (req->verify) {
+        for (size_t i = 0; i < r->plan.n; i++) {
+            const omvi_step *s = &r->plan.steps[i];
+            if (s->kind == OMVI_STEP_WRITE && !b->parts[s->part].info.readable)
+                omvi_log(r->cb, OMV_LOG_WARN,
+                         "partition %s cannot be read back (readable = no): not verified",
+                         b->parts[s->part].name);
+        }
+    }
+    for (size_t i = 0; i < r->plan.n; i++) {
+        const omvi_step *s = &r->plan.steps[i];
+        emit(r, (omv_event){.type = OMV_EV_PLAN,
+                            .step = omvi_step_name(s->kind),
+                            .partition = step_part(r, s),
+                            .file = step_file(s),
+                            .total = s->size,
+                            .index = (int)i + 1,
+                            .count = (int)r->plan.n});
+    }
+    omvi_host_init(&r->host, r->cb, req->cancel, &r->opts);
+    struct omv_match match = {.ids = b->boot_ids,
+                              .n_ids = b->n_boot_ids,
+                              .serial = req->serial,
+                              .port_path = req->port_path};
+    if (req->dry_run) {
+        dry_ctx d = {r, 0};
+        st = r->ops->list(&r->host.host, &match, dry_found, &d, r->err);
+        if (st != OMV_OK)
+            return omv_error_prefix(r->err, "list devices");
+        if (!d.found)
+            omvi_log(r->cb, OMV_LOG_INFO, "dry run: no device attached now");
+        return OMV_OK;
+    }
+    if (r->host.host.cancelled(&r->host.host))
+        return omv_error_set(r->err, OMV_E_CANCELLED, "cancelled");
+    uint32_t wait = req->wait_ms == OMV_WAIT_DEFAULT ? b->wait_ms : req->wait_ms;
+    emit(r, (omv_event){.type = OMV_EV_WAITING, .total = wait});
+    st = r->ops->open(&r->host.host, &match, wait, &r->session, &r->info, r->err);
+    if (st != OMV_OK) {
+        r->session = NULL;
+        return st;
+    }
+    emit(r, (omv_event){.type = OMV_EV_DEVICE, .device = &r->info});
+    st = get_partitions(r);
+    if (st == OMV_OK)
+        st = check_partitions(r);
+    if (st == OMV_OK)
+        st = run_steps(r);
+    return st;
+}
+
+omv_status omv_flash(const omv_board *board, const omv_request *req, const omv_callbacks *cb,
+                     omv_error *err)
+{
+    omv_error local;
+    if (!err)
+        err = &local;
+    omv_error_clear(err);
+    uint64_t t0 = omvi_now_ms();
+    run r = {.b = board, .req = req, .cb = cb, .err = err};
+    omv_status st;
+    if (!board || !req)
+        st = omv_error_set(err, OMV_E_USAGE, "omv_flash: board and request are required");
+    else
+        st = flash(&r);
+    if (r.session) {
+        /* failed mid-way: release the device, leave it in its bootloader */
+        omv_error ignored;
+        r.ops->finish(r.session, 0, &ignored);
+        r.ops->close(r.session);
+        r.session = NULL;
+    }
+    free(r.dev);
+    omvi_options_free(&r.opts);
+    omvi_plugin_unload(&r.plugin);
+    omvi_plan_free(&r.plan);
+    if (st != OMV_OK) {
+        omvi_emit(cb, &(omv_event){.type = OMV_EV_ERROR, .status = st, .message = err->msg});
+    } else {
+        omv_error_clear(err);
+    }
+    omvi_emit(cb, &(omv_event){.type = OMV_EV_FINISHED,
+                               .status = st,
+                               .elapsed_ms = omvi_now_ms() - t0});
+    return st;
+}

@@ -1,0 +1,274 @@
+/*
+ * libomvflash internals: shared between the core's source files and the unit
+ * tests (which link the static copy of the core). Nothing here is exported
+ * from libomvflash.so (see libomvflash.map); every name starts with omvi_.
+ */
+#ifndef OMVFLASH_INTERNAL_H
+#define OMVFLASH_INTERNAL_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "omvflash/omvflash.h"
+#include "omvflash/plugin.h"
+
+/* ---- board values (board_values.c) ------------------------------------- */
+
+/** Parse "123", "0x1000", "64K", "3M" (KiB/MiB). @return 0 on success. */
+int omvi_parse_size(const char *s, uint64_t *out);
+/** Parse "123" or "0x1F" into a value <= @p max. @return 0 on success. */
+int omvi_parse_uint(const char *s, uint64_t max, uint64_t *out);
+/** Parse yes/no, true/false, on/off, 1/0 (any case). @return 0 on success. */
+int omvi_parse_bool(const char *s, int *out);
+/** Parse "37C5:96E3". @return 0 on success. */
+int omvi_parse_usb_id(const char *s, struct omv_usb_id *out);
+/**
+ * Split a comma list into trimmed items (malloc'd array of malloc'd strings).
+ * @return 0, -1 on an empty item (*bad_index set), -2 out of memory.
+ */
+int omvi_split_list(const char *s, char ***items, size_t *n, size_t *bad_index);
+void omvi_free_list(char **items, size_t n);
+/** Partition name: [A-Za-z0-9_]{1,32}. */
+int omvi_valid_partition_name(const char *s);
+/** Plugin name: [a-z0-9_-]+, no "..". */
+int omvi_valid_plugin_name(const char *s);
+/** Plain file name: non-empty, no '/', not "." or "..". */
+int omvi_valid_file_name(const char *s);
+/** strdup that returns NULL on NULL. */
+char *omvi_strdup(const char *s);
+/** Thread-safe strerror into @p buf. */
+const char *omvi_strerror(int errnum, char *buf, size_t len);
+
+/* ---- the board (board_load.c) ------------------------------------------ */
+
+typedef struct omvi_raw_option {
+    char *key;
+    char *value;
+    int line;
+} omvi_raw_option;
+
+/** A plugin's section: [dfu] (the transport's) or [action NAME]. */
+typedef struct omvi_plugin_section {
+    char *title;       /**< "dfu" or the action's NAME */
+    char *plugin;      /**< plugin name (the title for transport sections; plugin= for actions) */
+    int line;          /**< header line */
+    int plugin_line;   /**< line of "plugin =" (actions), else the header line */
+    omvi_raw_option *opts;
+    size_t n_opts;
+} omvi_plugin_section;
+
+typedef struct omvi_partition {
+    omv_partition_info info;   /**< public view; strings point at name/image below */
+    char *name;
+    char *image;
+    int line;                  /**< header line */
+    int alt_line;
+    int key_lines[6];          /**< duplicate-key detection */
+} omvi_partition;
+
+struct omv_board {
+    char *path;
+    char *name;
+    int board_line;                 /**< 0 when [board] is missing */
+    int key_lines[8];               /**< per [board] key: line it was set on, 0 = unset */
+    struct omv_usb_id *boot_ids;
+    size_t n_boot_ids;
+    struct omv_usb_id *app_ids;
+    size_t n_app_ids;
+    char *transport;
+    char **flash_order_names;
+    size_t n_flash_order;
+    size_t *flash_order;            /**< partition indexes, resolved after parsing */
+    char *firmware_list;
+    char *filesystem_name;
+    long filesystem;                /**< partition index or -1 */
+    uint32_t wait_ms;
+    omvi_partition *parts;
+    size_t n_parts;
+    omvi_plugin_section *psections; /**< [<transport>] sections (at most one once validated) */
+    size_t n_psections;
+    omvi_plugin_section *actions;
+    size_t n_actions;
+};
+
+/** Indexes into omv_board.key_lines. */
+enum {
+    OMVI_BK_NAME, OMVI_BK_BOOT_IDS, OMVI_BK_APP_IDS, OMVI_BK_TRANSPORT,
+    OMVI_BK_FLASH_ORDER, OMVI_BK_FIRMWARE_LIST, OMVI_BK_FILESYSTEM, OMVI_BK_WAIT_MS,
+};
+
+/** Index of the partition called @p name, or -1. */
+long omvi_board_find(const omv_board *b, const char *name);
+/** The transport's section ([dfu]) or NULL when the board has none. */
+const omvi_plugin_section *omvi_board_transport_section(const omv_board *b);
+/** "BOOT, HP, HE" into @p buf. */
+void omvi_board_part_names(const omv_board *b, char *buf, size_t len);
+
+/* ---- plugins (plugin_loader.c, plugin_options.c) ----------------------- */
+
+typedef struct omvi_plugin {
+    void *dl;
+    const struct omv_plugin *desc;
+    char *path;
+} omvi_plugin;
+
+/** Extra directory list compiled in (used by tests to build expected messages). */
+#ifndef OMV_BUILD_PLUGIN_DIR
+#define OMV_BUILD_PLUGIN_DIR ""
+#endif
+#ifndef OMV_INSTALL_PLUGIN_DIR
+#define OMV_INSTALL_PLUGIN_DIR ""
+#endif
+
+/**
+ * Load plugin @p name of @p kind. @p context starts every error message
+ * ("boards/ae3.ini:9: transport plugin 'dfu'").
+ * @return OMV_OK or OMV_E_PLUGIN (OMV_E_NOMEM).
+ */
+omv_status omvi_plugin_load(const char *name, enum omv_plugin_kind kind, const char *plugin_dir,
+                            const char *context, omvi_plugin *out, omv_error *err);
+/** dlclose and free; safe on a zeroed struct. */
+void omvi_plugin_unload(omvi_plugin *p);
+
+/** One resolved option: the board's value or the plugin's default. */
+typedef struct omvi_option {
+    const char *key;     /**< from the spec table */
+    char *value;         /**< owned copy */
+    uint64_t number;     /**< parsed value for UINT/BOOL */
+} omvi_option;
+
+typedef struct omvi_options {
+    omvi_option *v;
+    size_t n;
+} omvi_options;
+
+/**
+ * Check @p sec (may be NULL: no section) against @p specs and resolve every
+ * declared option. @p board_path names the file in messages.
+ * @return OMV_OK, OMV_E_BOARD (file:line), OMV_E_PLUGIN (bad default), OMV_E_NOMEM.
+ */
+omv_status omvi_options_resolve(const char *board_path, const char *section_label,
+                                const omvi_plugin_section *sec, const struct omv_plugin *plugin,
+                                omvi_options *out, omv_error *err);
+void omvi_options_free(omvi_options *o);
+const omvi_option *omvi_options_find(const omvi_options *o, const char *key);
+
+/**
+ * Load the board's transport plugin (kind checked) and resolve its options.
+ */
+omv_status omvi_load_transport(const omv_board *b, const char *plugin_dir, omvi_plugin *plugin,
+                               omvi_options *opts, omv_error *err);
+
+/* ---- plan (plan.c) ----------------------------------------------------- */
+
+typedef enum omvi_step_kind {
+    OMVI_STEP_WRITE,
+    OMVI_STEP_VERIFY,
+    OMVI_STEP_READ,
+    OMVI_STEP_RESET,
+} omvi_step_kind;
+
+typedef struct omvi_step {
+    omvi_step_kind kind;
+    size_t part;        /**< board partition index (unused for RESET) */
+    char *path;         /**< image (write/verify) or output file (read) */
+    uint64_t size;      /**< bytes: image size (write/verify), partition size (read) */
+} omvi_step;
+
+typedef struct omvi_plan {
+    omvi_step *steps;
+    size_t n;
+} omvi_plan;
+
+/**
+ * Steps 1 and 2 of omv_flash(): resolve what is written/read and check every
+ * image. Adds VERIFY steps (readable partitions, req->verify) and a final
+ * RESET step unless req->no_reset.
+ */
+omv_status omvi_plan_resolve(const omv_board *b, const omv_request *req, omvi_plan *out,
+                             omv_error *err);
+void omvi_plan_free(omvi_plan *p);
+const char *omvi_step_name(omvi_step_kind k);
+
+/* ---- image streams (image_io.c) ---------------------------------------- */
+
+typedef struct omvi_file_source {
+    struct omv_source src;
+    FILE *f;
+    const char *path;
+    uint64_t done;
+} omvi_file_source;
+
+omv_status omvi_file_source_open(omvi_file_source *s, const char *path, uint64_t size,
+                                 omv_error *err);
+void omvi_file_source_close(omvi_file_source *s);
+
+typedef struct omvi_verify_sink {
+    struct omv_sink sink;
+    FILE *f;
+    const char *path;
+    uint64_t size;
+    uint64_t off;
+} omvi_verify_sink;
+
+omv_status omvi_verify_sink_open(omvi_verify_sink *s, const char *path, uint64_t size,
+                                 omv_error *err);
+/** After read(): checks the whole image was compared. */
+omv_status omvi_verify_sink_finish(omvi_verify_sink *s, omv_error *err);
+void omvi_verify_sink_close(omvi_verify_sink *s);
+
+typedef struct omvi_file_sink {
+    struct omv_sink sink;
+    FILE *f;
+    char *path;        /**< final name */
+    char *partial;     /**< PATH.partial */
+    uint64_t written;
+} omvi_file_sink;
+
+omv_status omvi_file_sink_open(omvi_file_sink *s, const char *path, omv_error *err);
+/** Flush, fsync and rename PATH.partial to PATH. */
+omv_status omvi_file_sink_commit(omvi_file_sink *s, omv_error *err);
+/** Remove PATH.partial if not committed and free. */
+void omvi_file_sink_abort(omvi_file_sink *s);
+
+/* ---- host services (host_services.c) ----------------------------------- */
+
+typedef struct omvi_host {
+    struct omv_host host;            /**< handed to plugins; host.ctx points here */
+    const omv_callbacks *cb;
+    const volatile sig_atomic_t *cancel;
+    const omvi_options *opts;
+    /* current step, copied into progress events */
+    const char *step;
+    const char *partition;
+    const char *file;
+    int index;
+    int count;
+    uint64_t last_done;
+    /* action plugins: the transport session partition_write() goes through */
+    const omv_board *board;
+    const struct omv_transport_ops *transport;
+    void *session;
+    const struct omv_dev_partition *dev_parts;
+    size_t n_dev_parts;
+} omvi_host;
+
+/** Fill @p h for a transport (partition_write NULL) or an action (@p session set). */
+void omvi_host_init(omvi_host *h, const omv_callbacks *cb, const volatile sig_atomic_t *cancel,
+                    const omvi_options *opts);
+void omvi_host_enable_partition_write(omvi_host *h, const omv_board *b,
+                                      const struct omv_transport_ops *ops, void *session,
+                                      const struct omv_dev_partition *dev_parts, size_t n_dev_parts);
+/** Emit @p ev to the callbacks (no-op without an event function). */
+void omvi_emit(const omv_callbacks *cb, const omv_event *ev);
+/** Log through the callbacks (formats only when someone listens at @p level). */
+void omvi_log(const omv_callbacks *cb, enum omv_log_level level, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+/** Whether a message at @p level would reach anyone. */
+int omvi_log_wanted(const omv_callbacks *cb, enum omv_log_level level);
+uint64_t omvi_now_ms(void);
+
+#endif /* OMVFLASH_INTERNAL_H */

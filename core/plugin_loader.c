@@ -1,0 +1,180 @@
+/*
+ * Plugin loading by name: omvflash_<name>.so, searched in the request's plugin
+ * dir, $OMVFLASH_PLUGIN_PATH, the build tree's plugin dir and the install dir.
+ * The descriptor is checked completely before anything in it is used.
+ */
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "internal.h"
+
+static const char *kind_name(enum omv_plugin_kind k)
+{
+    switch (k) {
+    case OMV_PLUGIN_TRANSPORT: return "transport";
+    case OMV_PLUGIN_ACTION: return "action";
+    }
+    return "unknown-kind";
+}
+
+static int is_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* Append dir to the "searched" list; try dir/file. Returns 1 if found (path in out). */
+static int try_dir(const char *dir, size_t dlen, const char *file, char *out, size_t outlen,
+                   char *searched, size_t slen)
+{
+    if (dlen == 0)
+        return 0;
+    size_t used = strlen(searched);
+    snprintf(searched + used, slen - used, "%s%.*s", used ? ", " : "", (int)dlen, dir);
+    int n = snprintf(out, outlen, "%.*s/%s", (int)dlen, dir, file);
+    if (n < 0 || (size_t)n >= outlen)
+        return 0;
+    return is_file(out);
+}
+
+static omv_status find_plugin(const char *name, const char *plugin_dir, const char *context,
+                              char *out, size_t outlen, omv_error *err)
+{
+    char file[128];
+    snprintf(file, sizeof file, OMV_PLUGIN_FILE_PREFIX "%s" OMV_PLUGIN_FILE_SUFFIX, name);
+    char searched[2048] = "";
+    if (plugin_dir && try_dir(plugin_dir, strlen(plugin_dir), file, out, outlen, searched,
+                              sizeof searched))
+        return OMV_OK;
+    const char *env = getenv("OMVFLASH_PLUGIN_PATH");
+    if (env) {
+        const char *p = env;
+        for (;;) {
+            const char *colon = strchr(p, ':');
+            size_t len = colon ? (size_t)(colon - p) : strlen(p);
+            if (try_dir(p, len, file, out, outlen, searched, sizeof searched))
+                return OMV_OK;
+            if (!colon)
+                break;
+            p = colon + 1;
+        }
+    }
+    if (try_dir(OMV_BUILD_PLUGIN_DIR, strlen(OMV_BUILD_PLUGIN_DIR), file, out, outlen, searched,
+                sizeof searched))
+        return OMV_OK;
+    if (try_dir(OMV_INSTALL_PLUGIN_DIR, strlen(OMV_INSTALL_PLUGIN_DIR), file, out, outlen,
+                searched, sizeof searched))
+        return OMV_OK;
+    return omv_error_set(err, OMV_E_PLUGIN, "%s: %s not found in %s", context, file, searched);
+}
+
+void omvi_plugin_unload(omvi_plugin *p)
+{
+    if (!p)
+        return;
+    if (p->dl)
+        dlclose(p->dl);
+    free(p->path);
+    memset(p, 0, sizeof *p);
+}
+
+static omv_status check_descriptor(const struct omv_plugin *d, const char *name,
+                                   enum omv_plugin_kind kind, const char *context,
+                                   const char *path, omv_error *err)
+{
+    if (!d)
+        return omv_error_set(err, OMV_E_PLUGIN, "%s: %s returned no descriptor (%s)", context,
+                             OMV_PLUGIN_ENTRY_SYMBOL, path);
+    if (d->abi_version != OMV_PLUGIN_ABI_VERSION)
+        return omv_error_set(err, OMV_E_PLUGIN,
+                             "%s: was built for ABI %u, this omvflash speaks ABI %u (%s)", context,
+                             (unsigned)d->abi_version, (unsigned)OMV_PLUGIN_ABI_VERSION, path);
+    if (d->size < sizeof(struct omv_plugin))
+        return omv_error_set(err, OMV_E_PLUGIN,
+                             "%s: descriptor is %u bytes, ABI %u needs at least %zu (%s)", context,
+                             (unsigned)d->size, (unsigned)OMV_PLUGIN_ABI_VERSION,
+                             sizeof(struct omv_plugin), path);
+    if (!d->name || strcmp(d->name, name) != 0)
+        return omv_error_set(err, OMV_E_PLUGIN, "%s: file calls itself plugin '%s' (%s)", context,
+                             d->name ? d->name : "(null)", path);
+    if (d->kind != kind)
+        return omv_error_set(err, OMV_E_PLUGIN, "%s: is a%s %s plugin, not a%s %s plugin (%s)",
+                             context, d->kind == OMV_PLUGIN_ACTION ? "n" : "", kind_name(d->kind),
+                             kind == OMV_PLUGIN_ACTION ? "n" : "", kind_name(kind), path);
+    char missing[128] = "";
+#define NEED(cond, what)                                                                        \
+    do {                                                                                        \
+        if (!(cond)) {                                                                          \
+            size_t u_ = strlen(missing);                                                        \
+            snprintf(missing + u_, sizeof missing - u_, "%s%s", u_ ? ", " : "", what);          \
+        }                                                                                       \
+    } while (0)
+    if (kind == OMV_PLUGIN_TRANSPORT) {
+        const struct omv_transport_ops *t = d->transport;
+        if (!t)
+            return omv_error_set(err, OMV_E_PLUGIN, "%s: has no transport operations (%s)",
+                                 context, path);
+        NEED(t->list, "list");
+        NEED(t->open, "open");
+        NEED(t->partitions, "partitions");
+        NEED(t->write, "write");
+        NEED(t->finish, "finish");
+        NEED(t->close, "close");
+    } else {
+        if (!d->action)
+            return omv_error_set(err, OMV_E_PLUGIN, "%s: has no action operations (%s)", context,
+                                 path);
+        NEED(d->action->run, "run");
+    }
+#undef NEED
+    if (missing[0])
+        return omv_error_set(err, OMV_E_PLUGIN, "%s: required operations are NULL: %s (%s)",
+                             context, missing, path);
+    return OMV_OK;
+}
+
+omv_status omvi_plugin_load(const char *name, enum omv_plugin_kind kind, const char *plugin_dir,
+                            const char *context, omvi_plugin *out, omv_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!name || !omvi_valid_plugin_name(name) || strstr(name, ".."))
+        return omv_error_set(err, OMV_E_PLUGIN,
+                             "%s: '%s' is not a plugin name (use a-z, 0-9, '_' and '-')", context,
+                             name ? name : "");
+    char path[4096];
+    omv_status st = find_plugin(name, plugin_dir, context, path, sizeof path, err);
+    if (st != OMV_OK)
+        return st;
+    void *dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!dl) {
+        const char *e = dlerror();
+        return omv_error_set(err, OMV_E_PLUGIN, "%s: cannot load %s: %s", context, path,
+                             e ? e : "unknown error");
+    }
+    dlerror();
+    void *sym = dlsym(dl, OMV_PLUGIN_ENTRY_SYMBOL);
+    if (!sym) {
+        dlclose(dl);
+        return omv_error_set(err, OMV_E_PLUGIN,
+                             "%s: %s does not export %s (not an omvflash plugin?)", context, path,
+                             OMV_PLUGIN_ENTRY_SYMBOL);
+    }
+    omv_plugin_entry_fn entry;
+    memcpy(&entry, &sym, sizeof entry); /* object -> function pointer without a pedantic cast */
+    const struct omv_plugin *d = entry();
+    st = check_descriptor(d, name, kind, context, path, err);
+    if (st != OMV_OK) {
+        dlclose(dl);
+        return st;
+    }
+    out->path = omvi_strdup(path);
+    if (!out->path) {
+        dlclose(dl);
+        return omv_error_set(err, OMV_E_NOMEM, "%s: out of memory", context);
+    }
+    out->dl = dl;
+    out->desc = d;
+    return OMV_OK;
+}
