@@ -168,15 +168,27 @@ static void draw_bar(struct cli_output *o, uint64_t done, uint64_t total)
     o->bar_drawn = 1;
 }
 
+/* "HP <- fw/hp.bin (40.0 KiB)": the arrow says which way bytes flow. */
+static void describe_step(char *buf, size_t n, const omv_event *ev)
+{
+    const char *step = ev->step ? ev->step : "";
+    const char *arrow = strcmp(step, "read") == 0 ? " -> " : strcmp(step, "verify") == 0 ? " == " : " <- ";
+    char size[32] = "";
+    if (ev->total)
+        human_size(size, sizeof size, ev->total);
+    snprintf(buf, n, "%-6s %s%s%s%s%s%s", step, ev->partition ? ev->partition : "", ev->file ? arrow : "",
+             ev->file ? ev->file : "", ev->total ? " (" : "", size, ev->total ? ")" : "");
+}
+
 static void emit_human(struct cli_output *o, const omv_event *ev)
 {
+    char what[1024];
     char size[32];
     switch (ev->type) {
     case OMV_EV_PLAN:
         if (o->verbosity >= 1) {
-            human_size(size, sizeof size, ev->total);
-            fprintf(o->out, "plan %d/%d: %-6s %-10s %s%s(%s)\n", ev->index, ev->count, ev->step,
-                    ev->partition ? ev->partition : "", ev->file ? ev->file : "", ev->file ? " " : "", size);
+            describe_step(what, sizeof what, ev);
+            fprintf(o->out, "plan %d/%d: %s\n", ev->index, ev->count, what);
         }
         break;
     case OMV_EV_WAITING:
@@ -193,9 +205,8 @@ static void emit_human(struct cli_output *o, const omv_event *ev)
         break;
     case OMV_EV_STEP_START:
         if (o->verbosity >= 1 && !o->tty) {
-            human_size(size, sizeof size, ev->total);
-            fprintf(o->out, "[%d/%d] %s %s%s%s (%s)...\n", ev->index, ev->count, ev->step,
-                    ev->partition ? ev->partition : "", ev->file ? " <-> " : "", ev->file ? ev->file : "", size);
+            describe_step(what, sizeof what, ev);
+            fprintf(o->out, "[%d/%d] %s...\n", ev->index, ev->count, what);
         }
         break;
     case OMV_EV_PROGRESS:
@@ -208,8 +219,9 @@ static void emit_human(struct cli_output *o, const omv_event *ev)
                 draw_bar(o, ev->total, ev->total);
             end_bar(o);
             human_size(size, sizeof size, ev->total);
-            fprintf(o->out, "[%d/%d] %s %s done: %s in %.2f s\n", ev->index, ev->count, ev->step,
-                    ev->partition ? ev->partition : "", size, (double)ev->elapsed_ms / 1000.0);
+            fprintf(o->out, "[%d/%d] %s%s%s done%s%s in %.2f s\n", ev->index, ev->count, ev->step,
+                    ev->partition ? " " : "", ev->partition ? ev->partition : "", ev->total ? ": " : "",
+                    ev->total ? size : "", (double)ev->elapsed_ms / 1000.0);
         }
         break;
     case OMV_EV_LOG: {
