@@ -23,6 +23,13 @@ enum {
     OPT_LIST,
     OPT_PLUGIN_DIR,
     OPT_VERSION,
+    OPT_ACTION,
+    OPT_KEY,
+    OPT_SET,
+    OPT_YES,
+    OPT_NO_RESTORE,
+    OPT_LIST_ACTIONS,
+    OPT_ERASE_FS,
 };
 
 static const struct option long_opts[] = {
@@ -43,6 +50,13 @@ static const struct option long_opts[] = {
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
+    {"action", required_argument, NULL, OPT_ACTION},
+    {"key", required_argument, NULL, OPT_KEY},
+    {"set", required_argument, NULL, OPT_SET},
+    {"yes", no_argument, NULL, OPT_YES},
+    {"no-restore", no_argument, NULL, OPT_NO_RESTORE},
+    {"list-actions", no_argument, NULL, OPT_LIST_ACTIONS},
+    {"erase-filesystem", no_argument, NULL, OPT_ERASE_FS},
     {NULL, 0, NULL, 0},
 };
 
@@ -61,6 +75,16 @@ void cli_print_usage(FILE *f)
           "  --verify              read every written partition back and compare\n"
           "  --dry-run             show the plan (device, partitions, files, sizes); write nothing\n"
           "  --list-devices        list attached OpenMV cameras and bootloaders\n"
+          "  --erase-filesystem    erase the board's filesystem partition first (alone: erase only)\n"
+          "\n"
+          "Actions (board-file [action NAME] sections, e.g. AE3 MRAM init):\n"
+          "  --list-actions        list the board's actions\n"
+          "  --action NAME         run action NAME, then restore the partitions it blanks\n"
+          "                        (images from --image or --firmware DIR, default .)\n"
+          "  --no-restore          do not write those partitions again\n"
+          "  --key FILE            key file for the action (checked against the built-in key)\n"
+          "  --set KEY=VALUE       override an action option from the board file\n"
+          "  --yes                 do not ask before destructive steps (for scripts)\n"
           "\n"
           "Device selection:\n"
           "  --serial S            only the camera with serial number S\n"
@@ -135,6 +159,22 @@ omv_status cli_parse_args(int argc, char **argv, struct cli_opts *o, omv_error *
         case OPT_JSON: o->json = 1; break;
         case OPT_LIST: o->mode = CLI_MODE_LIST; break;
         case OPT_PLUGIN_DIR: o->plugin_dir = optarg; break;
+        case OPT_ACTION:
+            if (o->n_actions >= CLI_MAX_SPECS)
+                return omv_error_set(err, OMV_E_USAGE, "--action: at most %d allowed", CLI_MAX_SPECS);
+            o->actions[o->n_actions++] = optarg;
+            break;
+        case OPT_KEY:
+            if (o->n_settings >= CLI_MAX_SPECS)
+                return omv_error_set(err, OMV_E_USAGE, "--key: too many settings");
+            o->settings[o->n_settings].partition = "key_file";
+            o->settings[o->n_settings++].path = optarg;
+            break;
+        case OPT_SET: st = parse_spec("set", optarg, o->settings, &o->n_settings, err); break;
+        case OPT_YES: o->yes = 1; break;
+        case OPT_NO_RESTORE: o->no_restore = 1; break;
+        case OPT_LIST_ACTIONS: o->mode = CLI_MODE_ACTIONS; break;
+        case OPT_ERASE_FS: o->erase_filesystem = 1; break;
         case 'v': o->verbosity++; break;
         case 'q': o->verbosity = 0; break;
         case 'h': o->mode = CLI_MODE_HELP; return OMV_OK;
@@ -149,9 +189,11 @@ omv_status cli_parse_args(int argc, char **argv, struct cli_opts *o, omv_error *
     }
     if (optind < argc)
         return omv_error_set(err, OMV_E_USAGE, "unexpected argument '%s' (see --help)", argv[optind]);
-    if (o->mode == CLI_MODE_FLASH && !o->board)
+    if ((o->mode == CLI_MODE_FLASH || o->mode == CLI_MODE_ACTIONS) && !o->board)
         return omv_error_set(err, OMV_E_USAGE, "--board FILE|NAME is required (e.g. --board boards/ae3.ini)");
-    if (o->mode == CLI_MODE_FLASH && o->firmware_dir && o->n_images)
+    if (o->n_settings && !o->n_actions && o->mode == CLI_MODE_FLASH)
+        return omv_error_set(err, OMV_E_USAGE, "--key and --set apply to an --action");
+    if (o->mode == CLI_MODE_FLASH && o->firmware_dir && o->n_images && !o->n_actions)
         return omv_error_set(err, OMV_E_USAGE, "--firmware and --image exclude each other");
     return OMV_OK;
 }

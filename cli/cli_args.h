@@ -9,6 +9,7 @@
 enum cli_mode {
     CLI_MODE_FLASH = 0,  /* default: flash / read / dry-run against one board */
     CLI_MODE_LIST,       /* --list-devices */
+    CLI_MODE_ACTIONS,    /* --list-actions */
     CLI_MODE_HELP,       /* --help */
     CLI_MODE_VERSION,    /* --version */
 };
@@ -30,6 +31,13 @@ struct cli_opts {
     const char *plugin_dir;
     int verbosity;              /* 0 = -q, 1 = normal, 2+ = -v */
     int json;
+    const char *actions[CLI_MAX_SPECS]; /* --action NAME */
+    size_t n_actions;
+    omv_image_spec settings[CLI_MAX_SPECS]; /* --set KEY=VALUE, --key FILE */
+    size_t n_settings;
+    int no_restore;
+    int yes;                    /* --yes: accept destructive steps without asking */
+    int erase_filesystem;
 };
 
 /**

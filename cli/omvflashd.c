@@ -5,6 +5,8 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
+#include <ctype.h>
+#include <unistd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,6 +162,67 @@ static int run_list(const struct cli_opts *o, struct cli_output *out)
     return (int)st;
 }
 
+/* Destructive steps (MRAM init) ask first: --yes accepts; an interactive
+ * terminal is asked; anything else (scripts, --json) refuses. */
+static int confirm(void *user, const char *what)
+{
+    const struct cli_opts *o = user;
+    (void)what; /* already shown through the OMV_EV_CONFIRM event */
+    if (o->yes)
+        return 1;
+    if (o->json || !isatty(STDIN_FILENO))
+        return 0;
+    fprintf(stderr, "Continue? [y/N] ");
+    fflush(stderr);
+    char line[16];
+    if (!fgets(line, sizeof line, stdin))
+        return 0;
+    return tolower((unsigned char)line[0]) == 'y';
+}
+
+/* Route events to the output and confirmations to confirm(): both need their own state. */
+struct flash_ctx {
+    struct cli_output *out;
+    const struct cli_opts *opts;
+};
+
+static void flash_event(void *user, const omv_event *ev)
+{
+    struct flash_ctx *c = user;
+    cli_output_event(c->out, ev);
+}
+
+static int flash_confirm(void *user, const char *what)
+{
+    struct flash_ctx *c = user;
+    return confirm((void *)c->opts, what);
+}
+
+static void print_action(void *user, const char *action, const char *plugin, const char *description,
+                         const char *restores)
+{
+    (void)user;
+    printf("%-12s plugin %-12s %s%s%s%s\n", action, plugin, description, restores[0] ? " (then restores " : "",
+           restores, restores[0] ? ")" : "");
+}
+
+static int run_list_actions(const struct cli_opts *o, struct cli_output *out)
+{
+    omv_error err;
+    omv_error_clear(&err);
+    char path[1024];
+    omv_board *board = NULL;
+    omv_status st = resolve_board(o->board, path, sizeof path, &err);
+    if (st == OMV_OK)
+        st = omv_board_load(path, &board, &err);
+    if (st == OMV_OK)
+        st = omv_list_actions(board, o->plugin_dir, print_action, NULL, &err);
+    omv_board_free(board);
+    if (st != OMV_OK)
+        cli_output_error(out, st, err.msg);
+    return (int)st;
+}
+
 static int run_flash(const struct cli_opts *o, struct cli_output *out)
 {
     omv_error err;
@@ -189,12 +252,19 @@ static int run_flash(const struct cli_opts *o, struct cli_output *out)
         .wait_ms = o->wait_ms,
         .plugin_dir = o->plugin_dir,
         .cancel = &cancel_requested,
+        .actions = o->actions,
+        .n_actions = o->n_actions,
+        .no_restore = o->no_restore,
+        .settings = o->settings,
+        .n_settings = o->n_settings,
+        .erase_filesystem = o->erase_filesystem,
     };
     /* The headline command `omvflashd --board boards/ae3.ini` is a full flash
      * of the board's images from the current directory. */
-    if (!req.firmware_dir && !req.n_images && !req.n_reads)
+    if (!req.firmware_dir && !req.n_images && !req.n_reads && !req.n_actions && !req.erase_filesystem)
         req.firmware_dir = ".";
-    omv_callbacks cb = {.event = cli_output_event, .user = out, .log_debug = o->verbosity >= 3};
+    struct flash_ctx ctx = {out, o};
+    omv_callbacks cb = {.event = flash_event, .confirm = flash_confirm, .user = &ctx, .log_debug = o->verbosity >= 3};
     st = omv_flash(board, &req, &cb, &err);
     omv_board_free(board);
     return (int)st;
@@ -223,6 +293,8 @@ int main(int argc, char **argv)
     case CLI_MODE_LIST:
         install_signals();
         return run_list(&opts, &out);
+    case CLI_MODE_ACTIONS:
+        return run_list_actions(&opts, &out);
     case CLI_MODE_FLASH:
         break;
     }

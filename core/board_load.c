@@ -548,6 +548,26 @@ static void raw_key(parse_ctx *c, omvi_plugin_section *s, const char *label, con
         set_str(c, &s->plugin, value);
         return;
     }
+    if (c->kind == S_ACTION && strcmp(name, "restore") == 0) {
+        /* a core key: partitions written again (from --firmware/--image) after the action */
+        if (s->restore_line) {
+            fail_at(c, c->line, "%s duplicate key 'restore' (first at line %d)", label,
+                    s->restore_line);
+            return;
+        }
+        size_t bad = 0;
+        int r = omvi_split_list(value, &s->restore_names, &s->n_restore, &bad);
+        if (r == -2) {
+            fail_nomem(c);
+            return;
+        }
+        if (r != 0 || s->n_restore == 0) {
+            fail_at(c, c->line, "%s restore: empty partition name in '%s'", label, value);
+            return;
+        }
+        s->restore_line = c->line;
+        return;
+    }
     for (size_t i = 0; i < s->n_opts; i++) {
         if (strcmp(s->opts[i].key, name) == 0) {
             fail_at(c, c->line, "%s duplicate key '%s' (first at line %d)", label, name,
@@ -641,6 +661,29 @@ static void check_board(parse_ctx *c)
     }
     char names[512];
     omvi_board_part_names(b, names, sizeof names);
+    for (size_t i = 0; i < b->n_actions; i++) {
+        omvi_plugin_section *a = &b->actions[i];
+        if (!a->n_restore)
+            continue;
+        if (!(a->restore = calloc(a->n_restore, sizeof *a->restore))) {
+            fail_nomem(c);
+            return;
+        }
+        for (size_t k = 0; k < a->n_restore; k++) {
+            long idx = omvi_board_find(b, a->restore_names[k]);
+            if (idx < 0) {
+                fail_at(c, a->restore_line, "[action %s] restore: no partition named '%s' (partitions: %s)",
+                        a->title, a->restore_names[k], names);
+                return;
+            }
+            if (b->parts[idx].info.read_only) {
+                fail_at(c, a->restore_line, "[action %s] restore: partition '%s' is read-only", a->title,
+                        a->restore_names[k]);
+                return;
+            }
+            a->restore[k] = (size_t)idx;
+        }
+    }
     int fo_line = b->key_lines[OMVI_BK_FLASH_ORDER];
     b->flash_order = calloc(b->n_flash_order, sizeof *b->flash_order);
     if (!b->flash_order) {
@@ -746,6 +789,8 @@ static void free_psec(omvi_plugin_section *s)
         free(s->opts[i].value);
     }
     free(s->opts);
+    omvi_free_list(s->restore_names, s->n_restore);
+    free(s->restore);
 }
 
 void omv_board_free(omv_board *b)

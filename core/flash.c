@@ -22,6 +22,8 @@ typedef struct run {
     struct omv_device_info info;
     struct omv_dev_partition *dev;
     size_t n_dev;
+    omvi_plugin *act_plugins;   /* per board action, loaded only when requested */
+    omvi_options *act_opts;
 } run;
 
 static void emit(const run *r, omv_event ev) { omvi_emit(r->cb, &ev); }
@@ -30,7 +32,11 @@ static const char *step_file(const omvi_step *s) { return s->path; }
 
 static const char *step_part(const run *r, const omvi_step *s)
 {
-    return s->kind == OMVI_STEP_RESET ? NULL : r->b->parts[s->part].name;
+    switch (s->kind) {
+    case OMVI_STEP_RESET: return NULL;
+    case OMVI_STEP_ACTION: return r->b->actions[s->part].title;
+    default: return r->b->parts[s->part].name;
+    }
 }
 
 /* ---- dry run ------------------------------------------------------------- */
@@ -62,7 +68,8 @@ static const struct omv_dev_partition *dev_find(const run *r, const char *name)
 static int in_plan(const run *r, size_t part)
 {
     for (size_t i = 0; i < r->plan.n; i++)
-        if (r->plan.steps[i].kind != OMVI_STEP_RESET && r->plan.steps[i].part == part)
+        if (r->plan.steps[i].kind != OMVI_STEP_RESET && r->plan.steps[i].kind != OMVI_STEP_ACTION &&
+            r->plan.steps[i].part == part)
             return 1;
     return 0;
 }
@@ -188,6 +195,107 @@ static omv_status do_read(run *r, const omvi_step *s)
     return st;
 }
 
+/* A source of zeros: --erase-filesystem writes one block of them. */
+static omv_status zero_read(void *ctx, uint8_t *buf, size_t len, size_t *got, omv_error *err)
+{
+    (void)err;
+    uint64_t *left = ctx;
+    size_t n = *left < len ? (size_t)*left : len;
+    memset(buf, 0, n);
+    *left -= n;
+    *got = n;
+    return OMV_OK;
+}
+
+static omv_status do_erase(run *r, const omvi_step *s)
+{
+    struct omv_target t = target_of(r, s->part);
+    uint64_t left = s->size;
+    struct omv_source src = {.ctx = &left, .size = s->size, .read = zero_read};
+    omv_status st = r->ops->write(r->session, &t, &src, r->err);
+    if (st != OMV_OK)
+        omv_error_prefix(r->err, "erase %s", t.name);
+    return st;
+}
+
+static omv_status do_action(run *r, const omvi_step *s)
+{
+    const omvi_plugin_section *a = &r->b->actions[s->part];
+    omvi_host ah;
+    omvi_host_init(&ah, r->cb, r->req->cancel, &r->act_opts[s->part]);
+    omvi_host_enable_partition_write(&ah, r->b, r->ops, r->session, r->dev, r->n_dev);
+    ah.step = r->host.step;
+    ah.partition = a->title;
+    ah.index = r->host.index;
+    ah.count = r->host.count;
+    omv_status st = r->act_plugins[s->part].desc->action->run(&ah.host, r->err);
+    if (st != OMV_OK)
+        omv_error_prefix(r->err, "action %s", a->title);
+    return st;
+}
+
+/* Load the requested actions' plugins and options before any device I/O, and
+ * apply the --set/--key overrides to them. */
+static omv_status load_actions(run *r)
+{
+    const omv_board *b = r->b;
+    const omv_request *req = r->req;
+    if (b->n_actions) {
+        r->act_plugins = calloc(b->n_actions, sizeof *r->act_plugins);
+        r->act_opts = calloc(b->n_actions, sizeof *r->act_opts);
+        if (!r->act_plugins || !r->act_opts)
+            return omv_error_set(r->err, OMV_E_NOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < r->plan.n; i++) {
+        if (r->plan.steps[i].kind != OMVI_STEP_ACTION)
+            continue;
+        size_t k = r->plan.steps[i].part;
+        const omvi_plugin_section *a = &b->actions[k];
+        char context[1200], label[96];
+        snprintf(context, sizeof context, "%s:%d: action plugin '%s'", b->path, a->plugin_line, a->plugin);
+        omv_status st = omvi_plugin_load(a->plugin, OMV_PLUGIN_ACTION, req->plugin_dir, context,
+                                         &r->act_plugins[k], r->err);
+        if (st != OMV_OK)
+            return st;
+        snprintf(label, sizeof label, "[action %s]", a->title);
+        st = omvi_options_resolve(b->path, label, a, r->act_plugins[k].desc, &r->act_opts[k], r->err);
+        if (st != OMV_OK)
+            return st;
+    }
+    for (size_t i = 0; i < req->n_settings; i++) {
+        const omv_image_spec *set = &req->settings[i];
+        int applied = 0;
+        for (size_t k = 0; k < b->n_actions; k++) {
+            if (!r->act_plugins[k].desc)
+                continue;
+            omv_status st = omvi_options_override(&r->act_opts[k], r->act_plugins[k].desc, set->partition,
+                                                  set->path, &applied, r->err);
+            if (st != OMV_OK)
+                return st;
+        }
+        if (!applied)
+            return omv_error_set(r->err, OMV_E_USAGE, "setting '%s': no requested action has such an option%s",
+                                 set->partition, req->n_actions ? "" : " (settings apply to --action)");
+    }
+    return OMV_OK;
+}
+
+/* Every requested action's prepare() (key checks, confirmation) before the device is opened. */
+static omv_status prepare_actions(run *r)
+{
+    for (size_t i = 0; i < r->plan.n; i++) {
+        const omvi_step *s = &r->plan.steps[i];
+        if (s->kind != OMVI_STEP_ACTION || !r->act_plugins[s->part].desc->action->prepare)
+            continue;
+        omvi_host ah;
+        omvi_host_init(&ah, r->cb, r->req->cancel, &r->act_opts[s->part]);
+        omv_status st = r->act_plugins[s->part].desc->action->prepare(&ah.host, r->err);
+        if (st != OMV_OK)
+            return omv_error_prefix(r->err, "action %s", r->b->actions[s->part].title);
+    }
+    return OMV_OK;
+}
+
 static omv_status run_steps(run *r)
 {
     int count = (int)r->plan.n;
@@ -215,6 +323,8 @@ static omv_status run_steps(run *r)
         case OMVI_STEP_WRITE: st = do_write(r, s); break;
         case OMVI_STEP_VERIFY: st = do_verify(r, s); break;
         case OMVI_STEP_READ: st = do_read(r, s); break;
+        case OMVI_STEP_ERASE: st = do_erase(r, s); break;
+        case OMVI_STEP_ACTION: st = do_action(r, s); break;
         case OMVI_STEP_RESET:
             st = r->ops->finish(r->session, 1, r->err);
             if (st != OMV_OK)
@@ -264,6 +374,9 @@ static omv_status flash(run *r)
     if (st != OMV_OK)
         return st;
     r->ops = r->plugin.desc->transport;
+    st = load_actions(r);
+    if (st != OMV_OK)
+        return st;
     if (!r->ops->read && plan_reads(r))
         return omv_error_set(r->err, OMV_E_UNSUPPORTED,
                              "transport plugin '%s' cannot read partitions (needed for %s)",
@@ -301,6 +414,9 @@ static omv_status flash(run *r)
             omvi_log(r->cb, OMV_LOG_INFO, "dry run: no device attached now");
         return OMV_OK;
     }
+    st = prepare_actions(r);
+    if (st != OMV_OK)
+        return st;
     if (r->host.host.cancelled(&r->host.host))
         return omv_error_set(r->err, OMV_E_CANCELLED, "cancelled");
     uint32_t wait = req->wait_ms == OMV_WAIT_DEFAULT ? b->wait_ms : req->wait_ms;
@@ -341,6 +457,12 @@ omv_status omv_flash(const omv_board *board, const omv_request *req, const omv_c
         r.session = NULL;
     }
     free(r.dev);
+    for (size_t i = 0; board && i < board->n_actions && r.act_plugins; i++) {
+        omvi_options_free(&r.act_opts[i]);
+        omvi_plugin_unload(&r.act_plugins[i]);
+    }
+    free(r.act_plugins);
+    free(r.act_opts);
     omvi_options_free(&r.opts);
     omvi_plugin_unload(&r.plugin);
     omvi_plan_free(&r.plan);

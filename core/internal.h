@@ -55,6 +55,11 @@ typedef struct omvi_plugin_section {
     int plugin_line;   /**< line of "plugin =" (actions), else the header line */
     omvi_raw_option *opts;
     size_t n_opts;
+    /* [action NAME] only: partitions written again after the action (restore = A, B) */
+    char **restore_names;
+    size_t n_restore;
+    int restore_line;
+    size_t *restore;              /**< partition indexes, resolved after parsing */
 } omvi_plugin_section;
 
 typedef struct omvi_partition {
@@ -151,6 +156,13 @@ omv_status omvi_options_resolve(const char *board_path, const char *section_labe
                                 const omvi_plugin_section *sec, const struct omv_plugin *plugin,
                                 omvi_options *out, omv_error *err);
 void omvi_options_free(omvi_options *o);
+/**
+ * Replace option @p key's value (a --set / --key override), parsed as the
+ * plugin declares it. Sets *applied when @p o has the key; OMV_E_USAGE when
+ * the value does not parse.
+ */
+omv_status omvi_options_override(omvi_options *o, const struct omv_plugin *plugin, const char *key,
+                                 const char *value, int *applied, omv_error *err);
 const omvi_option *omvi_options_find(const omvi_options *o, const char *key);
 
 /**
@@ -166,11 +178,16 @@ typedef enum omvi_step_kind {
     OMVI_STEP_VERIFY,
     OMVI_STEP_READ,
     OMVI_STEP_RESET,
+    OMVI_STEP_ERASE,    /**< --erase-filesystem: one zero block to the filesystem partition */
+    OMVI_STEP_ACTION,   /**< a board action; `part` is the index into board->actions */
 } omvi_step_kind;
+
+/** Bytes of zeros --erase-filesystem writes (the IDE's FLASH_SECTOR_ERASE, 4096). */
+#define OMVI_ERASE_BLOCK 4096u
 
 typedef struct omvi_step {
     omvi_step_kind kind;
-    size_t part;        /**< board partition index (unused for RESET) */
+    size_t part;        /**< board partition index (unused for RESET; action index for ACTION) */
     char *path;         /**< image (write/verify) or output file (read) */
     uint64_t size;      /**< bytes: image size (write/verify), partition size (read) */
 } omvi_step;

@@ -20,6 +20,8 @@ const char *omvi_step_name(omvi_step_kind k)
     case OMVI_STEP_VERIFY: return "verify";
     case OMVI_STEP_READ: return "read";
     case OMVI_STEP_RESET: return "reset";
+    case OMVI_STEP_ERASE: return "erase";
+    case OMVI_STEP_ACTION: return "action";
     }
     return "?";
 }
@@ -334,6 +336,84 @@ static omv_status check_output(const char *path, omv_error *err)
     return OMV_OK;
 }
 
+/* --erase-filesystem: the IDE's way, one block of zeros to the filesystem
+ * partition (the bootloader erases the containing erase unit first). */
+static omv_status erase_step(const omv_board *b, omvi_plan *out, omv_error *err)
+{
+    if (b->filesystem < 0)
+        return omv_error_set(err, OMV_E_USAGE, "%s declares no filesystem partition ([board] filesystem)",
+                             b->path);
+    return add_step(out, OMVI_STEP_ERASE, (size_t)b->filesystem, NULL, OMVI_ERASE_BLOCK, err);
+}
+
+static omv_status action_steps(const omv_board *b, const omv_request *req, omvi_plan *out,
+                               omv_error *err)
+{
+    for (size_t i = 0; i < req->n_actions; i++) {
+        const char *name = req->actions[i];
+        size_t k;
+        for (k = 0; k < b->n_actions; k++)
+            if (name && strcmp(b->actions[k].title, name) == 0)
+                break;
+        if (k == b->n_actions) {
+            char list[512] = "";
+            size_t off = 0;
+            for (size_t j = 0; j < b->n_actions && off < sizeof list; j++) {
+                int n = snprintf(list + off, sizeof list - off, "%s%s", j ? ", " : "", b->actions[j].title);
+                if (n < 0)
+                    break;
+                off += (size_t)n;
+            }
+            return omv_error_set(err, OMV_E_USAGE, "%s has no action '%s' (actions: %s)", b->name,
+                                 name ? name : "", b->n_actions ? list : "none");
+        }
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(req->actions[j], name) == 0)
+                return omv_error_set(err, OMV_E_USAGE, "action '%s' is requested twice", name);
+        omv_status st = add_step(out, OMVI_STEP_ACTION, k, NULL, 0, err);
+        if (st != OMV_OK)
+            return st;
+    }
+    return OMV_OK;
+}
+
+/* The partitions the requested actions leave blank are written again: from
+ * an explicit image when one was given, else the board's image in the
+ * firmware dir (the current directory when none was named). */
+static omv_status restore_images(const omv_board *b, const omv_request *req, wlist *w, omv_error *err)
+{
+    const char *dir = req->firmware_dir ? req->firmware_dir : ".";
+    for (size_t i = 0; i < req->n_actions; i++) {
+        const omvi_plugin_section *a = NULL;
+        for (size_t k = 0; k < b->n_actions; k++)
+            if (strcmp(b->actions[k].title, req->actions[i]) == 0)
+                a = &b->actions[k];
+        for (size_t r = 0; a && r < a->n_restore; r++) {
+            size_t p = a->restore[r];
+            if (wlist_has(w, p))
+                continue;
+            const char *image = b->parts[p].image;
+            char eb[128];
+            struct stat sb;
+            char *path = image ? join_path(dir, image) : NULL;
+            if (!image || stat(path, &sb) != 0) {
+                omv_status st = omv_error_set(
+                    err, OMV_E_IMAGE,
+                    "action %s restores partition %s afterwards, but %s%s%s: give --image %s=FILE, "
+                    "--firmware DIR, or --no-restore",
+                    a->title, b->parts[p].name, image ? path : "the board names no image for it",
+                    image ? ": " : "", image ? omvi_strerror(errno, eb, sizeof eb) : "", b->parts[p].name);
+                free(path);
+                return st;
+            }
+            omv_status st = wlist_add(w, p, path, err);
+            if (st != OMV_OK)
+                return st;
+        }
+    }
+    return OMV_OK;
+}
+
 omv_status omvi_plan_resolve(const omv_board *b, const omv_request *req, omvi_plan *out,
                              omv_error *err)
 {
@@ -345,9 +425,22 @@ omv_status omvi_plan_resolve(const omv_board *b, const omv_request *req, omvi_pl
         return omv_error_set(err, OMV_E_USAGE, "n_images is set but images is NULL");
     if (req->n_reads > 0 && !req->reads)
         return omv_error_set(err, OMV_E_USAGE, "n_reads is set but reads is NULL");
+    if (req->n_actions > 0 && !req->actions)
+        return omv_error_set(err, OMV_E_USAGE, "n_actions is set but actions is NULL");
+    if (req->n_actions > 0)
+        st = action_steps(b, req, out, err);
+    if (st == OMV_OK && req->erase_filesystem)
+        st = erase_step(b, out, err);
+    if (st != OMV_OK) {
+        omvi_plan_free(out);
+        return st;
+    }
     if (req->n_images > 0)
         st = explicit_images(b, req, &w, err);
-    else if (req->firmware_dir)
+    /* With actions, a firmware dir only supplies the images to restore. */
+    if (st == OMV_OK && req->n_actions > 0 && !req->no_restore)
+        st = restore_images(b, req, &w, err);
+    else if (st == OMV_OK && req->n_actions == 0 && req->n_images == 0 && req->firmware_dir)
         st = firmware_dir(b, req->firmware_dir, &w, err);
     /* reads: partition exists and can be read */
     char names[512];
@@ -379,7 +472,7 @@ omv_status omvi_plan_resolve(const omv_board *b, const omv_request *req, omvi_pl
         if (st == OMV_OK)
             st = check_output(r->path, err);
     }
-    if (st == OMV_OK && w.n == 0 && req->n_reads == 0)
+    if (st == OMV_OK && w.n == 0 && req->n_reads == 0 && out->n == 0)
         st = omv_error_set(err, OMV_E_USAGE,
                            "nothing to do: give a firmware directory, images (NAME=FILE) or "
                            "partitions to read");

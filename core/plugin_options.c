@@ -117,6 +117,30 @@ omv_status omvi_options_resolve(const char *board_path, const char *label,
     return OMV_OK;
 }
 
+omv_status omvi_options_override(omvi_options *o, const struct omv_plugin *plugin, const char *key,
+                                 const char *value, int *applied, omv_error *err)
+{
+    for (size_t i = 0; i < o->n; i++) {
+        if (strcmp(o->v[i].key, key) != 0)
+            continue;
+        enum omv_option_type t = OMV_OPT_STRING;
+        for (size_t j = 0; plugin->options && plugin->options[j].key; j++)
+            if (strcmp(plugin->options[j].key, key) == 0)
+                t = plugin->options[j].type;
+        uint64_t num;
+        if (parse_typed(t, value, &num) != 0)
+            return omv_error_set(err, OMV_E_USAGE, "%s=%s: '%s' %s", key, value, value, type_hint(t));
+        char *copy = omvi_strdup(value);
+        if (!copy)
+            return omv_error_set(err, OMV_E_NOMEM, "out of memory");
+        free(o->v[i].value);
+        o->v[i].value = copy;
+        o->v[i].number = num;
+        *applied = 1;
+    }
+    return OMV_OK;
+}
+
 omv_status omvi_load_transport(const omv_board *b, const char *plugin_dir, omvi_plugin *plugin,
                                omvi_options *opts, omv_error *err)
 {

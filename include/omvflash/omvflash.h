@@ -113,6 +113,25 @@ typedef struct omv_request {
     const char *plugin_dir;
     /** When non-NULL and non-zero, stop as soon as possible with OMV_E_CANCELLED. */
     const volatile sig_atomic_t *cancel;
+    /**
+     * Board actions to run (--action NAME), in order, after the device is
+     * opened and before any image is written. Each action's `restore`
+     * partitions are written afterwards from @p images or @p firmware_dir
+     * (a firmware dir then does not mean a full flash).
+     */
+    const char *const *actions;
+    size_t n_actions;
+    /** Skip re-writing the actions' `restore` partitions (--no-restore). */
+    int no_restore;
+    /**
+     * KEY=VALUE overrides for the options of the requested actions (--set,
+     * --key FILE = key_file=FILE). A key no requested action declares is a
+     * usage error.
+     */
+    const omv_image_spec *settings;
+    size_t n_settings;
+    /** Erase the board's filesystem partition first (--erase-filesystem). */
+    int erase_filesystem;
 } omv_request;
 
 /** Kinds of events omv_flash() reports. */
@@ -179,6 +198,17 @@ typedef struct omv_callbacks {
  */
 omv_status omv_flash(const omv_board *board, const omv_request *req, const omv_callbacks *cb,
                      omv_error *err);
+
+/**
+ * Describe the actions @p board declares: for each, @p found gets the action
+ * name, its plugin, the plugin's one-line description and the partitions it
+ * restores afterwards (comma separated, "" for none). Loads each plugin.
+ * @return OMV_OK, OMV_E_PLUGIN, OMV_E_BOARD (bad options in the board file).
+ */
+omv_status omv_list_actions(const omv_board *board, const char *plugin_dir,
+                            void (*found)(void *user, const char *action, const char *plugin,
+                                          const char *description, const char *restores),
+                            void *user, omv_error *err);
 
 /**
  * List attached devices matching any of @p boards (app or bootloader ids).

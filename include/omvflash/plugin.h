@@ -257,9 +257,18 @@ struct omv_transport_ops {
 /** Operations of an action plugin. */
 struct omv_action_ops {
     /**
+     * Check inputs and ask for confirmation before any device is opened, so
+     * that a bad key file or a refused confirmation costs no device I/O.
+     * host->partition_write is NULL here. Before destroying data an action
+     * must call host->confirm() here (preferred) or in run().
+     * May be NULL.
+     * @return OMV_OK, or any status with @p err filled (the run stops).
+     */
+    omv_status (*prepare)(const struct omv_host *host, omv_error *err);
+
+    /**
      * Run the action. The plugin reaches the device only through
-     * host->partition_write() and friends; it never opens a device itself.
-     * Before destroying data it must call host->confirm().
+     * host->partition_write(); it never opens a device itself.
      * @return OMV_OK or any status with @p err filled.
      */
     omv_status (*run)(const struct omv_host *host, omv_error *err);
