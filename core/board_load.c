@@ -42,8 +42,8 @@ typedef struct parse_ctx {
 
 static const char *const board_keys[] = {"name",        "bootloader_ids", "app_ids",
                                          "transport",   "flash_order",    "firmware_list",
-                                         "filesystem",  "wait_ms"};
-enum { N_BOARD_KEYS = 8 };
+                                         "filesystem",  "wait_ms",        "entry"};
+enum { N_BOARD_KEYS = 9 };
 static const char *const part_keys[] = {"alt", "size", "read_only", "readable", "image", "timeout_ms"};
 enum { N_PART_KEYS = 6 };
 
@@ -388,14 +388,46 @@ static void board_key(parse_ctx *c, const char *name, const char *value)
     case OMVI_BK_APP_IDS:
         parse_ids(c, "[board]", name, value, &b->app_ids, &b->n_app_ids);
         break;
-    case OMVI_BK_TRANSPORT:
+    case OMVI_BK_TRANSPORT: {
+        /* one or more bootloader transports; the camera is flashed through
+         * whichever bootloader shows up (the IDE watches for both the same way) */
+        size_t bad;
+        int r = omvi_split_list(value, &b->transports, &b->n_transports, &bad);
+        if (r == -2) {
+            fail_nomem(c);
+            return;
+        }
+        if (r == -1) {
+            fail_at(c, c->line, "[board] transport: empty item %zu in the list", bad + 1);
+            return;
+        }
+        if (b->n_transports > OMVI_MAX_TRANSPORTS) {
+            fail_at(c, c->line, "[board] transport: at most %d transports", OMVI_MAX_TRANSPORTS);
+            return;
+        }
+        for (size_t i = 0; i < b->n_transports; i++) {
+            if (!omvi_valid_plugin_name(b->transports[i])) {
+                fail_at(c, c->line,
+                        "[board] transport: '%s' is not a plugin name (use a-z, 0-9, '_' and '-')",
+                        b->transports[i]);
+                return;
+            }
+            for (size_t j = 0; j < i; j++)
+                if (strcmp(b->transports[i], b->transports[j]) == 0) {
+                    fail_at(c, c->line, "[board] transport: '%s' is listed twice", b->transports[i]);
+                    return;
+                }
+        }
+        set_str(c, &b->transport, b->transports[0]);
+        break;
+    }
+    case OMVI_BK_ENTRY:
         if (!omvi_valid_plugin_name(value)) {
-            fail_at(c, c->line,
-                    "[board] transport: '%s' is not a plugin name (use a-z, 0-9, '_' and '-')",
+            fail_at(c, c->line, "[board] entry: '%s' is not a plugin name (use a-z, 0-9, '_' and '-')",
                     value);
             return;
         }
-        set_str(c, &b->transport, value);
+        set_str(c, &b->entry, value);
         break;
     case OMVI_BK_FLASH_ORDER: {
         size_t bad;
@@ -546,6 +578,25 @@ static void raw_key(parse_ctx *c, omvi_plugin_section *s, const char *label, con
         }
         s->plugin_line = c->line;
         set_str(c, &s->plugin, value);
+        return;
+    }
+    if (c->kind == S_PLUGIN && strcmp(name, "flash_order") == 0) {
+        /* a core key: this bootloader's own full flash (the legacy one cannot write ROMFS0) */
+        if (s->order_line) {
+            fail_at(c, c->line, "%s duplicate key 'flash_order' (first at line %d)", label, s->order_line);
+            return;
+        }
+        size_t bad = 0;
+        int r = omvi_split_list(value, &s->order_names, &s->n_order, &bad);
+        if (r == -2) {
+            fail_nomem(c);
+            return;
+        }
+        if (r != 0 || s->n_order == 0) {
+            fail_at(c, c->line, "%s flash_order: empty partition name in '%s'", label, value);
+            return;
+        }
+        s->order_line = c->line;
         return;
     }
     if (c->kind == S_ACTION && strcmp(name, "restore") == 0) {
@@ -733,11 +784,32 @@ static void check_board(parse_ctx *c)
         b->filesystem = idx;
     }
     for (size_t i = 0; i < b->n_psections; i++) {
-        if (strcmp(b->psections[i].title, b->transport) != 0) {
-            fail_at(c, b->psections[i].line,
-                    "unknown section [%s] (the transport is '%s'; its options go in [%s])",
-                    b->psections[i].title, b->transport, b->transport);
+        omvi_plugin_section *ps = &b->psections[i];
+        int known = b->entry && strcmp(ps->title, b->entry) == 0;
+        for (size_t t = 0; t < b->n_transports; t++)
+            known |= strcmp(ps->title, b->transports[t]) == 0;
+        if (!known) {
+            fail_at(c, ps->line, "unknown section [%s] (the transport is '%s'; its options go in [%s])",
+                    ps->title, b->transport, b->transport);
             return;
+        }
+        if (ps->n_order && b->entry && strcmp(ps->title, b->entry) == 0) {
+            fail_at(c, ps->order_line, "[%s] flash_order: only a transport's section may have one", ps->title);
+            return;
+        }
+        if (ps->n_order && !(ps->order = calloc(ps->n_order, sizeof *ps->order))) {
+            fail_nomem(c);
+            return;
+        }
+        for (size_t k = 0; k < ps->n_order; k++) {
+            long idx = omvi_board_find(b, ps->order_names[k]);
+            if (idx < 0 || b->parts[idx].info.read_only) {
+                fail_at(c, ps->order_line, "[%s] flash_order: %s '%s'%s", ps->title,
+                        idx < 0 ? "no partition named" : "partition", ps->order_names[k],
+                        idx < 0 ? "" : " is read-only");
+                return;
+            }
+            ps->order[k] = (size_t)idx;
         }
     }
 }
@@ -791,6 +863,8 @@ static void free_psec(omvi_plugin_section *s)
     free(s->opts);
     omvi_free_list(s->restore_names, s->n_restore);
     free(s->restore);
+    omvi_free_list(s->order_names, s->n_order);
+    free(s->order);
 }
 
 void omv_board_free(omv_board *b)
@@ -802,6 +876,8 @@ void omv_board_free(omv_board *b)
     free(b->boot_ids);
     free(b->app_ids);
     free(b->transport);
+    omvi_free_list(b->transports, b->n_transports);
+    free(b->entry);
     omvi_free_list(b->flash_order_names, b->n_flash_order);
     free(b->flash_order);
     free(b->firmware_list);
@@ -818,6 +894,14 @@ void omv_board_free(omv_board *b)
         free_psec(&b->actions[i]);
     free(b->actions);
     free(b);
+}
+
+const omvi_plugin_section *omvi_board_plugin_section(const omv_board *b, const char *name)
+{
+    for (size_t i = 0; b && name && i < b->n_psections; i++)
+        if (strcmp(b->psections[i].title, name) == 0)
+            return &b->psections[i];
+    return NULL;
 }
 
 const omvi_plugin_section *omvi_board_transport_section(const omv_board *b)

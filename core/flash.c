@@ -14,10 +14,18 @@ typedef struct run {
     const omv_callbacks *cb;
     omv_error *err;
     omvi_plan plan;
-    omvi_plugin plugin;
-    omvi_options opts;
-    omvi_host host;
-    const struct omv_transport_ops *ops;
+    /* every bootloader transport of the board, tried together */
+    omvi_plugin tplugins[OMVI_MAX_TRANSPORTS];
+    omvi_options topts[OMVI_MAX_TRANSPORTS];
+    omvi_host thosts[OMVI_MAX_TRANSPORTS];
+    size_t nt;
+    size_t active;                     /* the transport whose bootloader answered */
+    omvi_host *h;                      /* == &thosts[active] */
+    const struct omv_transport_ops *ops; /* == tplugins[active]'s */
+    /* entry plugin: app mode -> bootloader */
+    omvi_plugin eplugin;
+    omvi_options eopts;
+    omvi_host ehost;
     void *session;
     struct omv_device_info info;
     struct omv_dev_partition *dev;
@@ -210,6 +218,12 @@ static omv_status zero_read(void *ctx, uint8_t *buf, size_t len, size_t *got, om
 static omv_status do_erase(run *r, const omvi_step *s)
 {
     struct omv_target t = target_of(r, s->part);
+    if (r->ops->erase) {
+        omv_status st = r->ops->erase(r->session, &t, r->err);
+        if (st != OMV_OK)
+            omv_error_prefix(r->err, "erase %s", t.name);
+        return st;
+    }
     uint64_t left = s->size;
     struct omv_source src = {.ctx = &left, .size = s->size, .read = zero_read};
     omv_status st = r->ops->write(r->session, &t, &src, r->err);
@@ -224,10 +238,10 @@ static omv_status do_action(run *r, const omvi_step *s)
     omvi_host ah;
     omvi_host_init(&ah, r->cb, r->req->cancel, &r->act_opts[s->part]);
     omvi_host_enable_partition_write(&ah, r->b, r->ops, r->session, r->dev, r->n_dev);
-    ah.step = r->host.step;
+    ah.step = r->h->step;
     ah.partition = a->title;
-    ah.index = r->host.index;
-    ah.count = r->host.count;
+    ah.index = r->h->index;
+    ah.count = r->h->count;
     omv_status st = r->act_plugins[s->part].desc->action->run(&ah.host, r->err);
     if (st != OMV_OK)
         omv_error_prefix(r->err, "action %s", a->title);
@@ -301,20 +315,20 @@ static omv_status run_steps(run *r)
     int count = (int)r->plan.n;
     for (size_t i = 0; i < r->plan.n; i++) {
         const omvi_step *s = &r->plan.steps[i];
-        if (r->host.host.cancelled(&r->host.host))
+        if (r->h->host.cancelled(&r->h->host))
             return omv_error_set(r->err, OMV_E_CANCELLED, "cancelled before %s %s",
                                  omvi_step_name(s->kind), step_part(r, s) ? step_part(r, s) : "");
         const char *name = omvi_step_name(s->kind);
-        r->host.step = name;
-        r->host.partition = step_part(r, s);
-        r->host.file = step_file(s);
-        r->host.index = (int)i + 1;
-        r->host.count = count;
+        r->h->step = name;
+        r->h->partition = step_part(r, s);
+        r->h->file = step_file(s);
+        r->h->index = (int)i + 1;
+        r->h->count = count;
         uint64_t t0 = omvi_now_ms();
         emit(r, (omv_event){.type = OMV_EV_STEP_START,
                             .step = name,
-                            .partition = r->host.partition,
-                            .file = r->host.file,
+                            .partition = r->h->partition,
+                            .file = r->h->file,
                             .total = s->size,
                             .index = (int)i + 1,
                             .count = count});
@@ -337,14 +351,14 @@ static omv_status run_steps(run *r)
             return st;
         emit(r, (omv_event){.type = OMV_EV_STEP_DONE,
                             .step = name,
-                            .partition = r->host.partition,
-                            .file = r->host.file,
+                            .partition = r->h->partition,
+                            .file = r->h->file,
                             .total = s->size,
                             .index = (int)i + 1,
                             .count = count,
                             .elapsed_ms = omvi_now_ms() - t0});
     }
-    r->host.step = r->host.partition = r->host.file = NULL;
+    r->h->step = r->h->partition = r->h->file = NULL;
     if (r->session) { /* --no-reset: leave the device in its bootloader */
         omv_status st = r->ops->finish(r->session, 0, r->err);
         r->ops->close(r->session);
@@ -363,6 +377,126 @@ static int plan_reads(const run *r)
     return 0;
 }
 
+/* Every transport of the board, and its entry plugin, loaded and checked
+ * before any device I/O. */
+static omv_status load_plugins(run *r)
+{
+    const omv_board *b = r->b;
+    for (size_t t = 0; t < b->n_transports; t++) {
+        omv_status st = omvi_load_board_plugin(b, b->transports[t], OMV_PLUGIN_TRANSPORT, r->req->plugin_dir,
+                                               &r->tplugins[t], &r->topts[t], r->err);
+        if (st != OMV_OK)
+            return st;
+        r->nt = t + 1;
+        omvi_host_init(&r->thosts[t], r->cb, r->req->cancel, &r->topts[t]);
+    }
+    r->h = &r->thosts[0];
+    r->ops = r->tplugins[0].desc->transport;
+    if (b->entry) {
+        omv_status st = omvi_load_board_plugin(b, b->entry, OMV_PLUGIN_ENTRY, r->req->plugin_dir, &r->eplugin,
+                                               &r->eopts, r->err);
+        if (st != OMV_OK)
+            return st;
+        omvi_host_init(&r->ehost, r->cb, r->req->cancel, &r->eopts);
+    }
+    return OMV_OK;
+}
+
+typedef struct app_ctx {
+    const run *r;
+    int found;
+    struct omv_device_info first;
+} app_ctx;
+
+static void app_found(void *user, const struct omv_device_info *dev)
+{
+    app_ctx *a = user;
+    if (!a->found++)
+        a->first = *dev;
+}
+
+/* A camera running its application is reset into its bootloader first (the
+ * board's entry plugin speaks the application's protocol). */
+static omv_status enter_bootloader(run *r)
+{
+    const omv_board *b = r->b;
+    if (!b->entry || !b->n_app_ids)
+        return OMV_OK;
+    const struct omv_entry_ops *eops = r->eplugin.desc->entry;
+    struct omv_match am = {.ids = b->app_ids, .n_ids = b->n_app_ids, .port_path = r->req->port_path};
+    app_ctx a = {r, 0, {0}};
+    omv_status st = eops->list(&r->ehost.host, &am, app_found, &a, r->err);
+    if (st != OMV_OK)
+        return omv_error_prefix(r->err, "look for cameras in application mode");
+    if (a.found == 0)
+        return OMV_OK;
+    if (a.found > 1)
+        return omv_error_set(r->err, OMV_E_MULTIPLE,
+                             "%d cameras in application mode match %s; choose one with --port", a.found, b->name);
+    omvi_log(r->cb, OMV_LOG_INFO, "camera in application mode (%04x:%04x, port %s): resetting it into its bootloader",
+             a.first.vid, a.first.pid, a.first.port_path[0] ? a.first.port_path : "?");
+    st = eops->enter(&r->ehost.host, &am, r->err);
+    if (st != OMV_OK)
+        return omv_error_prefix(r->err, "reset into the bootloader");
+    return OMV_OK;
+}
+
+/* Wait for whichever bootloader answers. One transport: its own open() waits.
+ * Several: each is asked once per round (wait 0) until the deadline, so a
+ * bootloader with a short listening window is caught by whichever plugin
+ * speaks it. */
+static omv_status open_any(run *r, const struct omv_match *match, uint32_t wait)
+{
+    if (r->nt == 1)
+        return r->ops->open(&r->h->host, match, wait, &r->session, &r->info, r->err);
+    uint64_t deadline = omvi_now_ms() + wait;
+    for (;;) {
+        for (size_t t = 0; t < r->nt; t++) {
+            omv_status st = r->tplugins[t].desc->transport->open(&r->thosts[t].host, match, 0, &r->session,
+                                                                 &r->info, r->err);
+            if (st == OMV_OK) {
+                r->active = t;
+                r->h = &r->thosts[t];
+                r->ops = r->tplugins[t].desc->transport;
+                return OMV_OK;
+            }
+            r->session = NULL;
+            if (st != OMV_E_NO_DEVICE)
+                return omv_error_prefix(r->err, "%s", r->b->transports[t]);
+        }
+        if (omvi_now_ms() >= deadline)
+            return omv_error_set(r->err, OMV_E_NO_DEVICE, "no bootloader of %s (%s) appeared within %u ms", r->b->name,
+                                 r->b->path, wait);
+        if (r->thosts[0].host.sleep_ms(&r->thosts[0].host, 20) != OMV_OK)
+            return omv_error_set(r->err, OMV_E_CANCELLED, "cancelled while waiting for the bootloader");
+    }
+}
+
+/* A bootloader with its own flash_order (the legacy one cannot write ROMFS0)
+ * narrows a full flash to the partitions it can write. */
+static void adapt_plan(run *r)
+{
+    const omvi_plugin_section *sec = omvi_board_plugin_section(r->b, r->b->transports[r->active]);
+    if (!sec || !sec->n_order || r->req->n_images || r->req->n_actions || !r->req->firmware_dir)
+        return;
+    size_t k = 0;
+    for (size_t i = 0; i < r->plan.n; i++) {
+        omvi_step *s = &r->plan.steps[i];
+        int keep = s->kind != OMVI_STEP_WRITE && s->kind != OMVI_STEP_VERIFY;
+        for (size_t j = 0; !keep && j < sec->n_order; j++)
+            keep = sec->order[j] == s->part;
+        if (keep) {
+            r->plan.steps[k++] = *s;
+        } else {
+            if (s->kind == OMVI_STEP_WRITE)
+                omvi_log(r->cb, OMV_LOG_WARN, "the %s bootloader cannot write %s: %s not written",
+                         r->b->transports[r->active], r->b->parts[s->part].name, s->path);
+            free(s->path);
+        }
+    }
+    r->plan.n = k;
+}
+
 static omv_status flash(run *r)
 {
     const omv_board *b = r->b;
@@ -370,17 +504,12 @@ static omv_status flash(run *r)
     omv_status st = omvi_plan_resolve(b, req, &r->plan, r->err);
     if (st != OMV_OK)
         return st;
-    st = omvi_load_transport(b, req->plugin_dir, &r->plugin, &r->opts, r->err);
+    st = load_plugins(r);
     if (st != OMV_OK)
         return st;
-    r->ops = r->plugin.desc->transport;
     st = load_actions(r);
     if (st != OMV_OK)
         return st;
-    if (!r->ops->read && plan_reads(r))
-        return omv_error_set(r->err, OMV_E_UNSUPPORTED,
-                             "transport plugin '%s' cannot read partitions (needed for %s)",
-                             b->transport, req->verify ? "verify" : "read");
     if (req->verify) {
         for (size_t i = 0; i < r->plan.n; i++) {
             const omvi_step *s = &r->plan.steps[i];
@@ -400,16 +529,23 @@ static omv_status flash(run *r)
                             .index = (int)i + 1,
                             .count = (int)r->plan.n});
     }
-    omvi_host_init(&r->host, r->cb, req->cancel, &r->opts);
     struct omv_match match = {.ids = b->boot_ids,
                               .n_ids = b->n_boot_ids,
                               .serial = req->serial,
                               .port_path = req->port_path};
     if (req->dry_run) {
         dry_ctx d = {r, 0};
-        st = r->ops->list(&r->host.host, &match, dry_found, &d, r->err);
-        if (st != OMV_OK)
-            return omv_error_prefix(r->err, "list devices");
+        for (size_t t = 0; t < r->nt; t++) {
+            st = r->tplugins[t].desc->transport->list(&r->thosts[t].host, &match, dry_found, &d, r->err);
+            if (st != OMV_OK)
+                return omv_error_prefix(r->err, "list devices");
+        }
+        if (b->entry && b->n_app_ids) {
+            struct omv_match am = {.ids = b->app_ids, .n_ids = b->n_app_ids, .port_path = req->port_path};
+            st = r->eplugin.desc->entry->list(&r->ehost.host, &am, dry_found, &d, r->err);
+            if (st != OMV_OK)
+                return omv_error_prefix(r->err, "list devices");
+        }
         if (!d.found)
             omvi_log(r->cb, OMV_LOG_INFO, "dry run: no device attached now");
         return OMV_OK;
@@ -417,16 +553,24 @@ static omv_status flash(run *r)
     st = prepare_actions(r);
     if (st != OMV_OK)
         return st;
-    if (r->host.host.cancelled(&r->host.host))
+    if (r->h->host.cancelled(&r->h->host))
         return omv_error_set(r->err, OMV_E_CANCELLED, "cancelled");
+    st = enter_bootloader(r);
+    if (st != OMV_OK)
+        return st;
     uint32_t wait = req->wait_ms == OMV_WAIT_DEFAULT ? b->wait_ms : req->wait_ms;
     emit(r, (omv_event){.type = OMV_EV_WAITING, .total = wait});
-    st = r->ops->open(&r->host.host, &match, wait, &r->session, &r->info, r->err);
+    st = open_any(r, &match, wait);
     if (st != OMV_OK) {
         r->session = NULL;
         return st;
     }
     emit(r, (omv_event){.type = OMV_EV_DEVICE, .device = &r->info});
+    adapt_plan(r);
+    if (!r->ops->read && plan_reads(r))
+        return omv_error_set(r->err, OMV_E_UNSUPPORTED,
+                             "the %s bootloader cannot read partitions (needed for %s)",
+                             b->transports[r->active], req->verify ? "verify" : "read");
     st = get_partitions(r);
     if (st == OMV_OK)
         st = check_partitions(r);
@@ -463,8 +607,12 @@ omv_status omv_flash(const omv_board *board, const omv_request *req, const omv_c
     }
     free(r.act_plugins);
     free(r.act_opts);
-    omvi_options_free(&r.opts);
-    omvi_plugin_unload(&r.plugin);
+    for (size_t t = 0; t < OMVI_MAX_TRANSPORTS; t++) {
+        omvi_options_free(&r.topts[t]);
+        omvi_plugin_unload(&r.tplugins[t]);
+    }
+    omvi_options_free(&r.eopts);
+    omvi_plugin_unload(&r.eplugin);
     omvi_plan_free(&r.plan);
     if (st != OMV_OK) {
         omvi_emit(cb, &(omv_event){.type = OMV_EV_ERROR, .status = st, .message = err->msg});

@@ -60,6 +60,11 @@ typedef struct omvi_plugin_section {
     size_t n_restore;
     int restore_line;
     size_t *restore;              /**< partition indexes, resolved after parsing */
+    /* transport sections only: this bootloader's own full-flash order (flash_order = A, B) */
+    char **order_names;
+    size_t n_order;
+    int order_line;
+    size_t *order;                /**< partition indexes, resolved after parsing */
 } omvi_plugin_section;
 
 typedef struct omvi_partition {
@@ -75,12 +80,15 @@ struct omv_board {
     char *path;
     char *name;
     int board_line;                 /**< 0 when [board] is missing */
-    int key_lines[8];               /**< per [board] key: line it was set on, 0 = unset */
+    int key_lines[9];               /**< per [board] key: line it was set on, 0 = unset */
     struct omv_usb_id *boot_ids;
     size_t n_boot_ids;
     struct omv_usb_id *app_ids;
     size_t n_app_ids;
-    char *transport;
+    char *transport;                /**< the first (primary) transport */
+    char **transports;              /**< every bootloader transport, tried together */
+    size_t n_transports;
+    char *entry;                    /**< entry plugin (app mode -> bootloader), or NULL */
     char **flash_order_names;
     size_t n_flash_order;
     size_t *flash_order;            /**< partition indexes, resolved after parsing */
@@ -100,12 +108,15 @@ struct omv_board {
 enum {
     OMVI_BK_NAME, OMVI_BK_BOOT_IDS, OMVI_BK_APP_IDS, OMVI_BK_TRANSPORT,
     OMVI_BK_FLASH_ORDER, OMVI_BK_FIRMWARE_LIST, OMVI_BK_FILESYSTEM, OMVI_BK_WAIT_MS,
+    OMVI_BK_ENTRY,
 };
 
 /** Index of the partition called @p name, or -1. */
 long omvi_board_find(const omv_board *b, const char *name);
 /** The transport's section ([dfu]) or NULL when the board has none. */
 const omvi_plugin_section *omvi_board_transport_section(const omv_board *b);
+/** The section of plugin @p name ([cdc_bootloader], [omv_entry]) or NULL. */
+const omvi_plugin_section *omvi_board_plugin_section(const omv_board *b, const char *name);
 /** "BOOT, HP, HE" into @p buf. */
 void omvi_board_part_names(const omv_board *b, char *buf, size_t len);
 
@@ -166,7 +177,15 @@ omv_status omvi_options_override(omvi_options *o, const struct omv_plugin *plugi
 const omvi_option *omvi_options_find(const omvi_options *o, const char *key);
 
 /**
- * Load the board's transport plugin (kind checked) and resolve its options.
+ * Load plugin @p name, one of the board's transports or its entry plugin
+ * (@p kind checked), and resolve its options from the board's [name] section.
+ */
+omv_status omvi_load_board_plugin(const omv_board *b, const char *name, enum omv_plugin_kind kind,
+                                  const char *plugin_dir, omvi_plugin *plugin, omvi_options *opts,
+                                  omv_error *err);
+
+/**
+ * Load the board's (primary) transport plugin (kind checked) and resolve its options.
  */
 omv_status omvi_load_transport(const omv_board *b, const char *plugin_dir, omvi_plugin *plugin,
                                omvi_options *opts, omv_error *err);
@@ -249,6 +268,9 @@ omv_status omvi_file_sink_commit(omvi_file_sink *s, omv_error *err);
 void omvi_file_sink_abort(omvi_file_sink *s);
 
 /* ---- host services (host_services.c) ----------------------------------- */
+
+/** Most bootloader transports a board may list. */
+#define OMVI_MAX_TRANSPORTS 4
 
 typedef struct omvi_host {
     struct omv_host host;            /**< handed to plugins; host.ctx points here */

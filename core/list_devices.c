@@ -51,6 +51,44 @@ static void on_found(void *user, const struct omv_device_info *dev)
         c->found(c->user, c->board_name, dev);
 }
 
+/* List with one of @p b's plugins: a transport (bootloader and app ids, as
+ * a transport may recognise both) or the entry plugin (app ids). */
+static omv_status list_with(const omv_board *b, const char *name, enum omv_plugin_kind kind,
+                            const char *plugin_dir, list_ctx *c, omv_error *err)
+{
+    omvi_plugin plugin;
+    omvi_options opts;
+    omv_status st = omvi_load_board_plugin(b, name, kind, plugin_dir, &plugin, &opts, err);
+    if (st != OMV_OK)
+        return st;
+    int entry = kind == OMV_PLUGIN_ENTRY;
+    size_t n_ids = (entry ? 0 : b->n_boot_ids) + b->n_app_ids;
+    struct omv_usb_id *ids = calloc(n_ids ? n_ids : 1, sizeof *ids);
+    if (!ids) {
+        st = omv_error_set(err, OMV_E_NOMEM, "out of memory");
+    } else if (n_ids) {
+        if (!entry)
+            memcpy(ids, b->boot_ids, b->n_boot_ids * sizeof *ids);
+        if (b->n_app_ids)
+            memcpy(ids + (entry ? 0 : b->n_boot_ids), b->app_ids, b->n_app_ids * sizeof *ids);
+        struct omv_match m = {.ids = ids, .n_ids = n_ids};
+        omv_callbacks no_cb = {0};
+        omvi_host h;
+        omvi_host_init(&h, &no_cb, NULL, &opts);
+        c->board_name = b->name;
+        st = entry ? plugin.desc->entry->list(&h.host, &m, on_found, c, err)
+                   : plugin.desc->transport->list(&h.host, &m, on_found, c, err);
+        if (st != OMV_OK)
+            omv_error_prefix(err, "%s: list devices (%s)", b->name, name);
+        if (st == OMV_OK && c->nomem)
+            st = omv_error_set(err, OMV_E_NOMEM, "out of memory");
+    }
+    free(ids);
+    omvi_options_free(&opts);
+    omvi_plugin_unload(&plugin);
+    return st;
+}
+
 omv_status omv_list_devices(const omv_board *const *boards, size_t n_boards, const char *plugin_dir,
                             void (*found)(void *user, const char *board_name,
                                           const struct omv_device_info *dev),
@@ -59,58 +97,16 @@ omv_status omv_list_devices(const omv_board *const *boards, size_t n_boards, con
     if (n_boards && !boards)
         return omv_error_set(err, OMV_E_USAGE, "omv_list_devices: boards is NULL");
     list_ctx c = {.found = found, .user = user};
-    omv_callbacks no_cb = {0};
     omv_status st = OMV_OK;
-    char *done = calloc(n_boards ? n_boards : 1, 1); /* boards already listed */
-    if (!done)
-        return omv_error_set(err, OMV_E_NOMEM, "out of memory");
+    /* Each board's plugins list with that board's own options; a device seen
+     * through several boards or plugins is reported once. */
     for (size_t i = 0; st == OMV_OK && i < n_boards; i++) {
-        if (done[i])
-            continue;
-        omvi_plugin plugin;
-        omvi_options opts;
-        /* one load per distinct transport; every board using it is listed with it */
-        st = omvi_load_transport(boards[i], plugin_dir, &plugin, &opts, err);
-        if (st != OMV_OK)
-            break;
-        omvi_options_free(&opts);
-        for (size_t j = i; st == OMV_OK && j < n_boards; j++) {
-            const omv_board *b = boards[j];
-            if (done[j] || strcmp(b->transport, boards[i]->transport) != 0)
-                continue;
-            done[j] = 1;
-            /* options come from each board's own section */
-            char label[96];
-            snprintf(label, sizeof label, "[%s]", b->transport);
-            st = omvi_options_resolve(b->path, label, omvi_board_transport_section(b), plugin.desc,
-                                      &opts, err);
-            if (st != OMV_OK)
-                break;
-            size_t n_ids = b->n_boot_ids + b->n_app_ids;
-            struct omv_usb_id *ids = calloc(n_ids, sizeof *ids);
-            if (!ids) {
-                omvi_options_free(&opts);
-                st = omv_error_set(err, OMV_E_NOMEM, "out of memory");
-                break;
-            }
-            memcpy(ids, b->boot_ids, b->n_boot_ids * sizeof *ids);
-            if (b->n_app_ids)
-                memcpy(ids + b->n_boot_ids, b->app_ids, b->n_app_ids * sizeof *ids);
-            struct omv_match m = {.ids = ids, .n_ids = n_ids};
-            omvi_host h;
-            omvi_host_init(&h, &no_cb, NULL, &opts);
-            c.board_name = b->name;
-            st = plugin.desc->transport->list(&h.host, &m, on_found, &c, err);
-            if (st != OMV_OK)
-                omv_error_prefix(err, "%s: list devices", b->name);
-            free(ids);
-            omvi_options_free(&opts);
-            if (st == OMV_OK && c.nomem)
-                st = omv_error_set(err, OMV_E_NOMEM, "out of memory");
-        }
-        omvi_plugin_unload(&plugin);
+        const omv_board *b = boards[i];
+        for (size_t t = 0; st == OMV_OK && t < b->n_transports; t++)
+            st = list_with(b, b->transports[t], OMV_PLUGIN_TRANSPORT, plugin_dir, &c, err);
+        if (st == OMV_OK && b->entry)
+            st = list_with(b, b->entry, OMV_PLUGIN_ENTRY, plugin_dir, &c, err);
     }
-    free(done);
     free(c.seen);
     return st;
 }

@@ -15,6 +15,7 @@ static const char *kind_name(enum omv_plugin_kind k)
     switch (k) {
     case OMV_PLUGIN_TRANSPORT: return "transport";
     case OMV_PLUGIN_ACTION: return "action";
+    case OMV_PLUGIN_ENTRY: return "entry";
     }
     return "unknown-kind";
 }
@@ -122,6 +123,11 @@ static omv_status check_descriptor(const struct omv_plugin *d, const char *name,
         NEED(t->write, "write");
         NEED(t->finish, "finish");
         NEED(t->close, "close");
+    } else if (kind == OMV_PLUGIN_ENTRY) {
+        if (!d->entry)
+            return omv_error_set(err, OMV_E_PLUGIN, "%s: has no entry operations (%s)", context, path);
+        NEED(d->entry->list, "list");
+        NEED(d->entry->enter, "enter");
     } else {
         if (!d->action)
             return omv_error_set(err, OMV_E_PLUGIN, "%s: has no action operations (%s)", context,

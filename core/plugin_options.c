@@ -141,23 +141,29 @@ omv_status omvi_options_override(omvi_options *o, const struct omv_plugin *plugi
     return OMV_OK;
 }
 
-omv_status omvi_load_transport(const omv_board *b, const char *plugin_dir, omvi_plugin *plugin,
-                               omvi_options *opts, omv_error *err)
+omv_status omvi_load_board_plugin(const omv_board *b, const char *name, enum omv_plugin_kind kind,
+                                  const char *plugin_dir, omvi_plugin *plugin, omvi_options *opts,
+                                  omv_error *err)
 {
+    int entry = kind == OMV_PLUGIN_ENTRY;
     char context[1200];
-    snprintf(context, sizeof context, "%s:%d: transport plugin '%s'", b->path,
-             b->key_lines[OMVI_BK_TRANSPORT], b->transport);
-    omv_status st =
-        omvi_plugin_load(b->transport, OMV_PLUGIN_TRANSPORT, plugin_dir, context, plugin, err);
+    snprintf(context, sizeof context, "%s:%d: %s plugin '%s'", b->path,
+             b->key_lines[entry ? OMVI_BK_ENTRY : OMVI_BK_TRANSPORT], entry ? "entry" : "transport", name);
+    omv_status st = omvi_plugin_load(name, kind, plugin_dir, context, plugin, err);
     if (st != OMV_OK)
         return st;
     char label[96];
-    snprintf(label, sizeof label, "[%s]", b->transport);
-    st = omvi_options_resolve(b->path, label, omvi_board_transport_section(b), plugin->desc, opts,
-                              err);
+    snprintf(label, sizeof label, "[%s]", name);
+    st = omvi_options_resolve(b->path, label, omvi_board_plugin_section(b, name), plugin->desc, opts, err);
     if (st != OMV_OK)
         omvi_plugin_unload(plugin);
     return st;
+}
+
+omv_status omvi_load_transport(const omv_board *b, const char *plugin_dir, omvi_plugin *plugin,
+                               omvi_options *opts, omv_error *err)
+{
+    return omvi_load_board_plugin(b, b->transport, OMV_PLUGIN_TRANSPORT, plugin_dir, plugin, opts, err);
 }
 
 omv_status omv_board_check_plugins(const omv_board *b, const char *plugin_dir, omv_error *err)
@@ -166,11 +172,18 @@ omv_status omv_board_check_plugins(const omv_board *b, const char *plugin_dir, o
         return omv_error_set(err, OMV_E_USAGE, "omv_board_check_plugins: no board");
     omvi_plugin p;
     omvi_options o;
-    omv_status st = omvi_load_transport(b, plugin_dir, &p, &o, err);
-    if (st != OMV_OK)
-        return st;
-    omvi_options_free(&o);
-    omvi_plugin_unload(&p);
+    omv_status st = OMV_OK;
+    for (size_t t = 0; t <= b->n_transports; t++) {
+        const char *name = t < b->n_transports ? b->transports[t] : b->entry;
+        if (!name)
+            continue;
+        st = omvi_load_board_plugin(b, name, t < b->n_transports ? OMV_PLUGIN_TRANSPORT : OMV_PLUGIN_ENTRY,
+                                    plugin_dir, &p, &o, err);
+        if (st != OMV_OK)
+            return st;
+        omvi_options_free(&o);
+        omvi_plugin_unload(&p);
+    }
     for (size_t i = 0; i < b->n_actions; i++) {
         const omvi_plugin_section *a = &b->actions[i];
         char context[1200];

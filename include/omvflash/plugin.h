@@ -57,6 +57,8 @@ enum omv_plugin_kind {
     OMV_PLUGIN_TRANSPORT = 1,
     /** Runs an extra step (e.g. MRAM init) using the board's transport through the host. */
     OMV_PLUGIN_ACTION = 2,
+    /** Finds cameras running their application and resets them into their bootloader. */
+    OMV_PLUGIN_ENTRY = 3,
 };
 
 /** Log levels for omv_host.log. */
@@ -242,6 +244,15 @@ struct omv_transport_ops {
                        const struct omv_sink *sink, omv_error *err);
 
     /**
+     * Erase @p target (at least its first erase unit, so that a filesystem on
+     * it is invalidated) for --erase-filesystem. May be NULL: the core then
+     * writes one block of zeros, which makes the openmv_dfu bootloader erase
+     * the containing unit (the IDE's way).
+     * @return OMV_OK; OMV_E_DEVICE, OMV_E_IO, OMV_E_TIMEOUT, OMV_E_CANCELLED.
+     */
+    omv_status (*erase)(void *session, const struct omv_target *target, omv_error *err);
+
+    /**
      * End the session's work on the device. With @p reset, make the device
      * leave its bootloader and start the application (DFU: DETACH, then USB
      * reset); a device that disappears while doing so has succeeded. Without
@@ -272,6 +283,34 @@ struct omv_action_ops {
      * @return OMV_OK or any status with @p err filled.
      */
     omv_status (*run)(const struct omv_host *host, omv_error *err);
+};
+
+/**
+ * Operations of an entry plugin: it speaks the protocol of the camera's
+ * running application (e.g. OpenMV's debug protocol over USB CDC) just far
+ * enough to make it reboot into its bootloader. The core calls it before
+ * waiting for the bootloader when a camera is found in application mode.
+ */
+struct omv_entry_ops {
+    /**
+     * Enumerate cameras in application mode matching @p match (ids = the
+     * board's app_ids; port_path filter when set; serial filter when set,
+     * although app and bootloader serials may differ) and call @p found for
+     * each (mode "app"). Never waits, never changes the devices.
+     * @return OMV_OK (also when nothing was found), OMV_E_IO.
+     */
+    omv_status (*list)(const struct omv_host *host, const struct omv_match *match,
+                       omv_device_found_fn found, void *user, omv_error *err);
+
+    /**
+     * Make the one application-mode camera matching @p match reboot into its
+     * bootloader, and return as soon as the request was delivered (the
+     * device then disappears and its bootloader enumerates). Does not wait
+     * for the bootloader.
+     * @return OMV_OK; OMV_E_NO_DEVICE (none attached), OMV_E_MULTIPLE,
+     *         OMV_E_ACCESS, OMV_E_IO, OMV_E_TIMEOUT (the firmware did not answer).
+     */
+    omv_status (*enter)(const struct omv_host *host, const struct omv_match *match, omv_error *err);
 };
 
 /**
@@ -350,6 +389,8 @@ struct omv_plugin {
     const struct omv_transport_ops *transport;
     /** Required when kind == OMV_PLUGIN_ACTION, NULL otherwise. */
     const struct omv_action_ops *action;
+    /** Required when kind == OMV_PLUGIN_ENTRY, NULL otherwise. */
+    const struct omv_entry_ops *entry;
 };
 
 /** Signature of the exported entry symbol. */

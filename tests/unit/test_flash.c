@@ -374,6 +374,40 @@ static void found_dev(void *user, const char *board_name, const struct omv_devic
     snprintf(out + used, 512 - used, "%s %s %04X:%04X\n", board_name, dev->port_path, dev->vid, dev->pid);
 }
 
+/* A camera in application mode is rebooted by the entry plugin, and the
+ * flash goes through whichever of the board's bootloaders answers (fakeb),
+ * narrowed to that bootloader's own flash_order. */
+static void test_entry_then_second_transport(void **state)
+{
+    (void)state;
+    omv_board *multi = NULL;
+    omv_error err;
+    assert_int_equal(omv_board_load("boards/good/fake_multi.ini", &multi, &err), OMV_OK);
+    tu_write_text(DEV "/config", "present_fake=0\npresent_fakeb=after_enter\napp=1\n");
+    omv_request req = {.firmware_dir = FW, .wait_ms = 2000};
+    rec r;
+    memset(&r, 0, sizeof r);
+    r.finished = -1;
+    omv_callbacks cb = {.event = on_event, .user = &r};
+    req.plugin_dir = TEST_PLUGIN_DIR;
+    omv_status st = omv_flash(multi, &req, &cb, &err);
+    omv_board_free(multi);
+    if (st != OMV_OK)
+        fprintf(stderr, "%s\n", err.msg);
+    assert_int_equal(st, OMV_OK);
+    char *c = calls();
+    /* entered first, then opened by the second transport */
+    char *enter = strstr(c, "enter\n");
+    char *opened = strstr(c, "opened by fakeb");
+    assert_non_null(enter);
+    assert_non_null(opened);
+    assert_true(enter < opened);
+    assert_non_null(strstr(c, "write FIRMWARE"));
+    assert_null(strstr(c, "write ROMFS0"));
+    assert_non_null(strstr(r.text, "cannot write ROMFS0"));
+    free(c);
+}
+
 static void test_list_devices(void **state)
 {
     (void)state;
@@ -404,6 +438,7 @@ int main(void)
         cmocka_unit_test_setup(test_cancelled, fresh),
         cmocka_unit_test_setup(test_bad_plugin_option, fresh),
         cmocka_unit_test_setup(test_list_devices, fresh),
+        cmocka_unit_test_setup(test_entry_then_second_transport, fresh),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -84,10 +84,23 @@ static long config_at(const char *key, const char *name)
     return strtol(colon + 1, NULL, 0);
 }
 
+/* present_<plugin name> overrides present, so a board with two fake
+ * transports can have only one answer; "after_enter" = only once the fake
+ * entry plugin rebooted the camera into its bootloader. */
 static int present(void)
 {
-    char buf[16];
-    return !config("present", buf, sizeof buf) || strcmp(buf, "0") != 0;
+    char buf[32];
+    if (!config("present_" PLUGIN_NAME, buf, sizeof buf) && !config("present", buf, sizeof buf))
+        return 1;
+    if (strcmp(buf, "after_enter") == 0) {
+        char path[600];
+        snprintf(path, sizeof path, "%s/entered", fdir());
+        FILE *f = fopen(path, "r");
+        if (f)
+            fclose(f);
+        return f != NULL;
+    }
+    return strcmp(buf, "0") != 0;
 }
 
 static void fill_info(struct omv_device_info *info)
@@ -125,6 +138,8 @@ static omv_status fake_open(const struct omv_host *host, const struct omv_match 
     if (!present())
         return omv_error_set(err, OMV_E_NO_DEVICE, "no fake device appeared within %u ms",
                              (unsigned)wait_ms);
+    if (strcmp(PLUGIN_NAME, "fake") != 0)
+        logcall("opened by %s", PLUGIN_NAME);
     fake *f = calloc(1, sizeof *f);
     if (!f)
         return omv_error_set(err, OMV_E_NOMEM, "out of memory");
@@ -263,7 +278,7 @@ static const struct omv_transport_ops fake_ops = {
 static const struct omv_plugin fake_plugin = {
     .abi_version = OMV_PLUGIN_ABI_VERSION,
     .size = sizeof(struct omv_plugin),
-    .name = "fake",
+    .name = PLUGIN_NAME,
     .version = "0.0.1",
     .description = "test transport without a device",
     .kind = OMV_PLUGIN_TRANSPORT,
