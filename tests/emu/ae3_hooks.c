@@ -1,0 +1,63 @@
+/* AE3-specific bootloader rules (fact sheet §3.3, §3.6):
+ *  - MRAM partitions are MPU-protected; writing block 0 unlocks the region,
+ *    manifestation locks it again. A write to a locked region fails (errWRITE).
+ *    The fact sheet marks the real effect UNVERIFIED; errWRITE is our choice.
+ *  - RECOVERY (alt 7): block 0 only, must start with the 16-byte key, once per
+ *    bootloader session; nothing is stored. */
+#include "dfu_device.h"
+
+#include <string.h>
+
+static const uint8_t recovery_key[16] = {0x15, 0x9E, 0x7D, 0x42, 0x96, 0x1A, 0x71, 0xEB,
+                                         0x73, 0xA3, 0x26, 0x29, 0x2B, 0x08, 0x09, 0x0E};
+
+static bool is_mram(const dfu_device_t *d, int alt)
+{
+    const partition_t *p = &d->cam->parts[alt];
+    return p->mem >= 0 && strcmp(d->cam->mems[p->mem].name, "mram") == 0;
+}
+
+static bool ae3_pre_write(dfu_device_t *d, int alt, unsigned block, const uint8_t *data,
+                          size_t len, uint8_t *status)
+{
+    const partition_t *p = &d->cam->parts[alt];
+    *status = ST_OK;
+    if (strcmp(p->name, "RECOVERY") == 0) {
+        /* Block >= 1 never gets here: the generic limit check answers errADDRESS. */
+        if (len < sizeof(recovery_key) || memcmp(data, recovery_key, sizeof(recovery_key)) != 0) {
+            emu_log(d, "RECOVERY: wrong key -> errWRITE");
+            *status = ST_errWRITE;
+        } else if (d->hook_session_flag) {
+            emu_log(d, "RECOVERY: already run in this session -> errWRITE");
+            *status = ST_errWRITE;
+        } else {
+            d->hook_session_flag = true;
+            d->hook_extra_us = d->timing.recovery_us;
+            emu_log(d, "RECOVERY: key accepted, OSPI recovery sequence run");
+        }
+        return true;
+    }
+    if (is_mram(d, alt) && !d->hook_part_flag[alt]) {
+        if (block != 0) {
+            emu_log(d, "MRAM %s locked (first write not block 0) -> errWRITE", p->name);
+            *status = ST_errWRITE;
+            return false;
+        }
+        d->hook_part_flag[alt] = true;
+    }
+    return false;
+}
+
+static void ae3_on_manifest(dfu_device_t *d, int alt)
+{
+    if (is_mram(d, alt))
+        d->hook_part_flag[alt] = false; /* manifest re-protects the region */
+}
+
+static void ae3_session_start(dfu_device_t *d)
+{
+    memset(d->hook_part_flag, 0, sizeof(d->hook_part_flag));
+    d->hook_session_flag = false;
+}
+
+const camera_hooks_t ae3_hooks = {ae3_pre_write, ae3_on_manifest, ae3_session_start};

@@ -1,0 +1,88 @@
+/* The openmv_dfu bootloader's DFU state machine (TinyUSB dfu_device.c +
+ * FW-boot dfu.c, fact sheet §3.3-3.6 and §6), independent of umockdev: it
+ * takes a control request and returns the device's answer plus how long the
+ * device needs for it. */
+#ifndef OMVEMU_DFU_DEVICE_H
+#define OMVEMU_DFU_DEVICE_H
+
+#include "camera_models.h"
+#include "faults.h"
+#include "flash_memory.h"
+#include "timing_model.h"
+
+enum {
+    DFU_appIDLE = 0, DFU_appDETACH, DFU_IDLE, DFU_DNLOAD_SYNC, DFU_DNBUSY, DFU_DNLOAD_IDLE,
+    DFU_MANIFEST_SYNC, DFU_MANIFEST, DFU_MANIFEST_WAIT_RESET, DFU_UPLOAD_IDLE, DFU_ERROR,
+};
+enum { ST_OK = 0, ST_errWRITE = 0x03, ST_errADDRESS = 0x08, ST_errSTALLEDPKT = 0x0F };
+
+typedef struct {
+    uint64_t control_transfers, dnload, dnload_zero, getstatus, upload, clrstatus, abort, detach,
+        setinterface, resets, blocks_written, device_busy_us;
+} emu_stats_t;
+
+typedef enum { CTRL_ACK, CTRL_STALL, CTRL_UNPLUG } ctrl_kind_t;
+
+typedef struct {
+    ctrl_kind_t kind;
+    size_t in_len;    /* IN data produced */
+    uint64_t busy_us; /* modelled device time before the transfer completes */
+    bool leave;       /* device leaves DFU mode once this transfer is answered */
+} ctrl_result_t;
+
+typedef struct dfu_device {
+    const camera_model_t *cam;
+    char serial[64];
+    char tag[24];                 /* log prefix, e.g. "ae3" or "ae3#2" */
+    bool verbose;
+    flash_memory_t *mem[EMU_MAX_MEMS];
+    timing_model_t timing;
+    fault_t *faults;
+    size_t nfaults;
+
+    uint8_t state, status;
+    int alt;
+    bool attached;                /* first DNLOAD-status or UPLOAD seen: no timeout any more */
+    bool busy_forever;            /* `busy` fault fired */
+    bool sticky_error;            /* `stuck` fault fired */
+
+    uint8_t xfer[EMU_XFER_SIZE];  /* TinyUSB's transfer buffer; stale bytes matter for MRAM */
+    unsigned pending_block;
+    size_t pending_len;
+    uint8_t write_status;         /* result of the executed write, told by the next GETSTATUS */
+    uint64_t write_us;            /* its modelled duration */
+    bool manifest_done;
+
+    uint32_t written_end[EMU_MAX_PARTS]; /* high-water mark of host bytes, per partition */
+    bool written[EMU_MAX_PARTS];
+
+    /* Scratch state for camera hooks (e.g. AE3 MRAM unlock, recovery once). */
+    bool hook_part_flag[EMU_MAX_PARTS];
+    bool hook_session_flag;
+    uint64_t hook_extra_us;
+
+    emu_stats_t stats;
+} dfu_device_t;
+
+dfu_device_t *dfu_device_new(const camera_model_t *cam, const char *serial, const char *tag,
+                             const timing_model_t *timing, fault_t *faults, size_t nfaults,
+                             bool verbose);
+void dfu_device_free(dfu_device_t *d);
+
+/* --load NAME=FILE: preset a partition's contents before the device appears. */
+bool dfu_device_load(dfu_device_t *d, const char *part, const char *file, char *err, size_t errlen);
+
+/* One control transfer. setup is the 8-byte SETUP packet; for OUT requests
+ * `data` holds wLength bytes; IN data is written to `in` (capacity in_cap). */
+ctrl_result_t dfu_device_control(dfu_device_t *d, const uint8_t setup[8], const uint8_t *data,
+                                 uint8_t *in, size_t in_cap);
+
+/* USBDEVFS_SETINTERFACE: alt select resets the DFU state machine. */
+int dfu_device_set_interface(dfu_device_t *d, int iface, int alt);
+
+/* Write DIR/<NAME>.bin for every partition the host wrote to. */
+bool dfu_device_dump(const dfu_device_t *d, const char *dir, char *err, size_t errlen);
+
+void emu_log(const dfu_device_t *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

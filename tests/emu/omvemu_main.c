@@ -1,0 +1,543 @@
+/* omvemu: run a command against emulated openmv_dfu cameras.
+ *
+ *   omvemu --camera ae3 [options] -- COMMAND [ARGS...]
+ *
+ * This file is the launcher: option parsing, re-exec under umockdev's
+ * preload, child process, main loop (appear/window timers, signals) and the
+ * exit-time dump/stats. The device model lives in dfu_device.c. */
+#define _GNU_SOURCE
+#include "dfu_device.h"
+#include "testbed.h"
+#include "usbfs_ioctl.h"
+
+#include <errno.h>
+#include <glib-unix.h>
+#include <glib.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define EXIT_USAGE 2
+#define EXIT_INTERNAL 125 /* like env(1)/timeout(1): the launcher itself failed */
+#define MAX_CAMERAS 8
+#define MAX_FAULTS 32
+#define MAX_LOADS 16
+
+typedef struct {
+    const camera_model_t *cam;
+    const char *serial;
+    bool forced, no_appear;
+    long appear_after_ms;
+    long window_ms;
+    fault_t faults[MAX_FAULTS];
+    size_t nfaults;
+    const char *load_part[MAX_LOADS], *load_file[MAX_LOADS];
+    size_t nloads;
+
+    /* runtime */
+    char serial_buf[64];
+    unsigned port, devnum;
+    dfu_device_t *dfu;
+    emu_usbdev_t *usb;
+    bool present, removed;
+} camera_inst_t;
+
+typedef struct {
+    camera_inst_t cams[MAX_CAMERAS];
+    size_t ncams;
+    camera_inst_t pre;    /* per-camera options seen before the first --camera */
+    bool pre_used;
+    const char *dump_dir, *stats_file, *model_file;
+    timing_model_t timing;
+    bool verbose;
+    char **cmd;
+
+    emu_testbed_t *tb;
+    GMainLoop *loop;
+    pid_t child;
+    int child_status;
+    bool child_done;
+    int signals_seen;
+} emu_t;
+
+static emu_t E;
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: omvemu --camera CAM [options] -- COMMAND [ARGS...]\n"
+            "Runs COMMAND against an emulated OpenMV camera in its openmv_dfu bootloader\n"
+            "(umockdev; the real libusb sees it) and exits with COMMAND's status.\n"
+            "\n"
+            "  --camera CAM        ae3 n6 h7plus pt h7 m7 m4 (repeatable: one device each;\n"
+            "                      the per-camera options below apply to the last --camera)\n"
+            "  --dump DIR          at exit write DIR/<PARTITION>.bin for every partition written\n"
+            "                      (several cameras: DIR/<SERIAL>/<PARTITION>.bin)\n"
+            "  --load NAME=FILE    preset partition NAME with FILE's bytes (rest stays 0xFF)\n"
+            "  --appear-after MS   add the device MS ms after COMMAND started (hot-plug)\n"
+            "  --no-appear         the device never appears\n"
+            "  --serial S          serial number string (default: fixed per camera)\n"
+            "  --forced            entered by magic word: no bootloader timeout window\n"
+            "  --window-ms MS      bootloader window (default 1500): the device leaves if no\n"
+            "                      DNLOAD/UPLOAD happened within MS of appearing\n"
+            "  --fault SPEC        KIND@PARTITION:BLOCK[*N|*] (repeatable); KIND is a DFU status\n"
+            "                      name (errTARGET..errSTALLEDPKT), stall, unplug, busy,\n"
+            "                      slow=MS, stuck or upload-short. PARTITION = name or alt\n"
+            "  --model FILE        timing model INI ([timing] write_us_per_block, erase_us_per_unit,\n"
+            "                      transfer_us, recovery_us; [timing:MEMORY] overrides)\n"
+            "  --stats FILE        at exit write request counters as one JSON line\n"
+            "  -v, --verbose       log every request to stderr (prefix 'omvemu:')\n"
+            "  -h, --help          this help\n"
+            "\nExit: COMMAND's status, 128+N if it was killed by signal N, 2 for bad options,\n"
+            "125 if the emulator failed, 126/127 if COMMAND could not be run.\n");
+}
+
+static void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die_usage(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("omvemu: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputs(" (see omvemu --help)\n", stderr);
+    va_end(ap);
+    exit(EXIT_USAGE);
+}
+
+static long parse_ms(const char *opt, const char *v)
+{
+    char *end = NULL;
+    errno = 0;
+    long x = strtol(v, &end, 10);
+    if (!*v || *end || errno || x < 0 || x > 24L * 3600 * 1000)
+        die_usage("%s: '%s' is not a number of milliseconds", opt, v);
+    return x;
+}
+
+static camera_inst_t *cur_cam(void)
+{
+    if (E.ncams == 0) {
+        E.pre_used = true;
+        return &E.pre;
+    }
+    return &E.cams[E.ncams - 1];
+}
+
+static void inst_defaults(camera_inst_t *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->window_ms = 1500;
+}
+
+static void parse_args(int argc, char **argv)
+{
+    inst_defaults(&E.pre);
+    for (int i = 1; i < argc; i++) {
+        char *a = argv[i], *val = NULL, name[32];
+        if (strcmp(a, "--") == 0) {
+            if (i + 1 >= argc)
+                die_usage("missing COMMAND after --");
+            E.cmd = &argv[i + 1];
+            break;
+        }
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage(stdout);
+            exit(0);
+        }
+        if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
+            E.verbose = true;
+            continue;
+        }
+        if (strncmp(a, "--", 2) != 0)
+            die_usage("unexpected argument '%s' (the command goes after --)", a);
+        /* --opt=value or --opt value */
+        char *eq = strchr(a, '=');
+        size_t nl = eq ? (size_t)(eq - a) : strlen(a);
+        if (nl >= sizeof(name))
+            die_usage("unknown option '%s'", a);
+        memcpy(name, a, nl);
+        name[nl] = '\0';
+        bool flag = !strcmp(name, "--forced") || !strcmp(name, "--no-appear");
+        if (flag) {
+            if (eq)
+                die_usage("%s takes no value", name);
+        } else if (eq)
+            val = eq + 1;
+        else if (i + 1 < argc && strcmp(argv[i + 1], "--") != 0)
+            val = argv[++i];
+        else
+            die_usage("%s needs a value", name);
+
+        if (!strcmp(name, "--camera")) {
+            if (E.ncams >= MAX_CAMERAS)
+                die_usage("at most %d cameras", MAX_CAMERAS);
+            const camera_model_t *cam = camera_model_find(val);
+            if (!cam)
+                die_usage("unknown camera '%s' (one of: %s)", val, camera_model_ids());
+            camera_inst_t *c = &E.cams[E.ncams];
+            if (E.ncams == 0)
+                *c = E.pre; /* options given before --camera belong to the first one */
+            else
+                inst_defaults(c);
+            c->cam = cam;
+            E.ncams++;
+        } else if (!strcmp(name, "--dump"))
+            E.dump_dir = val;
+        else if (!strcmp(name, "--stats"))
+            E.stats_file = val;
+        else if (!strcmp(name, "--model"))
+            E.model_file = val;
+        else if (!strcmp(name, "--serial")) {
+            if (!*val || strlen(val) > 63)
+                die_usage("--serial: must be 1..63 characters");
+            for (const char *s = val; *s; s++)
+                if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7E)
+                    die_usage("--serial: printable ASCII only");
+            cur_cam()->serial = val;
+        } else if (!strcmp(name, "--forced"))
+            cur_cam()->forced = true;
+        else if (!strcmp(name, "--no-appear"))
+            cur_cam()->no_appear = true;
+        else if (!strcmp(name, "--window-ms"))
+            cur_cam()->window_ms = parse_ms(name, val);
+        else if (!strcmp(name, "--appear-after"))
+            cur_cam()->appear_after_ms = parse_ms(name, val);
+        else if (!strcmp(name, "--load")) {
+            camera_inst_t *c = cur_cam();
+            char *sep = strchr(val, '=');
+            if (!sep || sep == val || !sep[1])
+                die_usage("--load: expected NAME=FILE, got '%s'", val);
+            if (c->nloads >= MAX_LOADS)
+                die_usage("--load: at most %d per camera", MAX_LOADS);
+            *sep = '\0';
+            c->load_part[c->nloads] = val;
+            c->load_file[c->nloads++] = sep + 1;
+        } else if (!strcmp(name, "--fault")) {
+            camera_inst_t *c = cur_cam();
+            char err[256];
+            if (c->nfaults >= MAX_FAULTS)
+                die_usage("--fault: at most %d per camera", MAX_FAULTS);
+            if (!fault_parse(val, &c->faults[c->nfaults], err, sizeof(err)))
+                die_usage("%s", err);
+            c->nfaults++;
+        } else
+            die_usage("unknown option '%s'", name);
+    }
+    if (E.ncams == 0)
+        die_usage("--camera is required");
+    if (!E.cmd)
+        die_usage("missing '-- COMMAND'");
+    if (E.model_file) {
+        char err[512];
+        if (!timing_model_load(E.model_file, &E.timing, err, sizeof(err)))
+            die_usage("--model: %s", err);
+    }
+}
+
+/* Build the device models; every problem here is a usage error (exit 2). */
+static void build_devices(void)
+{
+    for (size_t i = 0; i < E.ncams; i++) {
+        camera_inst_t *c = &E.cams[i];
+        for (size_t f = 0; f < c->nfaults; f++)
+            if (!fault_resolve(&c->faults[f], c->cam))
+                die_usage("--fault: camera %s has no partition '%s'", c->cam->id,
+                          c->faults[f].part_name);
+        if (c->serial)
+            snprintf(c->serial_buf, sizeof(c->serial_buf), "%s", c->serial);
+        else {
+            /* Distinct default serials when several cameras are on the bus. */
+            snprintf(c->serial_buf, sizeof(c->serial_buf), "%.22s%02X", c->cam->serial,
+                     (unsigned)(i + 1));
+        }
+        c->port = (unsigned)i + 1;
+        c->devnum = (unsigned)i + 2; /* 001 is the root hub */
+        char tag[24];
+        if (E.ncams > 1)
+            snprintf(tag, sizeof(tag), "%s#%zu", c->cam->id, i + 1);
+        else
+            snprintf(tag, sizeof(tag), "%s", c->cam->id);
+        c->dfu = dfu_device_new(c->cam, c->serial_buf, tag, &E.timing, c->faults, c->nfaults,
+                                E.verbose);
+        if (!c->dfu) {
+            fprintf(stderr, "omvemu: out of memory\n");
+            exit(EXIT_INTERNAL);
+        }
+        for (size_t l = 0; l < c->nloads; l++) {
+            char err[512];
+            if (!dfu_device_load(c->dfu, c->load_part[l], c->load_file[l], err, sizeof(err)))
+                die_usage("%s", err);
+        }
+    }
+}
+
+/* ASan-built children refuse to start when libumockdev-preload comes before
+ * libasan in the link order; this check is safe to disable here. */
+static void set_asan_options(void)
+{
+    const char *cur = getenv("ASAN_OPTIONS");
+    if (cur && strstr(cur, "verify_asan_link_order"))
+        return;
+    char *v = cur && *cur ? g_strdup_printf("%s:verify_asan_link_order=0", cur)
+                          : g_strdup("verify_asan_link_order=0");
+    setenv("ASAN_OPTIONS", v, 1);
+    g_free(v);
+}
+
+/* The preload must be active from process start, and uevents (hot-plug,
+ * removal) only reach a running libusb when the emulator itself is preloaded:
+ * so re-exec through umockdev-wrapper once. */
+static void ensure_preload(char **argv)
+{
+    const char *lp = getenv("LD_PRELOAD");
+    if (lp && strstr(lp, "libumockdev-preload"))
+        return;
+    if (getenv("OMVEMU_REEXECED")) {
+        fprintf(stderr, "omvemu: libumockdev-preload is not active after re-exec via "
+                        "umockdev-wrapper\n");
+        exit(EXIT_INTERNAL);
+    }
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n <= 0) {
+        perror("omvemu: readlink /proc/self/exe");
+        exit(EXIT_INTERNAL);
+    }
+    self[n] = '\0';
+    setenv("OMVEMU_REEXECED", "1", 1);
+    int argc = 0;
+    while (argv[argc])
+        argc++;
+    char **nargv = g_new0(char *, argc + 2);
+    nargv[0] = (char *)"umockdev-wrapper";
+    nargv[1] = self;
+    for (int i = 1; i < argc; i++)
+        nargv[i + 1] = argv[i];
+    execvp(nargv[0], nargv);
+    fprintf(stderr, "omvemu: cannot run umockdev-wrapper: %s (install umockdev)\n",
+            strerror(errno));
+    exit(EXIT_INTERNAL);
+}
+
+/* ---- device presence (main thread) ---- */
+
+static gboolean remove_idle(gpointer p)
+{
+    camera_inst_t *c = p;
+    if (c->present && !c->removed) {
+        emu_testbed_remove(E.tb, c->port);
+        c->removed = true;
+        emu_log(c->dfu, "removed from the bus (remove uevent sent)");
+    }
+    return G_SOURCE_REMOVE;
+}
+
+/* May run in umockdev's worker thread: defer testbed changes to the main loop. */
+static void on_leave(emu_usbdev_t *dev, void *user)
+{
+    (void)dev;
+    g_idle_add(remove_idle, user);
+}
+
+static gboolean window_expired(gpointer p)
+{
+    camera_inst_t *c = p;
+    g_mutex_lock(&c->usb->lock);
+    bool attached = c->dfu->attached;
+    g_mutex_unlock(&c->usb->lock);
+    if (!attached)
+        usbfs_dev_leave(c->usb, "no DNLOAD/UPLOAD within the bootloader window");
+    return G_SOURCE_REMOVE;
+}
+
+static bool appear(camera_inst_t *c, bool hotplug)
+{
+    if (!emu_testbed_add(E.tb, c->cam, c->serial_buf, c->port, c->devnum, hotplug))
+        return false;
+    c->present = true;
+    emu_log(c->dfu, "appeared as 001/%03u %04x:%04x serial %s%s", c->devnum, c->cam->vid,
+            c->cam->pid, c->serial_buf, hotplug ? " (hot-plug)" : "");
+    if (!c->forced)
+        g_timeout_add((guint)c->window_ms, window_expired, c);
+    return true;
+}
+
+static gboolean appear_timeout(gpointer p)
+{
+    if (!appear(p, true))
+        fprintf(stderr, "omvemu: hot-plug of the device failed\n");
+    return G_SOURCE_REMOVE;
+}
+
+/* ---- child process ---- */
+
+static void child_exited(GPid pid, gint status, gpointer user)
+{
+    (void)pid;
+    (void)user;
+    E.child_status = status;
+    E.child_done = true;
+    g_main_loop_quit(E.loop);
+}
+
+static gboolean on_signal(gpointer p)
+{
+    int sig = GPOINTER_TO_INT(p);
+    E.signals_seen++;
+    if (E.child > 0)
+        kill(E.child, E.signals_seen > 1 ? SIGKILL : sig); /* a second signal insists */
+    return G_SOURCE_CONTINUE;
+}
+
+static pid_t spawn(char **cmd)
+{
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("omvemu: fork");
+        return -1;
+    }
+    if (pid == 0) {
+        /* Don't outlive a SIGKILLed emulator. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        execvp(cmd[0], cmd);
+        int e = errno;
+        fprintf(stderr, "omvemu: cannot run %s: %s\n", cmd[0], strerror(e));
+        _exit(e == ENOENT ? 127 : 126);
+    }
+    return pid;
+}
+
+static bool write_stats(const char *path)
+{
+    emu_stats_t s = {0};
+    for (size_t i = 0; i < E.ncams; i++) {
+        const emu_stats_t *t = &E.cams[i].dfu->stats;
+        s.control_transfers += t->control_transfers;
+        s.dnload += t->dnload;
+        s.dnload_zero += t->dnload_zero;
+        s.getstatus += t->getstatus;
+        s.upload += t->upload;
+        s.clrstatus += t->clrstatus;
+        s.abort += t->abort;
+        s.detach += t->detach;
+        s.setinterface += t->setinterface;
+        s.resets += t->resets;
+        s.blocks_written += t->blocks_written;
+        s.device_busy_us += t->device_busy_us;
+    }
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "omvemu: --stats %s: %s\n", path, strerror(errno));
+        return false;
+    }
+#define U(x) (unsigned long long)(x)
+    fprintf(f,
+            "{\"control_transfers\":%llu,\"dnload\":%llu,\"dnload_zero\":%llu,\"getstatus\":%llu,"
+            "\"upload\":%llu,\"clrstatus\":%llu,\"abort\":%llu,\"detach\":%llu,"
+            "\"setinterface\":%llu,\"resets\":%llu,\"blocks_written\":%llu,"
+            "\"device_busy_us\":%llu}\n",
+            U(s.control_transfers), U(s.dnload), U(s.dnload_zero), U(s.getstatus), U(s.upload),
+            U(s.clrstatus), U(s.abort), U(s.detach), U(s.setinterface), U(s.resets),
+            U(s.blocks_written), U(s.device_busy_us));
+#undef U
+    return fclose(f) == 0;
+}
+
+static bool dump_all(void)
+{
+    bool ok = true;
+    for (size_t i = 0; i < E.ncams && ok; i++) {
+        camera_inst_t *c = &E.cams[i];
+        char err[512];
+        char *dir = E.ncams > 1 ? g_build_filename(E.dump_dir, c->serial_buf, NULL)
+                                : g_strdup(E.dump_dir);
+        if (E.ncams > 1 && g_mkdir_with_parents(E.dump_dir, 0755) < 0) {
+            fprintf(stderr, "omvemu: --dump %s: %s\n", E.dump_dir, strerror(errno));
+            ok = false;
+        }
+        if (ok) {
+            g_mutex_lock(&c->usb->lock);
+            ok = dfu_device_dump(c->dfu, dir, err, sizeof(err));
+            g_mutex_unlock(&c->usb->lock);
+            if (!ok)
+                fprintf(stderr, "omvemu: %s\n", err);
+        }
+        g_free(dir);
+    }
+    return ok;
+}
+
+int main(int argc, char **argv)
+{
+    /* Parse and validate before re-exec so bad options fail fast (exit 2). */
+    char **argv_copy = g_strdupv(argv);
+    parse_args(argc, argv_copy);
+    set_asan_options();
+    ensure_preload(argv);
+    unsetenv("OMVEMU_REEXECED");
+    build_devices();
+
+    /* Signals are routed through the main loop so cleanup always runs. */
+    E.loop = g_main_loop_new(NULL, FALSE);
+    g_unix_signal_add(SIGINT, on_signal, GINT_TO_POINTER(SIGINT));
+    g_unix_signal_add(SIGTERM, on_signal, GINT_TO_POINTER(SIGTERM));
+    g_unix_signal_add(SIGHUP, on_signal, GINT_TO_POINTER(SIGHUP));
+
+    E.tb = emu_testbed_new();
+    if (!E.tb) {
+        fprintf(stderr, "omvemu: cannot create umockdev testbed\n");
+        return EXIT_INTERNAL;
+    }
+    int rc = EXIT_INTERNAL;
+    for (size_t i = 0; i < E.ncams; i++) {
+        camera_inst_t *c = &E.cams[i];
+        c->usb = usbfs_dev_new(c->dfu, c->cam->speed_mbps, on_leave, c);
+        if (c->no_appear)
+            continue;
+        if (!emu_testbed_attach(E.tb, c->devnum, c->usb->handler))
+            goto cleanup;
+        if (c->appear_after_ms == 0 && !appear(c, false))
+            goto cleanup;
+    }
+
+    E.child = spawn(E.cmd);
+    if (E.child < 0)
+        goto cleanup;
+    g_child_watch_add(E.child, child_exited, NULL);
+    for (size_t i = 0; i < E.ncams; i++)
+        if (!E.cams[i].no_appear && E.cams[i].appear_after_ms > 0)
+            g_timeout_add((guint)E.cams[i].appear_after_ms, appear_timeout, &E.cams[i]);
+
+    g_main_loop_run(E.loop);
+
+    if (WIFEXITED(E.child_status))
+        rc = WEXITSTATUS(E.child_status);
+    else if (WIFSIGNALED(E.child_status))
+        rc = 128 + WTERMSIG(E.child_status);
+    else
+        rc = EXIT_INTERNAL;
+
+    if (E.dump_dir && !dump_all())
+        rc = EXIT_INTERNAL;
+    if (E.stats_file && !write_stats(E.stats_file))
+        rc = EXIT_INTERNAL;
+
+cleanup:
+    /* Testbed first: it stops serving ioctls before the handlers go away. */
+    emu_testbed_free(E.tb);
+    for (size_t i = 0; i < E.ncams; i++) {
+        usbfs_dev_free(E.cams[i].usb);
+        dfu_device_free(E.cams[i].dfu);
+    }
+    g_main_loop_unref(E.loop);
+    g_strfreev(argv_copy);
+    return rc;
+}

@@ -1,0 +1,382 @@
+#include "usbfs_ioctl.h"
+
+#include <errno.h>
+#include <sys/ioctl.h>
+#include <linux/usbdevice_fs.h>
+#include <stddef.h>
+#include <string.h>
+
+/* A libusb URB that REAPURB will hand back. The device answers at submit time
+ * (state changes happen in request order), but the URB only becomes reapable
+ * at `due`: that is how modelled device time shows up to the host without
+ * blocking umockdev's thread, and a host timeout can still cancel it. */
+typedef struct {
+    UMockdevIoctlData *urb;  /* our reference, kept until reaped */
+    UMockdevIoctlData *buf;  /* resolved transfer buffer (child of urb) */
+    gint64 due_us;
+    int status;
+    int actual_length;
+    bool survives_gone;      /* DETACH's own answer still arrives */
+    size_t in_len;
+    uint8_t in[];            /* IN data, copied into buf on reap */
+} pending_urb_t;
+
+/* While an URB is not yet due, libusb spins on REAPURBNDELAY (the emulated
+ * usbfs fd always polls ready); a short sleep per EAGAIN keeps that cheap. */
+#define REAP_THROTTLE_US 2000
+
+static void pending_free(pending_urb_t *p)
+{
+    if (p->buf)
+        g_object_unref(p->buf);
+    if (p->urb)
+        g_object_unref(p->urb);
+    g_free(p);
+}
+
+
+static void mark_gone_locked(emu_usbdev_t *dev)
+{
+    gint64 now = g_get_monotonic_time();
+    dev->gone = true;
+    /* The kernel gives back every in-flight URB with -ESHUTDOWN on disconnect. */
+    for (GList *l = dev->urbs.head; l; l = l->next) {
+        pending_urb_t *p = l->data;
+        if (p->due_us > now && !p->survives_gone) {
+            p->status = -ESHUTDOWN;
+            p->actual_length = 0;
+            p->in_len = 0;
+        }
+        if (p->due_us > now)
+            p->due_us = now;
+    }
+}
+
+static void notify_leave(emu_usbdev_t *dev)
+{
+    bool notify;
+    g_mutex_lock(&dev->lock);
+    notify = dev->gone && !dev->leave_notified;
+    dev->leave_notified = true;
+    g_mutex_unlock(&dev->lock);
+    if (notify && dev->on_leave)
+        dev->on_leave(dev, dev->on_leave_user);
+}
+
+void usbfs_dev_leave(emu_usbdev_t *dev, const char *why)
+{
+    g_mutex_lock(&dev->lock);
+    if (!dev->gone) {
+        emu_log(dev->dfu, "device leaves: %s", why);
+        mark_gone_locked(dev);
+    }
+    g_mutex_unlock(&dev->lock);
+    notify_leave(dev);
+}
+
+static void complete(UMockdevIoctlClient *client, long res, int err)
+{
+    umockdev_ioctl_client_complete(client, res, err);
+}
+
+static gint64 take_due(emu_usbdev_t *dev, uint64_t busy_us)
+{
+    gint64 now = g_get_monotonic_time();
+    gint64 start = dev->busy_until_us > now ? dev->busy_until_us : now;
+    dev->busy_until_us = start + (gint64)busy_us;
+    return dev->busy_until_us;
+}
+
+static void submit_urb(emu_usbdev_t *dev, UMockdevIoctlClient *client, UMockdevIoctlData *arg,
+                       bool *left)
+{
+    UMockdevIoctlData *urb_d = umockdev_ioctl_data_resolve(arg, 0, sizeof(struct usbdevfs_urb), NULL);
+    if (!urb_d) {
+        complete(client, -1, EFAULT);
+        return;
+    }
+    struct usbdevfs_urb *urb = (struct usbdevfs_urb *)urb_d->data;
+    if (urb->type != USBDEVFS_URB_TYPE_CONTROL || (urb->endpoint & 0x7F) != 0) {
+        /* The bootloader has only EP0. */
+        g_object_unref(urb_d);
+        complete(client, -1, ENOENT);
+        return;
+    }
+    if (urb->buffer_length < 8) {
+        g_object_unref(urb_d);
+        complete(client, -1, EINVAL);
+        return;
+    }
+    UMockdevIoctlData *buf_d = umockdev_ioctl_data_resolve(
+        urb_d, offsetof(struct usbdevfs_urb, buffer), (gsize)urb->buffer_length, NULL);
+    if (!buf_d) {
+        g_object_unref(urb_d);
+        complete(client, -1, EFAULT);
+        return;
+    }
+    const uint8_t *setup = buf_d->data;
+    size_t wLength = setup[6] | setup[7] << 8;
+    if (8 + wLength > (size_t)urb->buffer_length) {
+        g_object_unref(buf_d);
+        g_object_unref(urb_d);
+        complete(client, -1, EINVAL);
+        return;
+    }
+    bool in_dir = setup[0] & 0x80;
+    pending_urb_t *p = g_malloc0(sizeof(*p) + (in_dir ? wLength : 0));
+    p->urb = urb_d;
+    p->buf = buf_d;
+
+    ctrl_result_t r = dfu_device_control(dev->dfu, setup, setup + 8, p->in, in_dir ? wLength : 0);
+    if (r.kind == CTRL_UNPLUG) {
+        /* Unplugged while the transfer was on the wire: the submit fails. */
+        pending_free(p);
+        mark_gone_locked(dev);
+        *left = true;
+        complete(client, -1, ENODEV);
+        return;
+    }
+    if (r.kind == CTRL_STALL) {
+        p->status = -EPIPE;
+        p->actual_length = 0;
+    } else {
+        p->in_len = in_dir ? r.in_len : 0;
+        p->actual_length = in_dir ? (int)r.in_len : (int)wLength; /* data stage only */
+    }
+    p->due_us = take_due(dev, r.busy_us);
+    p->survives_gone = r.leave;
+    g_queue_push_tail(&dev->urbs, p);
+    complete(client, 0, 0);
+    if (r.leave) {
+        /* DETACH: acknowledged, then the bootloader jumps to the app. */
+        emu_log(dev->dfu, "device leaves: DETACH");
+        mark_gone_locked(dev);
+        *left = true;
+    }
+}
+
+static GList *earliest(emu_usbdev_t *dev)
+{
+    GList *best = NULL;
+    for (GList *l = dev->urbs.head; l; l = l->next)
+        if (!best || ((pending_urb_t *)l->data)->due_us < ((pending_urb_t *)best->data)->due_us)
+            best = l;
+    return best;
+}
+
+/* Called with the lock held; may drop it while throttling. */
+static void reap_urb(emu_usbdev_t *dev, UMockdevIoctlClient *client, UMockdevIoctlData *arg,
+                     bool blocking)
+{
+    for (int pass = 0;; pass++) {
+        GList *l = earliest(dev);
+        if (!l) {
+            /* Nothing in flight: a blocking reap would hang forever in the
+             * kernel; answering EAGAIN is the only useful thing here. */
+            complete(client, -1, dev->gone ? ENODEV : EAGAIN);
+            return;
+        }
+        pending_urb_t *p = l->data;
+        gint64 now = g_get_monotonic_time();
+        if (p->due_us > now) {
+            if (!blocking && pass > 0) {
+                complete(client, -1, EAGAIN);
+                return;
+            }
+            gint64 wait = p->due_us - now;
+            if (!blocking && wait > REAP_THROTTLE_US)
+                wait = REAP_THROTTLE_US;
+            g_mutex_unlock(&dev->lock);
+            g_usleep((gulong)wait);
+            g_mutex_lock(&dev->lock);
+            continue;
+        }
+        g_queue_delete_link(&dev->urbs, l);
+        struct usbdevfs_urb *urb = (struct usbdevfs_urb *)p->urb->data;
+        urb->status = p->status;
+        urb->actual_length = p->actual_length;
+        if (p->in_len)
+            memcpy(p->buf->data + 8, p->in, p->in_len);
+        UMockdevIoctlData *ptr = umockdev_ioctl_data_resolve(arg, 0, sizeof(void *), NULL);
+        if (!ptr) {
+            pending_free(p);
+            complete(client, -1, EFAULT);
+            return;
+        }
+        umockdev_ioctl_data_set_ptr(ptr, 0, p->urb); /* flushes URB + buffer to the client */
+        g_object_unref(ptr);
+        complete(client, 0, 0);
+        pending_free(p);
+        return;
+    }
+}
+
+static void discard_urb(emu_usbdev_t *dev, UMockdevIoctlClient *client, UMockdevIoctlData *arg)
+{
+    gulong addr = *(gulong *)arg->data; /* _IO: the argument is the URB address itself */
+    gint64 now = g_get_monotonic_time();
+    for (GList *l = dev->urbs.head; l; l = l->next) {
+        pending_urb_t *p = l->data;
+        if (p->urb->client_addr != addr)
+            continue;
+        if (p->due_us <= now) { /* already completed: the kernel says EINVAL */
+            complete(client, -1, EINVAL);
+            return;
+        }
+        emu_log(dev->dfu, "URB discarded by host (timeout/cancel)");
+        p->status = -ENOENT;
+        p->actual_length = 0;
+        p->in_len = 0;
+        p->due_us = now;
+        complete(client, 0, 0);
+        return;
+    }
+    complete(client, -1, EINVAL);
+}
+
+static unsigned resolve_uint(UMockdevIoctlData *arg, bool *ok)
+{
+    UMockdevIoctlData *d = umockdev_ioctl_data_resolve(arg, 0, sizeof(unsigned), NULL);
+    unsigned v = 0;
+    *ok = d != NULL;
+    if (d) {
+        memcpy(&v, d->data, sizeof(v));
+        g_object_unref(d);
+    }
+    return v;
+}
+
+static gboolean handle_ioctl(UMockdevIoctlBase *handler, UMockdevIoctlClient *client, gpointer user)
+{
+    (void)handler;
+    emu_usbdev_t *dev = user;
+    gulong req = umockdev_ioctl_client_get_request(client);
+    UMockdevIoctlData *arg = umockdev_ioctl_client_get_arg(client);
+    bool left = false, ok = true;
+
+    g_mutex_lock(&dev->lock);
+    if (req == USBDEVFS_RESET)
+        dev->dfu->stats.resets++; /* counted even when the device is already gone */
+    if (dev->gone && req != USBDEVFS_REAPURB && req != USBDEVFS_REAPURBNDELAY &&
+        req != USBDEVFS_DISCARDURB) {
+        complete(client, -1, ENODEV);
+        goto out;
+    }
+    switch (req) {
+    case USBDEVFS_GET_CAPABILITIES: {
+        UMockdevIoctlData *d = umockdev_ioctl_data_resolve(arg, 0, sizeof(guint32), NULL);
+        if (!d) {
+            complete(client, -1, EFAULT);
+            break;
+        }
+        guint32 caps = USBDEVFS_CAP_ZERO_PACKET | USBDEVFS_CAP_BULK_CONTINUATION |
+                       USBDEVFS_CAP_NO_PACKET_SIZE_LIM | USBDEVFS_CAP_REAP_AFTER_DISCONNECT;
+        memcpy(d->data, &caps, sizeof(caps));
+        g_object_unref(d);
+        complete(client, 0, 0);
+        break;
+    }
+    case USBDEVFS_CLAIMINTERFACE:
+    case USBDEVFS_RELEASEINTERFACE: {
+        unsigned iface = resolve_uint(arg, &ok);
+        emu_log(dev->dfu, "%s %u", req == USBDEVFS_CLAIMINTERFACE ? "CLAIM" : "RELEASE", iface);
+        if (!ok)
+            complete(client, -1, EFAULT);
+        else if (iface != 0)
+            complete(client, -1, req == USBDEVFS_CLAIMINTERFACE ? ENOENT : EINVAL);
+        else
+            complete(client, 0, 0);
+        break;
+    }
+    case USBDEVFS_SETINTERFACE: {
+        UMockdevIoctlData *d =
+            umockdev_ioctl_data_resolve(arg, 0, sizeof(struct usbdevfs_setinterface), NULL);
+        if (!d) {
+            complete(client, -1, EFAULT);
+            break;
+        }
+        struct usbdevfs_setinterface si;
+        memcpy(&si, d->data, sizeof(si));
+        g_object_unref(d);
+        int r = dfu_device_set_interface(dev->dfu, (int)si.interface, (int)si.altsetting);
+        dev->dfu->stats.control_transfers++; /* the kernel sends SET_INTERFACE on EP0 */
+        complete(client, r < 0 ? -1 : 0, r < 0 ? EINVAL : 0);
+        break;
+    }
+    case USBDEVFS_SETCONFIGURATION: {
+        unsigned cfg = resolve_uint(arg, &ok);
+        emu_log(dev->dfu, "SETCONFIGURATION %d", (int)cfg);
+        complete(client, ok ? 0 : -1, ok ? 0 : EFAULT);
+        break;
+    }
+    case USBDEVFS_RESET:
+        /* A bus reset un-mounts the device; the bootloader's main loop then
+         * ends and starts the application (fact sheet §3.5 step 4). The
+         * kernel's reset itself succeeds; the device drops off right after. */
+        emu_log(dev->dfu, "USB RESET");
+        complete(client, 0, 0);
+        emu_log(dev->dfu, "device leaves: bus reset");
+        mark_gone_locked(dev);
+        left = true;
+        break;
+    case USBDEVFS_CLEAR_HALT:
+    case USBDEVFS_RESETEP:
+    case USBDEVFS_DISCONNECT_CLAIM:
+        complete(client, 0, 0);
+        break;
+    case USBDEVFS_GETDRIVER:
+    case USBDEVFS_IOCTL: /* kernel-driver queries/detach: no driver is bound */
+        complete(client, -1, ENODATA);
+        break;
+    case USBDEVFS_GET_SPEED:
+        complete(client, dev->speed_mbps >= 480 ? 3 /* USB_SPEED_HIGH */ : 2 /* FULL */, 0);
+        break;
+    case USBDEVFS_SUBMITURB:
+        submit_urb(dev, client, arg, &left);
+        break;
+    case USBDEVFS_REAPURB:
+    case USBDEVFS_REAPURBNDELAY:
+        reap_urb(dev, client, arg, req == USBDEVFS_REAPURB);
+        break;
+    case USBDEVFS_DISCARDURB:
+        discard_urb(dev, client, arg);
+        break;
+    default:
+        emu_log(dev->dfu, "unhandled ioctl 0x%lx -> ENOTTY", (unsigned long)req);
+        complete(client, -1, ENOTTY);
+        break;
+    }
+out:
+    g_mutex_unlock(&dev->lock);
+    if (left)
+        notify_leave(dev);
+    return TRUE;
+}
+
+emu_usbdev_t *usbfs_dev_new(dfu_device_t *dfu, unsigned speed_mbps, emu_leave_fn on_leave,
+                            void *user)
+{
+    emu_usbdev_t *dev = g_new0(emu_usbdev_t, 1);
+    g_mutex_init(&dev->lock);
+    g_queue_init(&dev->urbs);
+    dev->dfu = dfu;
+    dev->speed_mbps = speed_mbps;
+    dev->on_leave = on_leave;
+    dev->on_leave_user = user;
+    dev->handler = umockdev_ioctl_base_new();
+    g_signal_connect(dev->handler, "handle-ioctl", G_CALLBACK(handle_ioctl), dev);
+    return dev;
+}
+
+void usbfs_dev_free(emu_usbdev_t *dev)
+{
+    if (!dev)
+        return;
+    g_signal_handlers_disconnect_by_data(dev->handler, dev);
+    g_object_unref(dev->handler);
+    pending_urb_t *p;
+    while ((p = g_queue_pop_head(&dev->urbs)))
+        pending_free(p);
+    g_mutex_clear(&dev->lock);
+    g_free(dev);
+}
