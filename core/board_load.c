@@ -599,24 +599,29 @@ static void raw_key(parse_ctx *c, omvi_plugin_section *s, const char *label, con
         s->order_line = c->line;
         return;
     }
-    if (c->kind == S_ACTION && strcmp(name, "restore") == 0) {
-        /* a core key: partitions written again (from --firmware/--image) after the action */
-        if (s->restore_line) {
-            fail_at(c, c->line, "%s duplicate key 'restore' (first at line %d)", label,
-                    s->restore_line);
+    /* core keys of [action NAME]: restore = partitions written again (from
+     * --firmware/--image) after the action; recovers = partitions whose
+     * refused writes the action repairs (the error then suggests it) */
+    int is_restore = c->kind == S_ACTION && strcmp(name, "restore") == 0;
+    if (is_restore || (c->kind == S_ACTION && strcmp(name, "recovers") == 0)) {
+        int *line = is_restore ? &s->restore_line : &s->recovers_line;
+        char ***names = is_restore ? &s->restore_names : &s->recovers_names;
+        size_t *n = is_restore ? &s->n_restore : &s->n_recovers;
+        if (*line) {
+            fail_at(c, c->line, "%s duplicate key '%s' (first at line %d)", label, name, *line);
             return;
         }
         size_t bad = 0;
-        int r = omvi_split_list(value, &s->restore_names, &s->n_restore, &bad);
+        int r = omvi_split_list(value, names, n, &bad);
         if (r == -2) {
             fail_nomem(c);
             return;
         }
-        if (r != 0 || s->n_restore == 0) {
-            fail_at(c, c->line, "%s restore: empty partition name in '%s'", label, value);
+        if (r != 0 || *n == 0) {
+            fail_at(c, c->line, "%s %s: empty partition name in '%s'", label, name, value);
             return;
         }
-        s->restore_line = c->line;
+        *line = c->line;
         return;
     }
     for (size_t i = 0; i < s->n_opts; i++) {
@@ -733,6 +738,22 @@ static void check_board(parse_ctx *c)
                 return;
             }
             a->restore[k] = (size_t)idx;
+        }
+    }
+    for (size_t i = 0; i < b->n_actions; i++) {
+        omvi_plugin_section *a = &b->actions[i];
+        if (a->n_recovers && !(a->recovers = calloc(a->n_recovers, sizeof *a->recovers))) {
+            fail_nomem(c);
+            return;
+        }
+        for (size_t k = 0; k < a->n_recovers; k++) {
+            long idx = omvi_board_find(b, a->recovers_names[k]);
+            if (idx < 0) {
+                fail_at(c, a->recovers_line, "[action %s] recovers: no partition named '%s' (partitions: %s)",
+                        a->title, a->recovers_names[k], names);
+                return;
+            }
+            a->recovers[k] = (size_t)idx;
         }
     }
     int fo_line = b->key_lines[OMVI_BK_FLASH_ORDER];
@@ -863,6 +884,8 @@ static void free_psec(omvi_plugin_section *s)
     free(s->opts);
     omvi_free_list(s->restore_names, s->n_restore);
     free(s->restore);
+    omvi_free_list(s->recovers_names, s->n_recovers);
+    free(s->recovers);
     omvi_free_list(s->order_names, s->n_order);
     free(s->order);
 }

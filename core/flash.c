@@ -154,6 +154,27 @@ static struct omv_target target_of(const run *r, size_t part)
     return t;
 }
 
+/* A device error on a partition that a board action repairs (AE3: an
+ * uninitialised MRAM refuses RWFS/ROMFS0 writes) names that action. */
+static void suggest_recovery(run *r, size_t part)
+{
+    for (size_t i = 0; i < r->b->n_actions; i++) {
+        const omvi_plugin_section *a = &r->b->actions[i];
+        int ran = 0; /* no point suggesting an action this run already did */
+        for (size_t j = 0; j < r->plan.n; j++)
+            ran |= r->plan.steps[j].kind == OMVI_STEP_ACTION && r->plan.steps[j].part == i;
+        for (size_t k = 0; !ran && k < a->n_recovers; k++) {
+            if (a->recovers[k] != part)
+                continue;
+            size_t len = strlen(r->err->msg);
+            snprintf(r->err->msg + len, sizeof r->err->msg - len,
+                     "; if %s refuses every write, repair it with --action %s (see --list-actions)",
+                     r->b->parts[part].name, a->title);
+            return;
+        }
+    }
+}
+
 static omv_status do_write(run *r, const omvi_step *s)
 {
     struct omv_target t = target_of(r, s->part);
@@ -165,6 +186,8 @@ static omv_status do_write(run *r, const omvi_step *s)
     }
     if (st != OMV_OK)
         omv_error_prefix(r->err, "write %s (%s)", t.name, s->path);
+    if (st == OMV_E_DEVICE)
+        suggest_recovery(r, s->part);
     return st;
 }
 

@@ -60,6 +60,11 @@ typedef struct omvi_plugin_section {
     size_t n_restore;
     int restore_line;
     size_t *restore;              /**< partition indexes, resolved after parsing */
+    /* [action NAME] only: partitions whose refused writes this action repairs (recovers = A, B) */
+    char **recovers_names;
+    size_t n_recovers;
+    int recovers_line;
+    size_t *recovers;
     /* transport sections only: this bootloader's own full-flash order (flash_order = A, B) */
     char **order_names;
     size_t n_order;
