@@ -162,6 +162,15 @@ static void parse_args(int argc, char **argv)
             die_usage("unknown option '%s'", a);
         memcpy(name, a, nl);
         name[nl] = '\0';
+        static const char *const known[] = {"--camera", "--dump", "--stats", "--model",
+                                            "--serial", "--forced", "--no-appear",
+                                            "--window-ms", "--appear-after", "--load",
+                                            "--fault"};
+        bool is_known = false;
+        for (size_t k = 0; k < sizeof(known) / sizeof(*known); k++)
+            is_known = is_known || !strcmp(name, known[k]);
+        if (!is_known)
+            die_usage("unknown option '%s'", name);
         bool flag = !strcmp(name, "--forced") || !strcmp(name, "--no-appear");
         if (flag) {
             if (eq)
@@ -337,11 +346,17 @@ static gboolean remove_idle(gpointer p)
     return G_SOURCE_REMOVE;
 }
 
+/* Hosts notice a vanished device only after the hub reports the port change
+ * (hub interrupt polling, then the kernel and udev): model that lag so a host
+ * that resets right after DETACH meets ENODEV on its open fd, as on hardware,
+ * rather than racing libusb's hot-plug thread. */
+#define DISCONNECT_NOTICE_MS 20
+
 /* May run in umockdev's worker thread: defer testbed changes to the main loop. */
 static void on_leave(emu_usbdev_t *dev, void *user)
 {
     (void)dev;
-    g_idle_add(remove_idle, user);
+    g_timeout_add(DISCONNECT_NOTICE_MS, remove_idle, user);
 }
 
 static gboolean window_expired(gpointer p)
