@@ -1,4 +1,10 @@
 /* AE3-specific bootloader rules (fact sheet §3.3, §3.6):
+ *  - --mram: special builds carry an Everspin MRAM instead of the OSPI NOR
+ *    (RWFS, ROMFS0). Uninitialised, it ignores writes: the bootloader's
+ *    program step fails -> errWRITE. The RECOVERY key runs the init sequence
+ *    (JEDEC reset, config registers, lock removal, two chip erases) inside
+ *    the GETSTATUS, for mram_init_us; afterwards the chip is blank and writes
+ *    work (for good: the configuration is non-volatile).
  *  - MRAM partitions are MPU-protected; writing block 0 unlocks the region,
  *    manifestation locks it again. A write to a locked region fails (errWRITE).
  *    The fact sheet marks the real effect UNVERIFIED; errWRITE is our choice.
@@ -17,6 +23,22 @@ static bool is_mram(const dfu_device_t *d, int alt)
     return p->mem >= 0 && strcmp(d->cam->mems[p->mem].name, "mram") == 0;
 }
 
+static bool is_ext(const dfu_device_t *d, int alt)
+{
+    const partition_t *p = &d->cam->parts[alt];
+    return p->mem >= 0 && strcmp(d->cam->mems[p->mem].name, "ospi") == 0;
+}
+
+/* After the recovery sequence the whole external chip reads blank. */
+static void blank_external(dfu_device_t *d)
+{
+    for (size_t i = 0; i < d->cam->nparts; i++) {
+        const partition_t *p = &d->cam->parts[i];
+        if (is_ext(d, (int)i))
+            flash_memory_blank(d->mem[p->mem], p->start, p->limit - p->start);
+    }
+}
+
 static bool ae3_pre_write(dfu_device_t *d, int alt, unsigned block, const uint8_t *data,
                           size_t len, uint8_t *status)
 {
@@ -33,8 +55,21 @@ static bool ae3_pre_write(dfu_device_t *d, int alt, unsigned block, const uint8_
         } else {
             d->hook_session_flag = true;
             d->hook_extra_us = d->timing.recovery_us;
-            emu_log(d, "RECOVERY: key accepted, OSPI recovery sequence run");
+            if (d->ext_mram) {
+                d->hook_extra_us = d->mram_init_us;
+                d->ext_mram_ready = true;
+                blank_external(d);
+                emu_log(d, "RECOVERY: key accepted, Everspin MRAM initialised (%llu ms), RWFS/ROMFS0 blank",
+                        (unsigned long long)(d->mram_init_us / 1000));
+            } else {
+                emu_log(d, "RECOVERY: key accepted, OSPI recovery sequence run");
+            }
         }
+        return true;
+    }
+    if (d->ext_mram && !d->ext_mram_ready && is_ext(d, alt)) {
+        emu_log(d, "%s: Everspin MRAM not initialised, write ignored -> errWRITE", p->name);
+        *status = ST_errWRITE;
         return true;
     }
     if (is_mram(d, alt) && !d->hook_part_flag[alt]) {

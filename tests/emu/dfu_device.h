@@ -61,6 +61,12 @@ typedef struct dfu_device {
     bool hook_session_flag;
     uint64_t hook_extra_us;
 
+    /* AE3 Everspin-MRAM builds (--mram): the external chip behind RWFS and
+     * ROMFS0 refuses writes until the recovery key ran the init sequence. */
+    bool ext_mram;
+    bool ext_mram_ready;
+    uint64_t mram_init_us;
+
     emu_stats_t stats;
 } dfu_device_t;
 

@@ -36,6 +36,15 @@ void flash_memory_free(flash_memory_t *m)
     free(m);
 }
 
+void flash_memory_blank(flash_memory_t *m, uint32_t addr, size_t len)
+{
+    size_t first = (addr - m->desc->base) / PAGE, n = len / PAGE;
+    for (size_t i = first; i < first + n && i < m->npages; i++) {
+        free(m->pages[i]);
+        m->pages[i] = NULL;
+    }
+}
+
 static uint8_t *page_for_write(flash_memory_t *m, size_t idx)
 {
     if (!m->pages[idx]) {

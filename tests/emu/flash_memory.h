@@ -25,4 +25,8 @@ void flash_memory_preset(flash_memory_t *m, uint32_t addr, const uint8_t *data, 
 unsigned flash_memory_write_block(flash_memory_t *m, uint32_t addr, const uint8_t *xfer_buf,
                                   size_t len, uint32_t limit);
 
+/* Whole-chip erase of [addr, addr+len): back to 0xFF (pages are freed, so a
+ * 32 MB erase costs nothing). addr and len are multiples of 4096. */
+void flash_memory_blank(flash_memory_t *m, uint32_t addr, size_t len);
+
 #endif

@@ -32,6 +32,8 @@ typedef struct {
     const camera_model_t *cam;
     const char *serial;
     bool forced, no_appear;
+    bool mram;             /* --mram: AE3 with an uninitialised Everspin MRAM */
+    long mram_init_ms;
     long appear_after_ms;
     long window_ms;
     fault_t faults[MAX_FAULTS];
@@ -83,6 +85,9 @@ static void usage(FILE *f)
             "  --no-appear         the device never appears\n"
             "  --serial S          serial number string (default: fixed per camera)\n"
             "  --forced            entered by magic word: no bootloader timeout window\n"
+            "  --mram              AE3 Everspin-MRAM build, uninitialised: RWFS/ROMFS0 refuse\n"
+            "                      writes (errWRITE) until the RECOVERY key ran the init\n"
+            "  --mram-init-ms MS   how long that init holds its GETSTATUS (default 3000)\n"
             "  --window-ms MS      bootloader window (default 1500): the device leaves if no\n"
             "                      DNLOAD/UPLOAD happened within MS of appearing\n"
             "  --fault SPEC        KIND@PARTITION:BLOCK[*N|*] (repeatable); KIND is a DFU status\n"
@@ -132,6 +137,7 @@ static void inst_defaults(camera_inst_t *c)
 {
     memset(c, 0, sizeof(*c));
     c->window_ms = 1500;
+    c->mram_init_ms = 3000;
 }
 
 static void parse_args(int argc, char **argv)
@@ -165,13 +171,13 @@ static void parse_args(int argc, char **argv)
         static const char *const known[] = {"--camera", "--dump", "--stats", "--model",
                                             "--serial", "--forced", "--no-appear",
                                             "--window-ms", "--appear-after", "--load",
-                                            "--fault"};
+                                            "--fault", "--mram", "--mram-init-ms"};
         bool is_known = false;
         for (size_t k = 0; k < sizeof(known) / sizeof(*known); k++)
             is_known = is_known || !strcmp(name, known[k]);
         if (!is_known)
             die_usage("unknown option '%s'", name);
-        bool flag = !strcmp(name, "--forced") || !strcmp(name, "--no-appear");
+        bool flag = !strcmp(name, "--forced") || !strcmp(name, "--no-appear") || !strcmp(name, "--mram");
         if (flag) {
             if (eq)
                 die_usage("%s takes no value", name);
@@ -212,6 +218,10 @@ static void parse_args(int argc, char **argv)
             cur_cam()->forced = true;
         else if (!strcmp(name, "--no-appear"))
             cur_cam()->no_appear = true;
+        else if (!strcmp(name, "--mram"))
+            cur_cam()->mram = true;
+        else if (!strcmp(name, "--mram-init-ms"))
+            cur_cam()->mram_init_ms = parse_ms(name, val);
         else if (!strcmp(name, "--window-ms"))
             cur_cam()->window_ms = parse_ms(name, val);
         else if (!strcmp(name, "--appear-after"))
@@ -277,6 +287,10 @@ static void build_devices(void)
             fprintf(stderr, "omvemu: out of memory\n");
             exit(EXIT_INTERNAL);
         }
+        if (c->mram && strcmp(c->cam->id, "ae3") != 0)
+            die_usage("--mram: only the ae3 has Everspin-MRAM builds");
+        c->dfu->ext_mram = c->mram;
+        c->dfu->mram_init_us = (uint64_t)c->mram_init_ms * 1000u;
         for (size_t l = 0; l < c->nloads; l++) {
             char err[512];
             if (!dfu_device_load(c->dfu, c->load_part[l], c->load_file[l], err, sizeof(err)))
