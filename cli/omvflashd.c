@@ -91,6 +91,14 @@ static omv_status resolve_board(const char *arg, char *path, size_t n, omv_error
     return omv_error_set(err, OMV_E_BOARD, "board '%s' not found (searched: %s)", arg, searched);
 }
 
+/* --board FILE|NAME -> a loaded board. */
+static omv_status load_board(const char *arg, omv_board **board, omv_error *err)
+{
+    char path[1024];
+    omv_status st = resolve_board(arg, path, sizeof path, err);
+    return st == OMV_OK ? omv_board_load(path, board, err) : st;
+}
+
 static int name_cmp(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -143,10 +151,7 @@ static int run_list(const struct cli_opts *o, struct cli_output *out)
     size_t n = 0;
     omv_status st;
     if (o->board) {
-        char path[1024];
-        st = resolve_board(o->board, path, sizeof path, &err);
-        if (st == OMV_OK)
-            st = omv_board_load(path, &boards[0], &err);
+        st = load_board(o->board, &boards[0], &err);
         if (st == OMV_OK)
             n = 1;
     } else {
@@ -210,11 +215,8 @@ static int run_list_actions(const struct cli_opts *o, struct cli_output *out)
 {
     omv_error err;
     omv_error_clear(&err);
-    char path[1024];
     omv_board *board = NULL;
-    omv_status st = resolve_board(o->board, path, sizeof path, &err);
-    if (st == OMV_OK)
-        st = omv_board_load(path, &board, &err);
+    omv_status st = load_board(o->board, &board, &err);
     if (st == OMV_OK)
         st = omv_list_actions(board, o->plugin_dir, print_action, NULL, &err);
     omv_board_free(board);
@@ -227,11 +229,8 @@ static int run_flash(const struct cli_opts *o, struct cli_output *out)
 {
     omv_error err;
     omv_error_clear(&err);
-    char path[1024];
     omv_board *board = NULL;
-    omv_status st = resolve_board(o->board, path, sizeof path, &err);
-    if (st == OMV_OK)
-        st = omv_board_load(path, &board, &err);
+    omv_status st = load_board(o->board, &board, &err);
     if (st != OMV_OK) {
         cli_output_error(out, st, err.msg);
         cli_output_finished(out, st);
