@@ -29,6 +29,8 @@ int omvi_log_wanted(const omv_callbacks *cb, enum omv_log_level level)
 }
 
 static void vlog(const omv_callbacks *cb, enum omv_log_level level, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+static void vlog(const omv_callbacks *cb, enum omv_log_level level, const char *fmt, va_list ap)
 {
     char msg[OMV_ERROR_MSG_MAX];
     vsnprintf(msg, sizeof msg, fmt, ap);

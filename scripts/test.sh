@@ -13,3 +13,13 @@ bash scripts/build.sh build-asan -DOMV_SANITIZE=ON
 export ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 (cd build-asan && ctest --output-on-failure -j"$jobs")
+
+# Robustness (issue 6): omvflashd under valgrind memcheck over a subset of the
+# e2e cases and fault-matrix rows, then a short libFuzzer smoke run (20 s per
+# harness) when clang is installed. Long runs: scripts/fuzz.sh 300.
+bash scripts/valgrind.sh build
+if command -v clang >/dev/null; then
+    bash scripts/fuzz.sh 20
+else
+    echo "fuzz: clang not installed, skipping the fuzz smoke run"
+fi

@@ -58,6 +58,11 @@ typedef struct omv_error {
  * @return @p code, so a callee can write `return omv_error_set(err, ...)`.
  */
 static inline omv_status omv_error_vset(omv_error *err, omv_status code, const char *fmt, va_list ap)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 0)))
+#endif
+    ;
+static inline omv_status omv_error_vset(omv_error *err, omv_status code, const char *fmt, va_list ap)
 {
     if (err) {
         err->code = code;
