@@ -123,3 +123,37 @@ int camera_model_find_partition(const camera_model_t *cam, const char *name_or_a
         return (int)v;
     return -1;
 }
+
+/* ---- Legacy CDC bootloader cameras (fact sheet §2.3 table, FW-legacy at
+ * 31e2fff46). M4 = F427 1 MB (sectors 0-11), M7 = F765 2 MB (0-11),
+ * H7/H7 Plus/PT = H743 2 MB (0-15). The legacy bootloader is sector 0 on all. */
+static const legacy_model_t legacy_cameras[] = {
+    {"h7-legacy", "h7", "OPENMV4", "STM32H743", h7_sectors, 0x08000000u, 0x00200000u,
+     0x08040000u, {1, 2, 15}, 32, false, "OMV4 H7 1024"},
+    {"m7-legacy", "m7", "OPENMV3", "STM32F765", f7_sectors, 0x08000000u, 0x00200000u,
+     0x08020000u, {1, 4, 11}, 4, false, "OMV3 F7 512"},
+    {"m4-legacy", "m4", "OPENMV2", "STM32F427", f4_sectors, 0x08000000u, 0x00100000u,
+     0x08010000u, {1, 4, 11}, 4, false, "OMV2 F4 256"},
+    {"h7plus-legacy", "h7plus", "OPENMV4P", "STM32H743", h7_sectors, 0x08000000u, 0x00200000u,
+     0x08040000u, {1, 2, 15}, 32, true, "OMV4P H7 32768 SDRAM"},
+    {"pt-legacy", "pt", "OPENMVPT", "STM32H743", h7_sectors, 0x08000000u, 0x00200000u,
+     0x08040000u, {1, 2, 15}, 32, true, "OMVPT H7 32768 SDRAM"},
+};
+
+const legacy_model_t *legacy_model_find(const char *id)
+{
+    for (size_t i = 0; i < N(legacy_cameras); i++)
+        if (strcasecmp(legacy_cameras[i].id, id) == 0)
+            return &legacy_cameras[i];
+    return NULL;
+}
+
+const char *legacy_model_ids(void)
+{
+    return "h7-legacy m7-legacy m4-legacy h7plus-legacy pt-legacy";
+}
+
+uint16_t camera_model_app_pid(const camera_model_t *cam)
+{
+    return (uint16_t)(cam->pid & 0x7FFFu);
+}

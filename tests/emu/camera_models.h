@@ -87,4 +87,27 @@ const camera_model_t *camera_model_find(const char *id);
 const char *camera_model_ids(void); /* "ae3 n6 h7plus pt h7 m7 m4" */
 int camera_model_find_partition(const camera_model_t *cam, const char *name_or_alt);
 
+/* ---- Legacy USB-CDC bootloader cameras (fact sheet §2), omvemu --camera X-legacy.
+ * The bootloader state machine is in legacy_camera.c; these are its per-board
+ * facts: STM32 sector map, app start, FLASH_LAYOUT triple, QSPI. */
+typedef struct {
+    const char *id;              /* "h7-legacy" */
+    const char *family;          /* DFU-era camera id of the same board: "h7" */
+    const char *board;           /* firmware board dir: OPENMV4 */
+    const char *mcu;             /* "STM32H743" */
+    const sector_run_t *sectors; /* internal flash sector map */
+    uint32_t flash_base, flash_size;
+    uint32_t app_start;          /* MAIN_APP_ADDR: START rewinds the write pointer here */
+    uint32_t layout[3];          /* OMV_BOOT_FLASH_LAYOUT {fs_first, fw_first, last} */
+    uint32_t prog_word;          /* flash word: 4 bytes F4/F7, 32 bytes H7 */
+    bool qspi;                   /* 32 MB QSPI NOR, 64 KB blocks (V3 QSPIF_* commands) */
+    const char *arch;            /* debug-protocol ARCH_STR text before " [" (UNVERIFIED except H7) */
+} legacy_model_t;
+
+const legacy_model_t *legacy_model_find(const char *id);
+const char *legacy_model_ids(void); /* "h7-legacy m7-legacy m4-legacy h7plus-legacy pt-legacy" */
+/* Application (G2/G3 firmware) PID of a DFU-era camera: bootloader PID - 0x8000
+ * (37C5:9204 -> 37C5:1204, 96E3 -> 16E3; fact sheet table 1.2). */
+uint16_t camera_model_app_pid(const camera_model_t *cam);
+
 #endif

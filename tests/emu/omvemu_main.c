@@ -7,6 +7,8 @@
  * exit-time dump/stats. The device model lives in dfu_device.c. */
 #define _GNU_SOURCE
 #include "dfu_device.h"
+#include "legacy_emu.h"
+#include "write_shim.h"
 #include "testbed.h"
 #include "usbfs_ioctl.h"
 
@@ -41,6 +43,16 @@ typedef struct {
     const char *load_part[MAX_LOADS], *load_file[MAX_LOADS];
     size_t nloads;
 
+    /* legacy CDC bootloader / application mode (legacy_emu.c, README "Legacy cameras") */
+    const legacy_model_t *legacy; /* --camera X-legacy */
+    int bl_version, app_mode;
+    bool zlp;
+    long reenum_ms;
+    const char *lfault_spec[MAX_FAULTS];
+    size_t nlfaults;
+    lfault_t lfaults[MAX_FAULTS];
+    cdc_cam_t *cdc;
+
     /* runtime */
     char serial_buf[64];
     unsigned port, devnum;
@@ -56,10 +68,12 @@ typedef struct {
     bool pre_used;
     const char *dump_dir, *stats_file, *model_file;
     timing_model_t timing;
+    legacy_timing_t ltiming;  /* [legacy] group of --model */
     bool verbose;
     char **cmd;
 
     emu_testbed_t *tb;
+    tty_hub_t *hub;           /* serial ports: legacy cameras and --app-mode */
     GMainLoop *loop;
     pid_t child;
     int child_status;
@@ -97,6 +111,20 @@ static void usage(FILE *f)
             "                      transfer_us, recovery_us; [timing:MEMORY] overrides)\n"
             "  --stats FILE        at exit write request counters as one JSON line\n"
             "  -v, --verbose       log every request to stderr (prefix 'omvemu:')\n"
+            "\nLegacy USB-CDC cameras and application mode (serial ports, libserialport):\n"
+            "  --camera CAM-legacy h7-legacy m7-legacy m4-legacy h7plus-legacy pt-legacy: the\n"
+            "                      legacy CDC bootloader (1209:ABD1, serial 000000000011)\n"
+            "  --bootloader-version 1|2|3  legacy bootloader version (default 3)\n"
+            "  --app-mode v1|v2    the camera runs its application (debug protocol v1 or v2)\n"
+            "                      and resets into its bootloader when asked; also for the\n"
+            "                      DFU-era cameras (app port 37C5:12xx/16E3)\n"
+            "  --zlp               the host OS adds a zero-length packet after a transfer\n"
+            "                      that is a multiple of 64 bytes (macOS)\n"
+            "  --reenum-ms MS      reset/jump to USB re-enumeration delay (default 100)\n"
+            "  --window-ms MS      legacy: START must arrive within MS (default 1000)\n"
+            "  --fault SPEC        legacy: unplug@FIRMWARE:OFFSET, unplug@QSPI:OFFSET,\n"
+            "                      unplug-erase@SECTOR, stall-reply[:N], drop-layout-reply:N[*K|*]\n"
+            "  --model FILE        legacy: [legacy] group (see models/legacy-realistic.ini)\n"
             "  -h, --help          this help\n"
             "\nExit: COMMAND's status, 128+N if it was killed by signal N, 2 for bad options,\n"
             "125 if the emulator failed, 126/127 if COMMAND could not be run.\n");
@@ -136,7 +164,9 @@ static camera_inst_t *cur_cam(void)
 static void inst_defaults(camera_inst_t *c)
 {
     memset(c, 0, sizeof(*c));
-    c->window_ms = 1500;
+    c->window_ms = -1; /* unset: 1500 for openmv_dfu, 1000 for the legacy bootloader */
+    c->bl_version = 3;
+    c->reenum_ms = 100;
     c->mram_init_ms = 3000;
 }
 
@@ -171,13 +201,16 @@ static void parse_args(int argc, char **argv)
         static const char *const known[] = {"--camera", "--dump", "--stats", "--model",
                                             "--serial", "--forced", "--no-appear",
                                             "--window-ms", "--appear-after", "--load",
-                                            "--fault", "--mram", "--mram-init-ms"};
+                                            "--fault", "--mram", "--mram-init-ms",
+                                            "--bootloader-version", "--app-mode", "--zlp",
+                                            "--reenum-ms"};
         bool is_known = false;
         for (size_t k = 0; k < sizeof(known) / sizeof(*known); k++)
             is_known = is_known || !strcmp(name, known[k]);
         if (!is_known)
             die_usage("unknown option '%s'", name);
-        bool flag = !strcmp(name, "--forced") || !strcmp(name, "--no-appear") || !strcmp(name, "--mram");
+        bool flag = !strcmp(name, "--forced") || !strcmp(name, "--no-appear") || !strcmp(name, "--mram") ||
+                    !strcmp(name, "--zlp");
         if (flag) {
             if (eq)
                 die_usage("%s takes no value", name);
@@ -192,14 +225,19 @@ static void parse_args(int argc, char **argv)
             if (E.ncams >= MAX_CAMERAS)
                 die_usage("at most %d cameras", MAX_CAMERAS);
             const camera_model_t *cam = camera_model_find(val);
+            const legacy_model_t *lm = cam ? NULL : legacy_model_find(val);
+            if (lm)
+                cam = camera_model_find(lm->family);
             if (!cam)
-                die_usage("unknown camera '%s' (one of: %s)", val, camera_model_ids());
+                die_usage("unknown camera '%s' (one of: %s %s)", val, camera_model_ids(),
+                          legacy_model_ids());
             camera_inst_t *c = &E.cams[E.ncams];
             if (E.ncams == 0)
                 *c = E.pre; /* options given before --camera belong to the first one */
             else
                 inst_defaults(c);
             c->cam = cam;
+            c->legacy = lm;
             E.ncams++;
         } else if (!strcmp(name, "--dump"))
             E.dump_dir = val;
@@ -239,12 +277,27 @@ static void parse_args(int argc, char **argv)
         } else if (!strcmp(name, "--fault")) {
             camera_inst_t *c = cur_cam();
             char err[256];
-            if (c->nfaults >= MAX_FAULTS)
+            if (c->nfaults >= MAX_FAULTS || c->nlfaults >= MAX_FAULTS)
                 die_usage("--fault: at most %d per camera", MAX_FAULTS);
-            if (!fault_parse(val, &c->faults[c->nfaults], err, sizeof(err)))
-                die_usage("%s", err);
-            c->nfaults++;
-        } else
+            c->lfault_spec[c->nlfaults++] = val; /* legacy cameras parse it in build_devices */
+            if (!c->legacy && !legacy_fault_syntax(val)) {
+                if (!fault_parse(val, &c->faults[c->nfaults], err, sizeof(err)))
+                    die_usage("%s", err);
+                c->nfaults++;
+            }
+        } else if (!strcmp(name, "--bootloader-version")) {
+            if (strcmp(val, "1") && strcmp(val, "2") && strcmp(val, "3"))
+                die_usage("--bootloader-version: 1, 2 or 3, not '%s'", val);
+            cur_cam()->bl_version = val[0] - '0';
+        } else if (!strcmp(name, "--app-mode")) {
+            if (strcmp(val, "v1") && strcmp(val, "v2"))
+                die_usage("--app-mode: v1 or v2, not '%s'", val);
+            cur_cam()->app_mode = val[1] - '0';
+        } else if (!strcmp(name, "--zlp"))
+            cur_cam()->zlp = true;
+        else if (!strcmp(name, "--reenum-ms"))
+            cur_cam()->reenum_ms = parse_ms(name, val);
+        else
             die_usage("unknown option '%s'", name);
     }
     if (E.ncams == 0)
@@ -255,7 +308,30 @@ static void parse_args(int argc, char **argv)
         char err[512];
         if (!timing_model_load(E.model_file, &E.timing, err, sizeof(err)))
             die_usage("--model: %s", err);
+        if (!legacy_timing_load(E.model_file, &E.ltiming, err, sizeof(err)))
+            die_usage("--model: %s", err);
     }
+}
+
+/* A legacy camera: faults and serials only; the model is made in main()
+ * once the testbed (and its serial-port hub) exists. */
+static void build_legacy(camera_inst_t *c, size_t i)
+{
+    for (size_t f = 0; f < c->nlfaults; f++) {
+        char err[512];
+        if (!legacy_fault_parse(c->lfault_spec[f], &c->lfaults[f], err, sizeof(err)))
+            die_usage("%s", err);
+    }
+    if (c->nloads || c->mram || c->forced)
+        die_usage("--load, --mram and --forced are not for the legacy cameras");
+    /* The bootloader's serial is fixed; --serial names the application (G1) port. */
+    if (c->serial)
+        snprintf(c->serial_buf, sizeof(c->serial_buf), "%s", c->serial);
+    else
+        snprintf(c->serial_buf, sizeof(c->serial_buf), "4F4D564150500000000000%02X",
+                 (unsigned)(i + 1));
+    c->port = (unsigned)i + 1;
+    c->devnum = (unsigned)i + 2;
 }
 
 /* Build the device models; every problem here is a usage error (exit 2). */
@@ -263,6 +339,15 @@ static void build_devices(void)
 {
     for (size_t i = 0; i < E.ncams; i++) {
         camera_inst_t *c = &E.cams[i];
+        if (c->window_ms < 0)
+            c->window_ms = c->legacy ? 1000 : 1500;
+        if (c->legacy) {
+            build_legacy(c, i);
+            continue;
+        }
+        for (size_t f = 0; f < c->nlfaults; f++)
+            if (legacy_fault_syntax(c->lfault_spec[f]))
+                die_usage("--fault %s: only for the *-legacy cameras", c->lfault_spec[f]);
         for (size_t f = 0; f < c->nfaults; f++)
             if (!fault_resolve(&c->faults[f], c->cam))
                 die_usage("--fault: camera %s has no partition '%s'", c->cam->id,
@@ -356,6 +441,8 @@ static gboolean remove_idle(gpointer p)
         emu_testbed_remove(E.tb, c->port);
         c->removed = true;
         emu_log(c->dfu, "removed from the bus (remove uevent sent)");
+        if (c->cdc)
+            cdc_cam_dfu_left(c->cdc); /* --app-mode: the application starts again */
     }
     return G_SOURCE_REMOVE;
 }
@@ -396,6 +483,30 @@ static bool appear(camera_inst_t *c, bool hotplug)
     return true;
 }
 
+/* --app-mode on a DFU-era camera: the application reset into openmv_dfu.
+ * A second entry in one run re-arms the device model like a power cycle. */
+static void enter_dfu(void *user, bool forced)
+{
+    camera_inst_t *c = user;
+    if (c->present) {
+        g_mutex_lock(&c->usb->lock);
+        c->usb->gone = false;
+        c->usb->leave_notified = false;
+        c->dfu->state = DFU_IDLE;
+        c->dfu->status = ST_OK;
+        c->dfu->attached = false;
+        c->dfu->busy_forever = false;
+        c->dfu->sticky_error = false;
+        if (c->cam->hooks && c->cam->hooks->on_session_start)
+            c->cam->hooks->on_session_start(c->dfu);
+        g_mutex_unlock(&c->usb->lock);
+        c->present = c->removed = false;
+    }
+    c->forced = forced;
+    if (!appear(c, true))
+        fprintf(stderr, "omvemu: the openmv_dfu device could not appear\n");
+}
+
 static gboolean appear_timeout(gpointer p)
 {
     if (!appear(p, true))
@@ -423,6 +534,25 @@ static gboolean on_signal(gpointer p)
     return G_SOURCE_CONTINUE;
 }
 
+/* Serial ports need write_shim.so in COMMAND (after umockdev's preload). */
+static void shim_env(void)
+{
+    const char *shim = getenv("OMVEMU_WRITE_SHIM");
+    if (!shim)
+        shim = OMVEMU_SHIM_PATH;
+    if (access(shim, R_OK) != 0)
+        fprintf(stderr, "omvemu: warning: %s missing: serial write boundaries will be guessed "
+                        "from read() chunks\n", shim);
+    /* In front of libumockdev-preload: its write() wrapper calls libc's
+     * directly (not RTLD_NEXT), so a shim behind it would never run. Ours
+     * passes on with RTLD_NEXT, so umockdev's wrapper still sees every write. */
+    const char *lp = getenv("LD_PRELOAD");
+    char *v = lp && *lp ? g_strdup_printf("%s:%s", shim, lp) : g_strdup(shim);
+    setenv("LD_PRELOAD", v, 1);
+    g_free(v);
+    setenv(OMVEMU_SHIM_ENV_SOCK, tty_hub_sock_path(E.hub), 1);
+}
+
 static pid_t spawn(char **cmd)
 {
     pid_t pid = fork();
@@ -448,6 +578,8 @@ static bool write_stats(const char *path)
 {
     emu_stats_t s = {0};
     for (size_t i = 0; i < E.ncams; i++) {
+        if (!E.cams[i].dfu)
+            continue;
         const emu_stats_t *t = &E.cams[i].dfu->stats;
         s.control_transfers += t->control_transfers;
         s.dnload += t->dnload;
@@ -472,11 +604,23 @@ static bool write_stats(const char *path)
             "{\"control_transfers\":%llu,\"dnload\":%llu,\"dnload_zero\":%llu,\"getstatus\":%llu,"
             "\"upload\":%llu,\"clrstatus\":%llu,\"abort\":%llu,\"detach\":%llu,"
             "\"setinterface\":%llu,\"resets\":%llu,\"blocks_written\":%llu,"
-            "\"device_busy_us\":%llu}\n",
+            "\"device_busy_us\":%llu",
             U(s.control_transfers), U(s.dnload), U(s.dnload_zero), U(s.getstatus), U(s.upload),
             U(s.clrstatus), U(s.abort), U(s.detach), U(s.setinterface), U(s.resets),
             U(s.blocks_written), U(s.device_busy_us));
 #undef U
+    if (E.hub) { /* serial-port cameras: their counters go on the same line */
+        legacy_stats_t ls = {0};
+        app_stats_t as = {0};
+        for (size_t i = 0; i < E.ncams; i++)
+            if (E.cams[i].cdc)
+                cdc_cam_sum_stats(E.cams[i].cdc, &ls, &as);
+        tty_stats_t ts = tty_hub_stats(E.hub);
+        char *j = cdc_stats_json(&ls, &as, &ts);
+        fputs(j, f);
+        g_free(j);
+    }
+    fputs("}\n", f);
     return fclose(f) == 0;
 }
 
@@ -492,16 +636,61 @@ static bool dump_all(void)
             fprintf(stderr, "omvemu: --dump %s: %s\n", E.dump_dir, strerror(errno));
             ok = false;
         }
-        if (ok) {
+        if (ok && c->dfu) {
             g_mutex_lock(&c->usb->lock);
             ok = dfu_device_dump(c->dfu, dir, err, sizeof(err));
             g_mutex_unlock(&c->usb->lock);
             if (!ok)
                 fprintf(stderr, "omvemu: %s\n", err);
         }
+        if (ok && c->cdc && !(ok = cdc_cam_dump(c->cdc, dir, err, sizeof(err))))
+            fprintf(stderr, "omvemu: %s\n", err);
         g_free(dir);
     }
     return ok;
+}
+
+/* Legacy cameras and --app-mode: serial ports (legacy_emu.c). A DFU-era
+ * camera's openmv_dfu device is attached here but appears only when its
+ * application resets into the bootloader (enter_dfu). */
+static bool start_serial_cameras(void)
+{
+    for (size_t i = 0; i < E.ncams; i++) {
+        camera_inst_t *c = &E.cams[i];
+        if (!c->legacy && !c->app_mode)
+            continue;
+        if (!E.hub && !(E.hub = tty_hub_new(E.tb, E.verbose)))
+            return false;
+        char tag[24];
+        if (E.ncams > 1)
+            snprintf(tag, sizeof(tag), "%s#%zu", c->legacy ? c->legacy->id : c->cam->id, i + 1);
+        else
+            snprintf(tag, sizeof(tag), "%s", c->legacy ? c->legacy->id : c->cam->id);
+        cdc_cam_cfg_t cfg = {
+            .legacy = c->legacy, .dfu_cam = c->cam, .app_serial = c->serial_buf,
+            .bl_version = c->bl_version, .app_mode = c->app_mode, .zlp = c->zlp,
+            .no_appear = c->no_appear, .window_ms = c->window_ms,
+            .appear_after_ms = c->appear_after_ms, .reenum_ms = c->reenum_ms, .port = c->port,
+            .tag = tag, .faults = c->lfaults, .nfaults = c->legacy ? c->nlfaults : 0,
+            .timing = E.ltiming, .verbose = E.verbose, .enter_dfu = enter_dfu, .user = c,
+        };
+        if (!(c->cdc = cdc_cam_new(&cfg, E.hub))) {
+            fprintf(stderr, "omvemu: out of memory\n");
+            return false;
+        }
+        if (!c->legacy) {
+            c->usb = usbfs_dev_new(c->dfu, c->cam->speed_mbps, on_leave, c);
+            if (!emu_testbed_attach(E.tb, c->devnum, c->usb->handler))
+                return false;
+        }
+    }
+    if (!E.hub)
+        return true;
+    shim_env();
+    for (size_t i = 0; i < E.ncams; i++)
+        if (E.cams[i].cdc && !cdc_cam_start(E.cams[i].cdc))
+            return false;
+    return true;
 }
 
 int main(int argc, char **argv)
@@ -526,8 +715,12 @@ int main(int argc, char **argv)
         return EXIT_INTERNAL;
     }
     int rc = EXIT_INTERNAL;
+    if (!start_serial_cameras())
+        goto cleanup;
     for (size_t i = 0; i < E.ncams; i++) {
         camera_inst_t *c = &E.cams[i];
+        if (c->cdc)
+            continue; /* started by start_serial_cameras() */
         c->usb = usbfs_dev_new(c->dfu, c->cam->speed_mbps, on_leave, c);
         if (c->no_appear)
             continue;
@@ -542,7 +735,7 @@ int main(int argc, char **argv)
         goto cleanup;
     g_child_watch_add(E.child, child_exited, NULL);
     for (size_t i = 0; i < E.ncams; i++)
-        if (!E.cams[i].no_appear && E.cams[i].appear_after_ms > 0)
+        if (!E.cams[i].cdc && !E.cams[i].no_appear && E.cams[i].appear_after_ms > 0)
             g_timeout_add((guint)E.cams[i].appear_after_ms, appear_timeout, &E.cams[i]);
 
     g_main_loop_run(E.loop);
@@ -563,9 +756,11 @@ cleanup:
     /* Testbed first: it stops serving ioctls before the handlers go away. */
     emu_testbed_free(E.tb);
     for (size_t i = 0; i < E.ncams; i++) {
+        cdc_cam_free(E.cams[i].cdc);
         usbfs_dev_free(E.cams[i].usb);
         dfu_device_free(E.cams[i].dfu);
     }
+    tty_hub_free(E.hub);
     g_main_loop_unref(E.loop);
     g_strfreev(argv_copy);
     return rc;

@@ -1,0 +1,634 @@
+/* Legacy CDC bootloader model: FW-legacy usbd_cdc_interface.c (receive
+ * callback), main.c, flash.c, qspif.c as summarised in fact sheet §2.2-2.4. */
+#include "legacy_camera.h"
+
+#include <errno.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+void legacy_log(const char *tag, bool verbose, const char *fmt, ...)
+{
+    if (!verbose)
+        return;
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "omvemu: [%s] %s\n", tag, line);
+}
+
+#define LOG(b, ...) legacy_log((b)->tag, (b)->verbose, __VA_ARGS__)
+
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+/* ---- timing model --------------------------------------------------------- */
+
+bool legacy_timing_load(const char *path, legacy_timing_t *t, char *err, size_t errlen)
+{
+    memset(t, 0, sizeof(*t));
+    GKeyFile *kf = g_key_file_new();
+    GError *e = NULL;
+    bool ok = false;
+    if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &e)) {
+        snprintf(err, errlen, "cannot read model %s: %s", path, e->message);
+        g_clear_error(&e);
+        goto out;
+    }
+    static const struct {
+        const char *key;
+        size_t off;
+    } keys[] = {
+        {"erase_us_16k", offsetof(legacy_timing_t, erase_us_16k)},
+        {"erase_us_32k", offsetof(legacy_timing_t, erase_us_32k)},
+        {"erase_us_64k", offsetof(legacy_timing_t, erase_us_64k)},
+        {"erase_us_128k", offsetof(legacy_timing_t, erase_us_128k)},
+        {"erase_us_256k", offsetof(legacy_timing_t, erase_us_256k)},
+        {"program_us_per_64", offsetof(legacy_timing_t, program_us_per_64)},
+        {"qspi_erase_us", offsetof(legacy_timing_t, qspi_erase_us)},
+        {"qspi_program_us", offsetof(legacy_timing_t, qspi_program_us)},
+        {"qspi_memtest_us", offsetof(legacy_timing_t, qspi_memtest_us)},
+        {"packet_us", offsetof(legacy_timing_t, packet_us)},
+    };
+    for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++) {
+        if (!g_key_file_has_key(kf, "legacy", keys[i].key, NULL))
+            continue;
+        gchar *s = g_key_file_get_value(kf, "legacy", keys[i].key, NULL);
+        g_strstrip(s);
+        gchar *end = NULL;
+        guint64 v = g_ascii_strtoull(s, &end, 10);
+        bool good = *s && end && !*end && s[0] != '-';
+        if (!good)
+            snprintf(err, errlen, "[legacy] %s=%s is not a non-negative integer (microseconds)",
+                     keys[i].key, s);
+        g_free(s);
+        if (!good)
+            goto out;
+        *(uint64_t *)((char *)t + keys[i].off) = v;
+    }
+    ok = true;
+out:
+    g_key_file_free(kf);
+    return ok;
+}
+
+/* ---- faults ---------------------------------------------------------------- */
+
+static bool parse_u32(const char *s, uint32_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 0);
+    if (!*s || *s == '-' || !end || *end || errno || v > 0xFFFFFFFFul)
+        return false;
+    *out = (uint32_t)v;
+    return true;
+}
+
+bool legacy_fault_syntax(const char *spec)
+{
+    return !strncmp(spec, "unplug-at:", 10) || !strncmp(spec, "unplug-erase@", 13) ||
+           !strncmp(spec, "stall-reply", 11) || !strncmp(spec, "drop-layout-reply:", 18) ||
+           !strncasecmp(spec, "unplug@QSPI:", 12);
+}
+
+bool legacy_fault_parse(const char *spec, lfault_t *f, char *err, size_t errlen)
+{
+    memset(f, 0, sizeof(*f));
+    char buf[64];
+    snprintf(buf, sizeof(buf), "%s", spec);
+    const char *v;
+    if (!strncmp(buf, "unplug-at:", 10) || !strncasecmp(buf, "unplug@FIRMWARE:", 16) ||
+        !strncasecmp(buf, "unplug@QSPI:", 12)) {
+        f->kind = LF_UNPLUG_AT;
+        f->qspi = !strncasecmp(buf, "unplug@QSPI:", 12);
+        v = strchr(buf, ':') + 1;
+        if (!parse_u32(v, &f->value))
+            goto bad;
+        return true;
+    }
+    if (!strncmp(buf, "unplug-erase@", 13)) {
+        f->kind = LF_UNPLUG_ERASE;
+        if (!parse_u32(buf + 13, &f->value))
+            goto bad;
+        return true;
+    }
+    if (!strcmp(buf, "stall-reply") || !strncmp(buf, "stall-reply:", 12)) {
+        f->kind = LF_DROP_LAYOUT;
+        f->value = 1;
+        f->count = -1;
+        if (buf[11] == ':' && (!parse_u32(buf + 12, &f->value) || f->value == 0))
+            goto bad;
+        return true;
+    }
+    if (!strncmp(buf, "drop-layout-reply:", 18)) {
+        f->kind = LF_DROP_LAYOUT;
+        f->count = 1;
+        char *star = strchr(buf, '*');
+        if (star) {
+            *star = '\0';
+            uint32_t k;
+            if (star[1] == '\0')
+                f->count = -1;
+            else if (parse_u32(star + 1, &k) && k > 0 && k < 1000000)
+                f->count = (int)k;
+            else
+                goto bad;
+        }
+        if (!parse_u32(buf + 18, &f->value) || f->value == 0)
+            goto bad;
+        return true;
+    }
+bad:
+    snprintf(err, errlen,
+             "--fault '%s': legacy cameras take unplug@FIRMWARE:OFFSET, unplug@QSPI:OFFSET, "
+             "unplug-at:OFFSET, unplug-erase@SECTOR, stall-reply[:N], drop-layout-reply:N[*K|*]",
+             spec);
+    return false;
+}
+
+/* ---- geometry -------------------------------------------------------------- */
+
+bool legacy_sector_geometry(const legacy_model_t *m, uint32_t sector, uint32_t *addr,
+                            uint32_t *size)
+{
+    uint32_t a = m->flash_base, n = 0;
+    for (const sector_run_t *r = m->sectors; r->count; r++)
+        for (uint32_t i = 0; i < r->count; i++, n++) {
+            if (n == sector) {
+                *addr = a;
+                *size = r->size;
+                return true;
+            }
+            a += r->size;
+        }
+    return false;
+}
+
+static uint64_t erase_time(const legacy_timing_t *t, uint32_t size)
+{
+    switch (size / 1024) {
+    case 16: return t->erase_us_16k;
+    case 32: return t->erase_us_32k;
+    case 64: return t->erase_us_64k;
+    case 128: return t->erase_us_128k;
+    case 256: return t->erase_us_256k;
+    default: return 0;
+    }
+}
+
+/* ---- device ---------------------------------------------------------------- */
+
+legacy_bl_t *legacy_bl_new(const legacy_model_t *m, int version, const char *tag,
+                           const legacy_timing_t *timing, lfault_t *faults, size_t nfaults,
+                           legacy_stats_t *stats, bool verbose)
+{
+    legacy_bl_t *b = g_new0(legacy_bl_t, 1);
+    b->m = m;
+    b->version = version;
+    snprintf(b->tag, sizeof(b->tag), "%s", tag);
+    b->verbose = verbose;
+    if (timing)
+        b->timing = *timing;
+    b->faults = faults;
+    b->nfaults = nfaults;
+    b->stats = stats;
+    b->flash = lflash_new(m->flash_base, m->flash_size, 0x11);
+    b->qspi = m->qspi ? lflash_new(0, LBL_QSPI_SIZE, 0x5A) : NULL;
+    b->erase_log = g_strdup("");
+    if (!b->flash || (m->qspi && !b->qspi)) {
+        legacy_bl_free(b);
+        return NULL;
+    }
+    legacy_bl_boot(b);
+    return b;
+}
+
+void legacy_bl_free(legacy_bl_t *b)
+{
+    if (!b)
+        return;
+    lflash_free(b->flash);
+    lflash_free(b->qspi);
+    g_free(b->erase_log);
+    g_free(b);
+}
+
+void legacy_bl_boot(legacy_bl_t *b)
+{
+    b->connected = false;
+    b->halted = false;
+    b->ptr = b->m->app_start;
+    b->idx = 0;
+    b->qptr = 0;
+    b->qidx = 0;
+    memset(b->rx, 0, sizeof(b->rx));
+    b->layouts_seen = 0;
+}
+
+static void add_erase_log(legacy_bl_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add_erase_log(legacy_bl_t *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *line = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    char *n = g_strconcat(b->erase_log, line, "\n", NULL);
+    g_free(line);
+    g_free(b->erase_log);
+    b->erase_log = n;
+}
+
+static void halt(legacy_bl_t *b, const char *why)
+{
+    if (!b->halted) {
+        b->halted = true;
+        b->stats->halts++;
+        LOG(b, "bootloader halted (fatal LED blink, no more replies): %s", why);
+    }
+}
+
+static const lfault_t *take_fault(legacy_bl_t *b, lfault_kind_t kind, bool qspi, uint32_t lo,
+                                  uint32_t hi)
+{
+    for (size_t i = 0; i < b->nfaults; i++) {
+        lfault_t *f = &b->faults[i];
+        if (f->kind != kind || f->fired || f->qspi != qspi)
+            continue;
+        if (f->value >= lo && f->value < hi) {
+            f->fired = true;
+            return f;
+        }
+    }
+    return NULL;
+}
+
+static bool drop_layout_reply(legacy_bl_t *b, unsigned nth)
+{
+    for (size_t i = 0; i < b->nfaults; i++) {
+        const lfault_t *f = &b->faults[i];
+        if (f->kind != LF_DROP_LAYOUT || nth < f->value)
+            continue;
+        if (f->count < 0 || nth < f->value + (unsigned)f->count)
+            return true;
+    }
+    return false;
+}
+
+/* Program the full (or padded) 64-byte flash buffer at the write pointer. */
+static void flush_flash(legacy_bl_t *b, lbl_result_t *r)
+{
+    uint32_t off = b->ptr - b->m->app_start;
+    if (take_fault(b, LF_UNPLUG_AT, false, off, off + LBL_PACKET)) {
+        LOG(b, "fault unplug@FIRMWARE:%u: the device vanishes while programming 0x%08X", off,
+            b->ptr);
+        r->unplug = true;
+        return;
+    }
+    if (!lflash_contains(b->flash, b->ptr, LBL_PACKET)) {
+        halt(b, "flash write beyond the end of the internal flash");
+        return;
+    }
+    size_t unerased = lflash_program(b->flash, b->ptr, b->buf, LBL_PACKET);
+    if (unerased) {
+        b->stats->unerased_writes++;
+        LOG(b, "WARNING: programming 0x%08X over %zu bytes that were not erased (AND applied)",
+            b->ptr, unerased);
+    }
+    b->stats->flash_programs++;
+    r->busy_us += b->timing.program_us_per_64;
+    uint32_t fs_lo, fs_sz, fw_lo, fw_sz;
+    if (legacy_sector_geometry(b->m, b->m->layout[0], &fs_lo, &fs_sz) &&
+        legacy_sector_geometry(b->m, b->m->layout[1], &fw_lo, &fw_sz) && b->ptr >= fs_lo &&
+        b->ptr < fw_lo)
+        b->fs_touched = true;
+    if (b->ptr >= b->m->app_start) {
+        b->fw_written = true;
+        if (b->ptr + LBL_PACKET > b->fw_end)
+            b->fw_end = b->ptr + LBL_PACKET;
+    }
+    b->ptr += LBL_PACKET;
+}
+
+static void flush_qspi(legacy_bl_t *b, lbl_result_t *r)
+{
+    if (take_fault(b, LF_UNPLUG_AT, true, b->qptr, b->qptr + LBL_QSPI_PAGE)) {
+        LOG(b, "fault unplug@QSPI: the device vanishes while programming QSPI 0x%08X", b->qptr);
+        r->unplug = true;
+        return;
+    }
+    if (!lflash_contains(b->qspi, b->qptr, LBL_QSPI_PAGE)) {
+        halt(b, "QSPI write beyond the end of the chip");
+        return;
+    }
+    size_t unerased = lflash_program(b->qspi, b->qptr, b->qbuf, LBL_QSPI_PAGE);
+    if (unerased) {
+        b->stats->unerased_writes++;
+        LOG(b, "WARNING: programming QSPI 0x%08X over %zu bytes that were not erased", b->qptr,
+            unerased);
+    }
+    b->stats->qspi_programs++;
+    b->qspi_touched = true;
+    if (b->qptr + LBL_QSPI_PAGE > b->qspi_end)
+        b->qspi_end = b->qptr + LBL_QSPI_PAGE;
+    r->busy_us += b->timing.qspi_program_us;
+    b->qptr += LBL_QSPI_PAGE;
+}
+
+static void do_erase(legacy_bl_t *b, uint32_t sector, lbl_result_t *r)
+{
+    uint32_t addr, size;
+    if (!legacy_sector_geometry(b->m, sector, &addr, &size)) {
+        add_erase_log(b, "flash %u invalid", sector);
+        halt(b, "ERASE of a sector this MCU does not have (HAL error)");
+        return;
+    }
+    b->stats->erases++;
+    add_erase_log(b, "flash %u 0x%08X %u", sector, addr, size);
+    r->busy_us += erase_time(&b->timing, size);
+    if (take_fault(b, LF_UNPLUG_ERASE, false, sector, sector + 1)) {
+        /* Power lost mid-erase: the sector is left half erased. */
+        lflash_erase(b->flash, addr, size / 2);
+        LOG(b, "fault unplug-erase@%u: the device vanishes during the erase", sector);
+        r->unplug = true;
+        return;
+    }
+    lflash_erase(b->flash, addr, size);
+    LOG(b, "ERASE sector %u (0x%08X, %u KB)", sector, addr, size / 1024);
+    if (sector < b->m->layout[0]) {
+        /* The legacy bootloader lives in the sectors before the filesystem:
+         * the real code erases it without a check, and the CPU that runs from
+         * it faults on its next instruction fetch. */
+        b->stats->bootloader_sector_erased++;
+        b->bootloader_damaged = true;
+        snprintf(b->damage, sizeof(b->damage),
+                 "ERASE of sector %u (0x%08X) erased the legacy bootloader itself\n", sector,
+                 addr);
+        halt(b, "the host erased the bootloader's own sector");
+        return;
+    }
+    if (sector < b->m->layout[1])
+        b->fs_touched = true;
+}
+
+static void do_qspi_erase(legacy_bl_t *b, uint32_t block, lbl_result_t *r)
+{
+    if (block >= LBL_QSPI_SIZE / LBL_QSPI_BLOCK) {
+        add_erase_log(b, "qspi %u invalid", block);
+        halt(b, "QSPIF_ERASE of a block beyond the chip");
+        return;
+    }
+    b->stats->qspi_erases++;
+    uint32_t addr = block * LBL_QSPI_BLOCK;
+    add_erase_log(b, "qspi %u 0x%08X %u", block, addr, LBL_QSPI_BLOCK);
+    lflash_erase(b->qspi, addr, LBL_QSPI_BLOCK);
+    b->qspi_touched = true;
+    if (addr + LBL_QSPI_BLOCK > b->qspi_end)
+        b->qspi_end = addr + LBL_QSPI_BLOCK;
+    r->busy_us += b->timing.qspi_erase_us;
+    LOG(b, "QSPIF_ERASE block %u (0x%08X)", block, addr);
+}
+
+static void reply32(lbl_result_t *r, uint32_t v)
+{
+    put32(r->reply + r->reply_len, v);
+    r->reply_len += 4;
+}
+
+lbl_result_t legacy_bl_packet(legacy_bl_t *b, const uint8_t *pkt, size_t len)
+{
+    lbl_result_t r = {0};
+    legacy_stats_t *s = b->stats;
+    s->packets++;
+    r.busy_us = b->timing.packet_us;
+    if (b->halted) {
+        s->ignored_halted++;
+        return r;
+    }
+    /* The RX buffer is reused for every packet: a short packet leaves the
+     * previous packet's bytes behind it, and a zero-length packet leaves the
+     * whole previous packet (fact sheet §2.1). */
+    if (len > LBL_PACKET)
+        len = LBL_PACKET;
+    if (len)
+        memcpy(b->rx, pkt, len);
+    uint32_t cmd = le32(b->rx);
+    uint32_t plen = (uint32_t)len - 4u; /* uint32_t: underflows for len < 4, as in the firmware */
+    bool qspi_cmds = b->version >= 3 && b->m->qspi;
+
+    switch (cmd) {
+    case LBL_START:
+        s->cmd_start++;
+        b->connected = true;
+        b->ptr = b->m->app_start; /* the QSPI pointer is NOT rewound (§2.3) */
+        b->idx = 0;
+        b->qidx = 0;
+        reply32(&r, 0xABCD0000u | (uint32_t)b->version);
+        LOG(b, "START -> V%d", b->version);
+        break;
+    case LBL_RESET:
+        s->cmd_reset++;
+        b->connected = false;
+        if (b->idx) {
+            memset(b->buf + b->idx, 0xFF, LBL_PACKET - b->idx);
+            b->idx = 0;
+            flush_flash(b, &r);
+        }
+        if (b->qspi && b->qidx) {
+            memset(b->qbuf + b->qidx, 0xFF, LBL_QSPI_PAGE - b->qidx);
+            b->qidx = 0;
+            flush_qspi(b, &r);
+        }
+        if (!r.unplug && !b->halted)
+            r.jump_to_app = true;
+        LOG(b, "RESET: buffers flushed, jumping to the application");
+        break;
+    case LBL_ERASE:
+        s->cmd_erase++;
+        do_erase(b, le32(b->rx + 4), &r); /* bytes 4-7 may be stale if the packet is short */
+        break;
+    case LBL_WRITE:
+    case LBL_QSPI_WRITE: {
+        bool q = cmd == LBL_QSPI_WRITE;
+        if (q && !qspi_cmds) {
+            s->cmd_unknown++;
+            LOG(b, "QSPIF_WRITE ignored (V%d%s)", b->version, b->m->qspi ? "" : ", no QSPI");
+            break;
+        }
+        if (q)
+            s->cmd_qspi_write++;
+        else
+            s->cmd_write++;
+        if (len < 4) {
+            /* for (i = 0; i < *Len - 4; i++): ~4 G iterations copying RAM past the
+             * RX buffer into flash until the flash driver or the bus faults. */
+            s->zlp_misparsed += len == 0;
+            if (q) {
+                memset(b->qbuf + b->qidx, 0x00, LBL_QSPI_PAGE - b->qidx);
+                b->qidx = 0;
+                flush_qspi(b, &r);
+            } else {
+                memcpy(b->buf + b->idx, b->rx + 4, LBL_PACKET - b->idx < LBL_PACKET - 4
+                                                        ? LBL_PACKET - b->idx
+                                                        : LBL_PACKET - 4);
+                b->idx = 0;
+                flush_flash(b, &r);
+            }
+            halt(b, len == 0 ? "zero-length packet re-ran WRITE with length 0xFFFFFFFC "
+                               "(garbage programmed, bootloader crashed)"
+                             : "WRITE packet shorter than 4 bytes: length underflow");
+            break;
+        }
+        for (uint32_t i = 0; i < plen && !r.unplug && !b->halted; i++) {
+            if (q) {
+                b->qbuf[b->qidx++] = b->rx[4 + i];
+                s->qspi_bytes_written++;
+                if (b->qidx == LBL_QSPI_PAGE) {
+                    b->qidx = 0;
+                    flush_qspi(b, &r);
+                }
+            } else {
+                b->buf[b->idx++] = b->rx[4 + i];
+                s->bytes_written++;
+                if (b->idx == LBL_PACKET) {
+                    b->idx = 0;
+                    flush_flash(b, &r);
+                }
+            }
+        }
+        break;
+    }
+    case LBL_LAYOUT:
+        if (b->version < 2) {
+            s->cmd_unknown++;
+            LOG(b, "FLASH_LAYOUT ignored: a V1 bootloader does not know it");
+            break;
+        }
+        s->cmd_layout++;
+        b->layouts_seen++;
+        if (drop_layout_reply(b, b->layouts_seen)) {
+            s->replies_dropped++;
+            LOG(b, "fault: FLASH_LAYOUT #%u not answered", b->layouts_seen);
+            break;
+        }
+        for (int i = 0; i < 3; i++)
+            reply32(&r, b->m->layout[i]);
+        LOG(b, "FLASH_LAYOUT #%u -> {%u, %u, %u}", b->layouts_seen, b->m->layout[0],
+            b->m->layout[1], b->m->layout[2]);
+        break;
+    case LBL_QSPI_ERASE:
+        if (!qspi_cmds) {
+            s->cmd_unknown++;
+            LOG(b, "QSPIF_ERASE ignored (V%d%s)", b->version, b->m->qspi ? "" : ", no QSPI");
+            break;
+        }
+        s->cmd_qspi_erase++;
+        do_qspi_erase(b, le32(b->rx + 4), &r);
+        break;
+    case LBL_QSPI_LAYOUT:
+        if (b->version < 3) {
+            s->cmd_unknown++;
+            LOG(b, "QSPIF_LAYOUT ignored (V%d)", b->version);
+            break;
+        }
+        s->cmd_qspi_layout++;
+        reply32(&r, 0);
+        reply32(&r, b->m->qspi ? LBL_QSPI_SIZE / LBL_QSPI_BLOCK - 1 : 0);
+        reply32(&r, b->m->qspi ? LBL_QSPI_BLOCK : 0);
+        LOG(b, "QSPIF_LAYOUT -> %s", b->m->qspi ? "{0, 511, 65536}" : "{0, 0, 0} (no QSPI)");
+        break;
+    case LBL_QSPI_MEMTEST:
+        if (!qspi_cmds) {
+            s->cmd_unknown++;
+            break;
+        }
+        s->cmd_qspi_memtest++;
+        /* Destructive: writes/reads the whole chip, then chip-erases it. */
+        lflash_erase(b->qspi, 0, LBL_QSPI_SIZE);
+        add_erase_log(b, "qspi chip 0x00000000 %u", LBL_QSPI_SIZE);
+        b->qspi_touched = true;
+        b->qspi_end = LBL_QSPI_SIZE;
+        r.busy_us += b->timing.qspi_memtest_us;
+        reply32(&r, 1);
+        LOG(b, "QSPIF_MEMTEST -> pass (chip erased)");
+        break;
+    default:
+        s->cmd_unknown++;
+        LOG(b, "unknown command 0x%08X (%zu-byte packet) ignored", cmd, len);
+        break;
+    }
+    if (len == 0 && cmd != LBL_WRITE && cmd != LBL_QSPI_WRITE)
+        s->zlp_misparsed++;
+    if (b->halted)
+        r.reply_len = 0, r.jump_to_app = false;
+    s->device_busy_us += r.busy_us;
+    return r;
+}
+
+/* ---- dump ------------------------------------------------------------------ */
+
+static bool write_region(const char *dir, const char *name, const legacy_flash_t *f,
+                         uint32_t addr, uint32_t len, char *err, size_t errlen)
+{
+    uint8_t *buf = g_malloc(len ? len : 1);
+    lflash_read(f, addr, buf, len);
+    char *path = g_build_filename(dir, name, NULL);
+    GError *e = NULL;
+    bool ok = g_file_set_contents(path, (const char *)buf, len, &e);
+    if (!ok) {
+        snprintf(err, errlen, "--dump: %s", e->message);
+        g_clear_error(&e);
+    }
+    g_free(path);
+    g_free(buf);
+    return ok;
+}
+
+bool legacy_bl_dump(const legacy_bl_t *b, const char *dir, char *err, size_t errlen)
+{
+    if (g_mkdir_with_parents(dir, 0755) < 0) {
+        snprintf(err, errlen, "--dump %s: %s", dir, strerror(errno));
+        return false;
+    }
+    if (b->fw_written &&
+        !write_region(dir, "FIRMWARE.bin", b->flash, b->m->app_start, b->fw_end - b->m->app_start,
+                      err, errlen))
+        return false;
+    uint32_t fs_lo, fs_sz, fw_lo, fw_sz;
+    if (b->fs_touched && legacy_sector_geometry(b->m, b->m->layout[0], &fs_lo, &fs_sz) &&
+        legacy_sector_geometry(b->m, b->m->layout[1], &fw_lo, &fw_sz) &&
+        !write_region(dir, "FILESYSTEM.bin", b->flash, fs_lo, fw_lo - fs_lo, err, errlen))
+        return false;
+    if (b->qspi && b->version >= 3 && b->qspi_touched &&
+        !write_region(dir, "QSPI.bin", b->qspi, 0, b->qspi_end, err, errlen))
+        return false;
+    char *path = g_build_filename(dir, "erase.log", NULL);
+    GError *e = NULL;
+    bool ok = g_file_set_contents(path, b->erase_log, -1, &e);
+    g_free(path);
+    if (ok && b->bootloader_damaged) {
+        path = g_build_filename(dir, "BOOTLOADER_DAMAGED", NULL);
+        ok = g_file_set_contents(path, b->damage, -1, &e);
+        g_free(path);
+    }
+    if (!ok) {
+        snprintf(err, errlen, "--dump: %s", e->message);
+        g_clear_error(&e);
+    }
+    return ok;
+}
