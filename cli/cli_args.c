@@ -30,6 +30,9 @@ enum {
     OPT_NO_RESTORE,
     OPT_LIST_ACTIONS,
     OPT_ERASE_FS,
+    OPT_WATCH,
+    OPT_MAX,
+    OPT_ONCE,
 };
 
 static const struct option long_opts[] = {
@@ -57,12 +60,16 @@ static const struct option long_opts[] = {
     {"no-restore", no_argument, NULL, OPT_NO_RESTORE},
     {"list-actions", no_argument, NULL, OPT_LIST_ACTIONS},
     {"erase-filesystem", no_argument, NULL, OPT_ERASE_FS},
+    {"watch", no_argument, NULL, OPT_WATCH},
+    {"max", required_argument, NULL, OPT_MAX},
+    {"once", no_argument, NULL, OPT_ONCE},
     {NULL, 0, NULL, 0},
 };
 
 void cli_print_usage(FILE *f)
 {
     fputs("Usage: omvflashd --board FILE|NAME [options]\n"
+          "       omvflashd --board FILE|NAME --firmware DIR --watch [--max N | --once] [options]\n"
           "       omvflashd --list-devices [--board FILE|NAME] [--json]\n"
           "\n"
           "Flash an OpenMV camera described by a board file (boards/*.ini).\n"
@@ -85,6 +92,14 @@ void cli_print_usage(FILE *f)
           "  --key FILE            key file for the action (checked against the built-in key)\n"
           "  --set KEY=VALUE       override an action option from the board file\n"
           "  --yes                 do not ask before destructive steps (for scripts)\n"
+          "\n"
+          "Watch mode (production lines, fleets):\n"
+          "  --watch               flash every camera of the board that appears, several at once,\n"
+          "                        once per appearance (keyed by USB port); SIGINT/SIGTERM lets\n"
+          "                        cameras in flight finish (a second one cancels them) and exits 0\n"
+          "  --max N               exit after N cameras were handled: 0 if all succeeded, else 1\n"
+          "                        (implies --watch)\n"
+          "  --once                --max 1, exiting with that camera's own code (implies --watch)\n"
           "\n"
           "Device selection:\n"
           "  --serial S            only the camera with serial number S\n"
@@ -120,6 +135,18 @@ static omv_status parse_spec(const char *opt, char *arg, omv_image_spec *list, s
     list[*n].partition = arg;
     list[*n].path = eq + 1;
     (*n)++;
+    return OMV_OK;
+}
+
+/* --max N: a positive count. */
+static omv_status parse_max(const char *arg, unsigned *n, omv_error *err)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long v = strtoul(arg, &end, 10);
+    if (errno || end == arg || *end != '\0' || arg[0] == '-' || v == 0 || v > 1000000)
+        return omv_error_set(err, OMV_E_USAGE, "--max '%s': expected a number of cameras (1 or more)", arg);
+    *n = (unsigned)v;
     return OMV_OK;
 }
 
@@ -175,6 +202,9 @@ omv_status cli_parse_args(int argc, char **argv, struct cli_opts *o, omv_error *
         case OPT_NO_RESTORE: o->no_restore = 1; break;
         case OPT_LIST_ACTIONS: o->mode = CLI_MODE_ACTIONS; break;
         case OPT_ERASE_FS: o->erase_filesystem = 1; break;
+        case OPT_WATCH: o->watch = 1; break;
+        case OPT_MAX: st = parse_max(optarg, &o->max_devices, err); o->watch = 1; break;
+        case OPT_ONCE: o->once = 1; o->watch = 1; break;
         case 'v': o->verbosity++; break;
         case 'q': o->verbosity = 0; break;
         case 'h': o->mode = CLI_MODE_HELP; return OMV_OK;
@@ -195,5 +225,19 @@ omv_status cli_parse_args(int argc, char **argv, struct cli_opts *o, omv_error *
         return omv_error_set(err, OMV_E_USAGE, "--key and --set apply to an --action");
     if (o->mode == CLI_MODE_FLASH && o->firmware_dir && o->n_images && !o->n_actions)
         return omv_error_set(err, OMV_E_USAGE, "--firmware and --image exclude each other");
+    if (o->watch) {
+        if (o->mode != CLI_MODE_FLASH)
+            return omv_error_set(err, OMV_E_USAGE, "--watch, --max and --once flash cameras; they do not combine "
+                                                   "with --list-devices or --list-actions");
+        if (o->dry_run)
+            return omv_error_set(err, OMV_E_USAGE, "--watch cannot be combined with --dry-run");
+        if (o->n_reads)
+            return omv_error_set(err, OMV_E_USAGE, "--watch cannot be combined with --read (every camera would "
+                                                   "write the same file)");
+        if (o->once && o->max_devices)
+            return omv_error_set(err, OMV_E_USAGE, "--once and --max exclude each other");
+        if (o->once)
+            o->max_devices = 1;
+    }
     return OMV_OK;
 }

@@ -38,6 +38,9 @@ struct cli_opts {
     int no_restore;
     int yes;                    /* --yes: accept destructive steps without asking */
     int erase_filesystem;
+    int watch;                  /* --watch (also implied by --max and --once) */
+    unsigned max_devices;       /* --max N: stop after N cameras; 0 = no limit */
+    int once;                   /* --once: --max 1, exit with that camera's code */
 };
 
 /**

@@ -14,6 +14,7 @@
 
 #include "cli_args.h"
 #include "cli_output.h"
+#include "watch.h"
 
 #ifndef OMV_BUILD_BOARD_DIR
 #define OMV_BUILD_BOARD_DIR ""
@@ -26,11 +27,18 @@
 
 /* Set from the signal handler; the library polls it through omv_request.cancel. */
 static volatile sig_atomic_t cancel_requested;
+/* --watch: the first signal only stops watching (cameras in flight finish);
+ * the second sets cancel_requested, which every worker's request shares. */
+static volatile sig_atomic_t watch_mode;
+static volatile sig_atomic_t stop_requested;
 
 static void on_signal(int sig)
 {
     (void)sig;
-    cancel_requested = 1;
+    if (watch_mode && !stop_requested)
+        stop_requested = 1;
+    else
+        cancel_requested = 1;
 }
 
 static void install_signals(void)
@@ -262,6 +270,11 @@ static int run_flash(const struct cli_opts *o, struct cli_output *out)
      * of the board's images from the current directory. */
     if (!req.firmware_dir && !req.n_images && !req.n_reads && !req.n_actions && !req.erase_filesystem)
         req.firmware_dir = ".";
+    if (o->watch) {
+        int code = cli_watch(o, board, &req, &stop_requested, &cancel_requested);
+        omv_board_free(board);
+        return code;
+    }
     struct flash_ctx ctx = {out, o};
     omv_callbacks cb = {.event = flash_event, .confirm = flash_confirm, .user = &ctx, .log_debug = o->verbosity >= 3};
     st = omv_flash(board, &req, &cb, &err);
@@ -297,6 +310,7 @@ int main(int argc, char **argv)
     case CLI_MODE_FLASH:
         break;
     }
+    watch_mode = opts.watch;
     install_signals();
     return run_flash(&opts, &out);
 }

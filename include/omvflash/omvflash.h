@@ -221,6 +221,64 @@ omv_status omv_list_devices(const omv_board *const *boards, size_t n_boards, con
                                           const struct omv_device_info *dev),
                             void *user, omv_error *err);
 
+/**
+ * A device watcher (opaque): the board's plugins loaded once, for scanning
+ * the attached cameras again and again (omvflashd --watch) without a
+ * dlopen per scan. Use it from one thread at a time; flash the devices it
+ * finds with omv_flash() (port_path set), from any thread.
+ */
+typedef struct omv_watcher omv_watcher;
+
+/**
+ * Load @p board's transport plugins and its entry plugin once and start a
+ * hot-plug watch on every transport that offers one (plugin op `hotplug`).
+ * @param plugin_dir  extra directory searched first; may be NULL.
+ * @param cb          receives OMV_EV_LOG events from the plugins (e.g. a
+ *                    device that cannot be opened); may be NULL. Copied.
+ * @param cancel      when non-NULL and non-zero, omv_watcher_wait() returns
+ *                    OMV_E_CANCELLED within ~100 ms.
+ * @param out         receives the watcher; free it with omv_watcher_close().
+ * @return OMV_OK, OMV_E_PLUGIN, OMV_E_BOARD (bad plugin options), OMV_E_NOMEM.
+ */
+omv_status omv_watcher_open(const omv_board *board, const char *plugin_dir, const omv_callbacks *cb,
+                            const volatile sig_atomic_t *cancel, omv_watcher **out, omv_error *err);
+
+/**
+ * Non-zero when omv_watcher_wait() is woken by hot-plug events (every
+ * transport of the board has a working hot-plug op); zero when it simply
+ * sleeps, so the caller polls with omv_watcher_scan() (the portable path).
+ */
+int omv_watcher_hotplug(const omv_watcher *w);
+
+/**
+ * Report every device of the board attached now, in bootloader mode (its
+ * transports' list()) or application mode (the entry plugin's list(), and
+ * app ids a transport recognises): @p found gets each device once (one per
+ * port path; devices without a port path are told apart by VID:PID and
+ * serial), dev->mode saying "bootloader", "app", ... Never waits, never
+ * claims or changes a device.
+ * @param busy_ports  port paths being flashed now (@p n_busy of them; may be
+ *                    NULL): their devices are neither opened (a second handle
+ *                    on a camera mid-transfer is unsafe) nor reported.
+ * @return OMV_OK (also when nothing is attached), OMV_E_IO, OMV_E_NOMEM.
+ */
+omv_status omv_watcher_scan(omv_watcher *w, const char *const *busy_ports, size_t n_busy,
+                            void (*found)(void *user, const struct omv_device_info *dev), void *user,
+                            omv_error *err);
+
+/**
+ * Wait up to @p timeout_ms for a change worth a new scan: with hot-plug, a
+ * device with one of the board's ids arrived or left (returns early); without,
+ * it sleeps @p timeout_ms.
+ * @return OMV_OK (scan again: something changed, or may have);
+ *         OMV_E_TIMEOUT (hot-plug: nothing changed);
+ *         OMV_E_CANCELLED (*cancel became non-zero), OMV_E_IO.
+ */
+omv_status omv_watcher_wait(omv_watcher *w, uint32_t timeout_ms, omv_error *err);
+
+/** Stop the hot-plug watches, unload the plugins, free @p w. NULL is a no-op. */
+void omv_watcher_close(omv_watcher *w);
+
 #ifdef __cplusplus
 }
 #endif

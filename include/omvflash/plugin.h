@@ -87,6 +87,15 @@ struct omv_match {
     const char *serial;
     /** Physical port path ("1-2.3", libusb bus-port numbers), or NULL for any. */
     const char *port_path;
+    /**
+     * Port paths whose devices list() must neither open nor report: another
+     * session of this process owns them (omvflashd --watch is flashing a
+     * camera there, and a second handle on a device mid-transfer is unsafe).
+     * NULL / 0 for none; only list() looks at it. A plugin that ignores it
+     * still works (the core drops what it reports there) but opens the device.
+     */
+    const char *const *skip_ports;
+    size_t n_skip_ports;
 };
 
 /** What a plugin reports about a device it found or opened. */
@@ -171,6 +180,30 @@ struct omv_host;
  * Callback used by list() for every device found.
  */
 typedef void (*omv_device_found_fn)(void *user, const struct omv_device_info *dev);
+
+/**
+ * A hot-plug watch started by omv_transport_ops.hotplug(): the plugin fills
+ * all three members; the caller calls wait() any number of times, then
+ * close() once. Used from one thread at a time.
+ */
+struct omv_hotplug {
+    void *ctx;  /**< plugin-private */
+
+    /**
+     * Wait up to @p timeout_ms for a device matching the watch's ids to arrive
+     * or leave. A change that happened since the watch started or since the
+     * previous wait() returned OMV_OK makes it return at once. Spurious
+     * OMV_OK returns are allowed: the caller just scans again with list().
+     * Wakes within ~100 ms when host->cancelled() becomes true.
+     * @return OMV_OK        something changed (scan again);
+     *         OMV_E_TIMEOUT nothing changed within @p timeout_ms;
+     *         OMV_E_CANCELLED, OMV_E_IO.
+     */
+    omv_status (*wait)(void *ctx, uint32_t timeout_ms, omv_error *err);
+
+    /** Stop watching and free everything; never fails. */
+    void (*close)(void *ctx);
+};
 
 /**
  * Operations of a transport plugin. Every member is required unless it says
@@ -263,6 +296,24 @@ struct omv_transport_ops {
 
     /** Release the device and free the session. Never fails; NULL is a no-op. */
     void (*close)(void *session);
+
+    /**
+     * Start watching for devices matching @p match (ids only; serial and
+     * port_path are ignored) arriving and leaving, so that a caller waiting
+     * for cameras (omvflashd --watch) wakes as soon as one is plugged in
+     * instead of polling list(). Changes are recorded from the moment this
+     * returns: a caller that calls list() right after and then waits misses
+     * nothing. The plugin copies @p match, keeps @p host (it outlives the
+     * watch) and owns what it needs (dfu: its own libusb context);
+     * nothing is process-wide.
+     * May be NULL, and may fail with OMV_E_UNSUPPORTED when the platform
+     * cannot report hot-plug: the caller then polls list() (the portable
+     * path, every ~100 ms).
+     * @return OMV_OK with @p watch filled; OMV_E_UNSUPPORTED; OMV_E_IO;
+     *         OMV_E_NOMEM.
+     */
+    omv_status (*hotplug)(const struct omv_host *host, const struct omv_match *match,
+                          struct omv_hotplug *watch, omv_error *err);
 };
 
 /** Operations of an action plugin. */

@@ -68,6 +68,7 @@ static const struct omv_transport_ops dfu_ops = {
     .read = dfu_op_read,
     .finish = dfu_op_finish,
     .close = dfu_op_close,
+    .hotplug = dfu_op_hotplug,
 };
 
 static const struct omv_plugin dfu_plugin = {

@@ -71,6 +71,10 @@ omv_status dfu_usb_fail(omv_error *err, int r, unsigned timeout_ms, const char *
 /** dfu_usb_fail() that also records a disconnection in @p s. */
 omv_status dfu_session_fail(struct dfu_session *s, omv_error *err, int r, unsigned timeout_ms, const char *what);
 
+/* dfu_hotplug.c: the optional hot-plug op. */
+omv_status dfu_op_hotplug(const struct omv_host *host, const struct omv_match *match, struct omv_hotplug *watch,
+                          omv_error *err);
+
 /* dfu_transfer.c: the data ops. */
 omv_status dfu_op_write(void *session, const struct omv_target *target, const struct omv_source *src,
                         omv_error *err);

@@ -121,6 +121,14 @@ static int read_strings(libusb_device_handle *h, const struct libusb_device_desc
     return r == LIBUSB_ERROR_NO_DEVICE ? r : 0;
 }
 
+static int port_skipped(const struct omv_match *m, const char *port)
+{
+    for (size_t i = 0; port[0] && m->skip_ports && i < m->n_skip_ports; i++)
+        if (m->skip_ports[i] && strcmp(m->skip_ports[i], port) == 0)
+            return 1;
+    return 0;
+}
+
 int dfu_usb_scan(libusb_context *ctx, const struct omv_match *m, struct dfu_usb_found *out, size_t max,
                  size_t *n_out, size_t *total, int keep_open)
 {
@@ -157,6 +165,8 @@ int dfu_usb_scan(libusb_context *ctx, const struct omv_match *m, struct dfu_usb_
             f.info.port_path[0] = '\0';
         if (m->port_path && m->port_path[0] && strcmp(m->port_path, f.info.port_path) != 0)
             continue;
+        if (port_skipped(m, f.info.port_path))
+            continue; /* another session owns it: do not open it */
 
         int r = libusb_open(dev, &f.h);
         if (r < 0) {

@@ -166,7 +166,7 @@ static const struct omv_plugin *P;
 static void *S; /* session */
 static struct omv_device_info INFO;
 static struct omv_usb_id IDS[] = {{0x37C5, 0x96E3}};
-static struct omv_match MATCH = {IDS, 1, NULL, NULL};
+static struct omv_match MATCH = {IDS, 1, NULL, NULL, NULL, 0};
 static int failures;
 
 #define FAIL(...)                                                                                            \
