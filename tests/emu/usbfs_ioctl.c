@@ -11,6 +11,8 @@
  * at `due`: that is how modelled device time shows up to the host without
  * blocking umockdev's thread, and a host timeout can still cancel it. */
 typedef struct {
+    const void *owner;       /* the submitting client (one per open fd): only it may reap or
+                              * discard this URB, as with usbfs; compared, never dereferenced */
     UMockdevIoctlData *urb;  /* our reference, kept until reaped */
     UMockdevIoctlData *buf;  /* resolved transfer buffer (child of urb) */
     gint64 due_us;
@@ -124,6 +126,7 @@ static void submit_urb(emu_usbdev_t *dev, UMockdevIoctlClient *client, UMockdevI
     }
     bool in_dir = setup[0] & 0x80;
     pending_urb_t *p = g_malloc0(sizeof(*p) + (in_dir ? wLength : 0));
+    p->owner = client;
     p->urb = urb_d;
     p->buf = buf_d;
 
@@ -155,12 +158,16 @@ static void submit_urb(emu_usbdev_t *dev, UMockdevIoctlClient *client, UMockdevI
     }
 }
 
-static GList *earliest(emu_usbdev_t *dev)
+/* The client's earliest-due URB: URBs are per open file, so a second handle
+ * on the same camera (a scanner, another flasher) never reaps ours. */
+static GList *earliest(emu_usbdev_t *dev, const void *owner)
 {
     GList *best = NULL;
-    for (GList *l = dev->urbs.head; l; l = l->next)
-        if (!best || ((pending_urb_t *)l->data)->due_us < ((pending_urb_t *)best->data)->due_us)
+    for (GList *l = dev->urbs.head; l; l = l->next) {
+        const pending_urb_t *p = l->data;
+        if (p->owner == owner && (!best || p->due_us < ((pending_urb_t *)best->data)->due_us))
             best = l;
+    }
     return best;
 }
 
@@ -169,7 +176,7 @@ static void reap_urb(emu_usbdev_t *dev, UMockdevIoctlClient *client, UMockdevIoc
                      bool blocking)
 {
     for (int pass = 0;; pass++) {
-        GList *l = earliest(dev);
+        GList *l = earliest(dev, client);
         if (!l) {
             /* Nothing in flight: a blocking reap would hang forever in the
              * kernel; answering EAGAIN is the only useful thing here. */
@@ -217,7 +224,7 @@ static void discard_urb(emu_usbdev_t *dev, UMockdevIoctlClient *client, UMockdev
     gint64 now = g_get_monotonic_time();
     for (GList *l = dev->urbs.head; l; l = l->next) {
         pending_urb_t *p = l->data;
-        if (p->urb->client_addr != addr)
+        if (p->owner != client || p->urb->client_addr != addr)
             continue;
         if (p->due_us <= now) { /* already completed: the kernel says EINVAL */
             complete(client, -1, EINVAL);
