@@ -1,0 +1,295 @@
+/*
+ * cdc_bootloader: erase and write. One command per USB packet, each command
+ * ONE write() call; safe mode never sends a full packet and sleeps like the
+ * IDE; fast mode sends full packets and synchronises with FLASH_LAYOUT
+ * barriers, and any timeout in it restarts the whole write in safe mode.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cdc_bootloader.h"
+
+/* How many packets between progress reports / cancellation checks. */
+#define CDC_REPORT_EVERY 16u
+
+static uint32_t barrier_timeout(const struct cdc_session *s, const struct omv_target *t)
+{
+    return t && t->timeout_ms ? t->timeout_ms : s->opt.reply_timeout_ms;
+}
+
+static omv_status sleep_ms(struct cdc_session *s, uint32_t ms, omv_error *err)
+{
+    if (!ms)
+        return OMV_OK;
+    if (s->host->sleep_ms(s->host, ms) != OMV_OK)
+        return omv_error_set(err, OMV_E_CANCELLED, "cancelled");
+    return OMV_OK;
+}
+
+/* One ERASE (or QSPIF_ERASE) per sector/block of first..last. Fast mode
+ * (V2+ only): erase + FLASH_LAYOUT in one write, then the reply as a barrier. */
+static omv_status erase_units(struct cdc_session *s, uint32_t code, uint32_t first, uint32_t last,
+                              enum leg_mode mode, uint32_t timeout_ms, omv_error *err)
+{
+    const char *unit = code == LEG_CMD_QSPI_ERASE ? "QSPI block" : "sector";
+    uint8_t pkt[LEG_MAX_PACKET + 4];
+    for (uint32_t u = first; u <= last; u++) {
+        char what[64];
+        snprintf(what, sizeof what, "erase %s %u", unit, (unsigned)u);
+        if (s->host->cancelled(s->host))
+            return omv_error_set(err, OMV_E_CANCELLED, "cancelled before %s", what);
+        omv_status st;
+        if (mode == LEG_MODE_FAST) {
+            size_t n = leg_encode_fast_erase(pkt, code, u, s->packet);
+            if ((st = cdc_send(s, pkt, n, what, err)) != OMV_OK)
+                return st;
+            if ((st = cdc_wait_layout(s, timeout_ms, what, err)) != OMV_OK)
+                return st;
+        } else {
+            size_t n = leg_encode_erase(pkt, code, u);
+            if ((st = cdc_send(s, pkt, n, what, err)) != OMV_OK)
+                return st;
+            if ((st = sleep_ms(s, s->opt.safe_erase_delay_ms, err)) != OMV_OK)
+                return omv_error_prefix(err, "%s", what);
+        }
+        s->host->log(s->host, OMV_LOG_DEBUG, "erased %s %u", unit, (unsigned)u);
+    }
+    return OMV_OK;
+}
+
+/* A FLASH_LAYOUT barrier: the reply arrives once every earlier command ran. */
+static omv_status barrier(struct cdc_session *s, uint64_t offset, uint32_t timeout_ms, omv_error *err)
+{
+    uint8_t cmd[4];
+    char what[64];
+    snprintf(what, sizeof what, "write at offset 0x%" PRIX64, offset);
+    leg_encode_cmd(cmd, LEG_CMD_FLASH_LAYOUT);
+    omv_status st = cdc_send(s, cmd, sizeof cmd, what, err);
+    if (st == OMV_OK)
+        st = cdc_wait_layout(s, timeout_ms, what, err);
+    return st;
+}
+
+/* Stream the image as WRITE (or QSPIF_WRITE) packets from its first byte. */
+static omv_status write_stream(struct cdc_session *s, uint32_t code, const uint8_t *img, uint64_t size,
+                               enum leg_mode mode, uint32_t timeout_ms, omv_error *err)
+{
+    const struct omv_host *h = s->host;
+    size_t chunk = leg_chunk_size(mode, s->safe_chunk, s->fast_chunk);
+    uint64_t count = leg_packet_count(size, chunk);
+    uint8_t pkt[LEG_MAX_PACKET + 8];
+    uint32_t since_barrier = 0;
+    for (uint64_t i = 0; i < count; i++) {
+        uint64_t off = i * chunk;
+        if (i % CDC_REPORT_EVERY == 0) {
+            if (h->cancelled(h))
+                return omv_error_set(err, OMV_E_CANCELLED, "cancelled before offset 0x%" PRIX64, off);
+            h->progress(h, off, size);
+        }
+        size_t n = leg_image_packet(pkt, code, img, size, chunk, i);
+        char what[64];
+        snprintf(what, sizeof what, "write at offset 0x%" PRIX64, off);
+        int zlp = mode == LEG_MODE_FAST && s->opt.zlp_workaround && n == s->packet;
+        if (zlp)
+            n = leg_append_layout_query(pkt, n);
+        omv_status st = cdc_send(s, pkt, n, what, err);
+        if (st != OMV_OK)
+            return st;
+        if (zlp) {
+            if ((st = cdc_wait_layout(s, timeout_ms, what, err)) != OMV_OK)
+                return st;
+            since_barrier = 0;
+            continue;
+        }
+        if (mode == LEG_MODE_SAFE) {
+            if ((st = sleep_ms(s, s->opt.safe_write_delay_ms, err)) != OMV_OK)
+                return omv_error_prefix(err, "%s", what);
+        } else if (++since_barrier >= s->opt.fast_batch) {
+            if ((st = barrier(s, off, timeout_ms, err)) != OMV_OK)
+                return st;
+            since_barrier = 0;
+        }
+    }
+    /* Make sure the device consumed everything before reporting success
+     * (needs FLASH_LAYOUT: V2+; a V1 device is trusted). */
+    if (s->version >= 2 && (mode == LEG_MODE_SAFE || since_barrier)) {
+        omv_status st = barrier(s, size, timeout_ms, err);
+        if (st != OMV_OK)
+            return st;
+    }
+    h->progress(h, size, size);
+    return OMV_OK;
+}
+
+static omv_status read_image(const struct omv_source *src, uint8_t **out, omv_error *err)
+{
+    *out = malloc(src->size ? (size_t)src->size : 1);
+    if (!*out)
+        return omv_error_set(err, OMV_E_NOMEM, "out of memory for a %" PRIu64 "-byte image", src->size);
+    uint64_t done = 0;
+    while (done < src->size) {
+        size_t want = src->size - done > 65536 ? 65536 : (size_t)(src->size - done);
+        size_t got = 0;
+        omv_status st = src->read(src->ctx, *out + done, want, &got, err);
+        if (st != OMV_OK) {
+            free(*out);
+            *out = NULL;
+            return st;
+        }
+        if (got == 0) {
+            free(*out);
+            *out = NULL;
+            return omv_error_set(err, OMV_E_IMAGE, "image ended after %" PRIu64 " of %" PRIu64 " bytes", done,
+                                 src->size);
+        }
+        done += got;
+    }
+    return OMV_OK;
+}
+
+static int fast_retryable(omv_status st)
+{
+    return st == OMV_E_TIMEOUT || st == OMV_E_DEVICE;
+}
+
+static omv_status write_firmware(struct cdc_session *s, const struct omv_target *t, const uint8_t *img, uint64_t size,
+                                 omv_error *err)
+{
+    const struct omv_host *h = s->host;
+    uint32_t tmo = barrier_timeout(s, t);
+    enum leg_mode mode = s->opt.mode;
+    if (mode == LEG_MODE_FAST && s->version < 2) {
+        h->log(h, OMV_LOG_WARN, "fast mode needs FLASH_LAYOUT barriers, which a V1 bootloader lacks: writing in safe "
+               "mode");
+        mode = LEG_MODE_SAFE;
+    }
+    char fw[32];
+    leg_format_range(&s->fw, fw, sizeof fw);
+    for (;;) {
+        h->log(h, OMV_LOG_INFO, "erasing firmware sectors %s, then writing %" PRIu64 " bytes in %s mode", fw, size,
+               mode == LEG_MODE_FAST ? "fast" : "safe");
+        omv_status st = erase_units(s, LEG_CMD_ERASE, s->fw.first, s->fw.last, mode, tmo, err);
+        if (st == OMV_OK)
+            st = write_stream(s, LEG_CMD_WRITE, img, size, mode, tmo, err);
+        if (st == OMV_OK || mode == LEG_MODE_SAFE || !fast_retryable(st))
+            return st;
+        h->log(h, OMV_LOG_WARN, "fast mode failed (%s): restarting the whole write in safe mode", err->msg);
+        omv_error e2;
+        if (cdc_resync(s, &e2) != OMV_OK) {
+            omv_error_prefix(err, "fast mode failed, and the bootloader did not answer again (%s)", e2.msg);
+            return err->code;
+        }
+        mode = LEG_MODE_SAFE;
+    }
+}
+
+static omv_status write_qspi(struct cdc_session *s, const struct omv_target *t, const uint8_t *img, uint64_t size,
+                             omv_error *err)
+{
+    uint64_t block = s->qspi.block_size;
+    uint64_t cap = ((uint64_t)s->qspi.last - s->qspi.first + 1) * block;
+    if (size > cap)
+        return omv_error_set(err, OMV_E_IMAGE, "image is %" PRIu64 " bytes but the QSPI flash holds %" PRIu64, size, cap);
+    if (s->qspi_written)
+        return omv_error_set(err, OMV_E_UNSUPPORTED,
+                             "the bootloader's QSPI write pointer only restarts at 0 when it boots: SPI_FLASH can be "
+                             "written once per session (reset the camera and run again)");
+    enum leg_mode mode = s->opt.mode;
+    uint32_t tmo = barrier_timeout(s, t);
+    uint32_t nblocks = (uint32_t)((size + block - 1) / block);
+    s->host->log(s->host, OMV_LOG_INFO, "erasing QSPI blocks %u-%u, then writing %" PRIu64 " bytes in %s mode",
+                 (unsigned)s->qspi.first, (unsigned)(s->qspi.first + nblocks - 1), size,
+                 mode == LEG_MODE_FAST ? "fast" : "safe");
+    omv_status st = erase_units(s, LEG_CMD_QSPI_ERASE, s->qspi.first, s->qspi.first + nblocks - 1, mode, tmo, err);
+    if (st != OMV_OK)
+        return st;
+    s->qspi_written = 1;
+    st = write_stream(s, LEG_CMD_QSPI_WRITE, img, size, mode, tmo, err);
+    if (st != OMV_OK && mode == LEG_MODE_FAST && fast_retryable(st))
+        omv_error_prefix(err, "QSPI writes cannot be restarted in safe mode (the pointer is not rewound); reset the "
+                         "camera and retry with mode = safe");
+    return st;
+}
+
+omv_status cdc_op_write(void *session, const struct omv_target *target, const struct omv_source *src, omv_error *err)
+{
+    struct cdc_session *s = session;
+    if (target->index == CDC_PART_FILESYSTEM)
+        return omv_error_set(err, OMV_E_UNSUPPORTED,
+                             "the legacy bootloader writes only from the firmware start (sector %u); FILESYSTEM can "
+                             "only be erased",
+                             (unsigned)s->fw.first);
+    if (target->index == CDC_PART_SPI_FLASH && !s->have_qspi)
+        return omv_error_set(err, OMV_E_UNSUPPORTED, "this V%d bootloader has no QSPI commands", s->version);
+    if (target->index == CDC_PART_FIRMWARE) {
+        uint64_t cap = leg_range_bytes(s->opt.mcu, &s->fw);
+        if (src->size > cap) {
+            char fw[32];
+            leg_format_range(&s->fw, fw, sizeof fw);
+            return omv_error_set(err, OMV_E_IMAGE,
+                                 "image is %" PRIu64 " bytes but firmware sectors %s of the %s hold %" PRIu64 " bytes",
+                                 src->size, fw, leg_mcu_name(s->opt.mcu), cap);
+        }
+    } else if (target->index != CDC_PART_SPI_FLASH) {
+        return omv_error_set(err, OMV_E_UNSUPPORTED, "no partition %u on the legacy bootloader", target->index);
+    }
+    uint8_t *img = NULL;
+    omv_status st = read_image(src, &img, err);
+    if (st != OMV_OK)
+        return st;
+    if (target->index == CDC_PART_FIRMWARE)
+        st = write_firmware(s, target, img, src->size, err);
+    else
+        st = write_qspi(s, target, img, src->size, err);
+    free(img);
+    return st;
+}
+
+omv_status cdc_op_erase(void *session, const struct omv_target *target, omv_error *err)
+{
+    struct cdc_session *s = session;
+    const struct omv_host *h = s->host;
+    uint32_t tmo = barrier_timeout(s, target);
+    if (target->index == CDC_PART_SPI_FLASH) {
+        if (!s->have_qspi)
+            return omv_error_set(err, OMV_E_UNSUPPORTED, "this V%d bootloader has no QSPI commands", s->version);
+        /* The IDE invalidates the FAT on QSPI by erasing its first block only. */
+        h->log(h, OMV_LOG_INFO, "erasing QSPI block %u (invalidates the filesystem)", (unsigned)s->qspi.first);
+        enum leg_mode mode = s->opt.mode;
+        omv_status st = erase_units(s, LEG_CMD_QSPI_ERASE, s->qspi.first, s->qspi.first, mode, tmo, err);
+        if (st == OMV_OK && mode == LEG_MODE_SAFE)
+            st = barrier(s, 0, tmo, err);
+        return st;
+    }
+    const struct leg_range *r = target->index == CDC_PART_FILESYSTEM ? &s->fs
+                                : target->index == CDC_PART_FIRMWARE ? &s->fw
+                                                                     : NULL;
+    if (!r || !r->present)
+        return omv_error_set(err, OMV_E_UNSUPPORTED, "no sectors to erase for partition %s", target->name);
+    enum leg_mode mode = s->opt.mode;
+    if (mode == LEG_MODE_FAST && s->version < 2)
+        mode = LEG_MODE_SAFE;
+    char rs[32];
+    leg_format_range(r, rs, sizeof rs);
+    for (;;) {
+        h->log(h, OMV_LOG_INFO, "erasing %s sectors %s (%s mode)", target->name, rs,
+               mode == LEG_MODE_FAST ? "fast" : "safe");
+        omv_status st = erase_units(s, LEG_CMD_ERASE, r->first, r->last, mode, tmo, err);
+        if (st == OMV_OK && mode == LEG_MODE_SAFE && s->version >= 2) {
+            uint8_t cmd[4];
+            leg_encode_cmd(cmd, LEG_CMD_FLASH_LAYOUT);
+            st = cdc_send(s, cmd, sizeof cmd, "erase (completion barrier)", err);
+            if (st == OMV_OK)
+                st = cdc_wait_layout(s, tmo, "erase (completion barrier)", err);
+        }
+        if (st == OMV_OK || mode == LEG_MODE_SAFE || !fast_retryable(st))
+            return st;
+        h->log(h, OMV_LOG_WARN, "fast mode failed (%s): erasing again in safe mode", err->msg);
+        omv_error e2;
+        if (cdc_resync(s, &e2) != OMV_OK)
+            return omv_error_prefix(err, "fast mode failed, and the bootloader did not answer again (%s)", e2.msg);
+        mode = LEG_MODE_SAFE;
+    }
+}

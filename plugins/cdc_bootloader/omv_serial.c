@@ -1,0 +1,255 @@
+/*
+ * USB CDC-ACM serial ports through libserialport (see omv_serial.h).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "omv_serial.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libserialport.h>
+
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+    snprintf(dst, cap, "%s", src ? src : "");
+}
+
+/* "1-2" for /dev/ttyACM0 from the sysfs link /sys/class/tty/ttyACM0/device
+ * -> ../../../1-2:1.0 (the CDC interface; the device is the part before ':'). */
+static void port_path_of(const char *dev_name, char *out, size_t cap)
+{
+    out[0] = '\0';
+    const char *base = strrchr(dev_name, '/');
+    base = base ? base + 1 : dev_name;
+    char link[512], target[512];
+    snprintf(link, sizeof link, "/sys/class/tty/%s/device", base);
+    ssize_t n = readlink(link, target, sizeof target - 1);
+    if (n <= 0)
+        return;
+    target[n] = '\0';
+    const char *last = strrchr(target, '/');
+    last = last ? last + 1 : target;
+    size_t k = strcspn(last, ":");
+    if (k == 0 || k >= cap)
+        return;
+    memcpy(out, last, k);
+    out[k] = '\0';
+}
+
+static int id_matches(const struct omv_match *m, int vid, int pid)
+{
+    for (size_t i = 0; i < m->n_ids; i++)
+        if (m->ids[i].vid == vid && m->ids[i].pid == pid)
+            return 1;
+    return 0;
+}
+
+omv_status omv_serial_list(const struct omv_match *match, omv_serial_keep_fn keep, void *user,
+                           struct omv_serial_port *out, size_t max, size_t *count, omv_error *err)
+{
+    struct sp_port **list = NULL;
+    *count = 0;
+    enum sp_return r = sp_list_ports(&list);
+    if (r == SP_ERR_MEM)
+        return omv_error_set(err, OMV_E_NOMEM, "out of memory listing serial ports");
+    if (r == SP_ERR_FAIL && (sp_last_error_code() == ENOENT || sp_last_error_code() == ENODEV)) {
+        /* No /sys/class/tty (no tty at all) or a port vanishing while it was
+         * being read (a camera resetting into its bootloader): nothing to list now. */
+        return OMV_OK;
+    }
+    if (r != SP_OK) {
+        char *msg = sp_last_error_message();
+        omv_error_set(err, OMV_E_IO, "cannot list serial ports: %s", msg ? msg : "unknown error");
+        sp_free_error_message(msg);
+        return OMV_E_IO;
+    }
+    for (size_t i = 0; list[i]; i++) {
+        struct sp_port *p = list[i];
+        if (sp_get_port_transport(p) != SP_TRANSPORT_USB)
+            continue;
+        int vid = 0, pid = 0;
+        if (sp_get_port_usb_vid_pid(p, &vid, &pid) != SP_OK || !id_matches(match, vid, pid))
+            continue;
+        struct omv_serial_port sp;
+        memset(&sp, 0, sizeof sp);
+        copy_str(sp.name, sizeof sp.name, sp_get_port_name(p));
+        sp.info.vid = (uint16_t)vid;
+        sp.info.pid = (uint16_t)pid;
+        copy_str(sp.info.serial, sizeof sp.info.serial, sp_get_port_usb_serial(p));
+        copy_str(sp.info.manufacturer, sizeof sp.info.manufacturer, sp_get_port_usb_manufacturer(p));
+        copy_str(sp.info.product, sizeof sp.info.product, sp_get_port_usb_product(p));
+        port_path_of(sp.name, sp.info.port_path, sizeof sp.info.port_path);
+        if (match->serial && strcmp(match->serial, sp.info.serial) != 0)
+            continue;
+        if (match->port_path && strcmp(match->port_path, sp.info.port_path) != 0)
+            continue;
+        if (keep && !keep(user, &sp.info))
+            continue;
+        if (*count < max)
+            out[*count] = sp;
+        (*count)++;
+    }
+    sp_free_port_list(list);
+    return OMV_OK;
+}
+
+void omv_serial_describe(const struct omv_serial_port *ports, size_t n, char *buf, size_t cap)
+{
+    size_t off = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && off < cap; i++) {
+        int k = snprintf(buf + off, cap - off, "%sserial %s at port %s (%s)", i ? ", " : "",
+                         ports[i].info.serial[0] ? ports[i].info.serial : "(none)",
+                         ports[i].info.port_path[0] ? ports[i].info.port_path : "?", ports[i].name);
+        if (k < 0)
+            break;
+        off += (size_t)k;
+    }
+}
+
+omv_status omv_serial_open(const char *name, uint32_t baud, struct sp_port **out, omv_error *err)
+{
+    struct sp_port *p = NULL;
+    *out = NULL;
+    if (sp_get_port_by_name(name, &p) != SP_OK)
+        return omv_error_set(err, OMV_E_NO_DEVICE, "%s: port is gone", name);
+    if (sp_open(p, SP_MODE_READ_WRITE) != SP_OK) {
+        int e = errno;
+        char *msg = sp_last_error_message();
+        omv_status st = e == EACCES || e == EPERM ? OMV_E_ACCESS : e == ENOENT || e == ENODEV ? OMV_E_NO_DEVICE
+                                                                                             : OMV_E_IO;
+        if (st == OMV_E_ACCESS)
+            omv_error_set(err, st,
+                          "cannot open %s: permission denied; install the omvflash udev rules (or add your user to "
+                          "the dialout group) and replug the camera",
+                          name);
+        else
+            omv_error_set(err, st, "cannot open %s: %s", name, msg ? msg : strerror(e));
+        sp_free_error_message(msg);
+        sp_free_port(p);
+        return st;
+    }
+    if (sp_set_baudrate(p, (int)baud) != SP_OK || sp_set_bits(p, 8) != SP_OK ||
+        sp_set_parity(p, SP_PARITY_NONE) != SP_OK || sp_set_stopbits(p, 1) != SP_OK ||
+        sp_set_flowcontrol(p, SP_FLOWCONTROL_NONE) != SP_OK || sp_set_dtr(p, SP_DTR_ON) != SP_OK) {
+        char *msg = sp_last_error_message();
+        omv_error_set(err, OMV_E_IO, "cannot configure %s (%u baud, 8N1, DTR on): %s", name, (unsigned)baud,
+                      msg ? msg : "unknown error");
+        sp_free_error_message(msg);
+        sp_close(p);
+        sp_free_port(p);
+        return OMV_E_IO;
+    }
+    *out = p;
+    return OMV_OK;
+}
+
+void omv_serial_close(struct sp_port *port)
+{
+    if (!port)
+        return;
+    sp_close(port);
+    sp_free_port(port);
+}
+
+void omv_serial_flush_input(struct sp_port *port)
+{
+    sp_flush(port, SP_BUF_INPUT);
+}
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static int gone_errno(int e)
+{
+    return e == EIO || e == ENODEV || e == ENXIO || e == EPIPE || e == EBADF;
+}
+
+int omv_serial_write(struct sp_port *port, const uint8_t *buf, size_t len, uint32_t timeout_ms, char *why,
+                     size_t why_cap)
+{
+    int fd = -1;
+    if (sp_get_port_handle(port, &fd) != SP_OK || fd < 0) {
+        snprintf(why, why_cap, "port not open");
+        return -4;
+    }
+    uint64_t deadline = mono_ms() + timeout_ms;
+    for (;;) {
+        uint64_t now = mono_ms();
+        int left = now >= deadline ? 0 : (int)(deadline - now);
+        struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+        int r = poll(&pfd, 1, left);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            snprintf(why, why_cap, "poll: %s", strerror(errno));
+            return gone_errno(errno) ? -1 : -4;
+        }
+        if (r == 0) {
+            snprintf(why, why_cap, "not accepted within %u ms", (unsigned)timeout_ms);
+            return -2;
+        }
+        if (pfd.revents & (POLLHUP | POLLERR | POLLNVAL)) {
+            snprintf(why, why_cap, "device gone (port hung up)");
+            return -1;
+        }
+        ssize_t n = write(fd, buf, len);
+        if (n < 0 && (errno == EINTR || errno == EAGAIN))
+            continue;
+        if (n < 0) {
+            int e = errno;
+            snprintf(why, why_cap, "%s (%s)", gone_errno(e) ? "device gone" : "write failed", strerror(e));
+            return gone_errno(e) ? -1 : -4;
+        }
+        if ((size_t)n != len) {
+            snprintf(why, why_cap, "short write (%zd of %zu bytes): command framing lost", n, len);
+            return -3;
+        }
+        return 0;
+    }
+}
+
+long omv_serial_read(struct sp_port *port, uint8_t *buf, size_t len, uint32_t timeout_ms)
+{
+    int fd = -1;
+    if (sp_get_port_handle(port, &fd) != SP_OK || fd < 0)
+        return -1;
+    size_t got = 0;
+    uint64_t deadline = mono_ms() + timeout_ms;
+    while (got < len) {
+        uint64_t now = mono_ms();
+        int left = now >= deadline ? 0 : (int)(deadline - now);
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        int r = poll(&pfd, 1, left);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return gone_errno(errno) ? -1 : (long)got;
+        if (r == 0)
+            break;
+        if (pfd.revents & POLLIN) {
+            ssize_t n = read(fd, buf + got, len - got);
+            if (n < 0 && (errno == EINTR || errno == EAGAIN))
+                continue;
+            if (n < 0)
+                return gone_errno(errno) ? -1 : (long)got;
+            if (n == 0)
+                return -1;
+            got += (size_t)n;
+        } else if (pfd.revents & (POLLHUP | POLLERR | POLLNVAL)) {
+            return -1;
+        }
+        if (left == 0)
+            break;
+    }
+    return (long)got;
+}

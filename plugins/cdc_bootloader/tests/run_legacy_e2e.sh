@@ -1,0 +1,350 @@
+#!/usr/bin/env bash
+# End-to-end tests of the cdc_bootloader and omv_entry plugins: the real
+# omvflashd with the real board files (timings shortened, see tune_board)
+# against omvemu's emulated legacy cameras.
+#
+#   run_legacy_e2e.sh --list                       print the scenario names
+#   run_legacy_e2e.sh OMVEMU OMVFLASHD REPO [SCENARIO...]
+#
+# Exit 0 = all passed, 1 = a failure, 77 = skipped (emulator without legacy
+# cameras, or no umockdev). LEGACY_E2E_VERBOSE=1 shows every command's output.
+set -u
+
+FAMILIES="h7 m7 m4 h7plus pt"
+
+scenarios() {
+    for f in $FAMILIES; do
+        for v in 1 2 3; do echo "${f}_v${v}_safe"; done
+        for v in 2 3; do echo "${f}_v${v}_fast"; done
+        echo "${f}_app_v1"
+        echo "${f}_app_v2"
+    done
+    echo h7_v1_fast_fallback
+    echo h7_zlp_fast
+    echo h7_zlp_safe
+    echo m7_layout_mismatch
+    echo h7_layout_override
+    echo m4_image_too_large
+    echo h7_unplug_mid_write
+    echo h7_erase_filesystem
+    echo m7_erase_filesystem
+    echo h7plus_erase_filesystem
+    echo h7_window_missed
+    echo h7_fast_timeout_fallback
+    echo h7_throughput
+}
+
+if [ "${1:-}" = "--list" ]; then
+    scenarios
+    exit 0
+fi
+
+if [ $# -lt 3 ]; then
+    echo "usage: $0 OMVEMU OMVFLASHD REPO [SCENARIO...] | --list" >&2
+    exit 2
+fi
+OMVEMU=$1
+OMVFLASHD=$2
+REPO=$3
+shift 3
+
+if ! "$OMVEMU" --help 2>&1 | grep -q -- "-legacy"; then
+    echo "SKIP: $OMVEMU has no legacy cameras"
+    exit 77
+fi
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/legacy-e2e.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+export ASAN_OPTIONS=${ASAN_OPTIONS:-verify_asan_link_order=0}
+
+# ASan builds: keep libusb loaded to the end (the dfu plugin is dlclose()d, which
+# makes its frames unsymbolisable) so that lsan.supp can name its known leak.
+FLASHD=("$OMVFLASHD")
+if ldd "$OMVFLASHD" 2>/dev/null | grep -q libasan; then
+    LIBUSB=$(ldconfig -p | awk '/libusb-1.0.so.0 /{print $NF; exit}')
+    printf '#!/bin/sh\nLD_PRELOAD="${LD_PRELOAD:+$LD_PRELOAD:}%s" exec "%s" "$@"\n' "$LIBUSB" "$OMVFLASHD" \
+        >"$WORK/omvflashd-asan"
+    chmod +x "$WORK/omvflashd-asan"
+    FLASHD=("$WORK/omvflashd-asan")
+    export LSAN_OPTIONS="suppressions=$(cd "$(dirname "$0")" && pwd)/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+fi
+
+FAILS=0
+CUR=""
+fail() {
+    echo "FAIL [$CUR]: $*"
+    FAILS=$((FAILS + 1))
+    return 1
+}
+
+# A copy of boards/NAME.ini with the [cdc_bootloader] section extended by KEY=VALUE
+# lines (keys the board already has are replaced). The IDE's 2 s per erase in safe
+# mode would make every H7 run take 28 s; the emulator erases at once.
+tune_board() { # name out key=value...
+    local name=$1 out=$2
+    shift 2
+    local extra="safe_erase_delay_ms = 1"
+    local kv
+    for kv in "$@"; do extra="$extra"$'\n'"${kv%%=*} = ${kv#*=}"; done
+    python3 - "$REPO/boards/$name.ini" "$out" "$extra" <<'EOF'
+import sys
+src, out, extra = sys.argv[1], sys.argv[2], sys.argv[3]
+pairs = [l.split(" = ", 1) for l in extra.split("\n") if l]
+keys = {k for k, _ in pairs}
+lines, sec = [], None
+for line in open(src):
+    s = line.strip()
+    if s.startswith("["):
+        sec = s
+    if sec == "[cdc_bootloader]" and "=" in s and not s.startswith(";") and s.split("=")[0].strip() in keys:
+        continue
+    lines.append(line)
+    if s == "[cdc_bootloader]":
+        lines += [f"{k} = {v}\n" for k, v in pairs]
+open(out, "w").write("".join(lines))
+EOF
+}
+
+# make_image FILE SIZE: deterministic bytes, not a multiple of 4 or 64. A
+# firmware.bin also gets a romfs0.img next to it (the board's flash_order names
+# ROMFS0; the legacy bootloader's flash_order = FIRMWARE skips it with a warning).
+make_image() {
+    case "$1" in */firmware.bin) printf 'romfs' >"${1%/*}/romfs0.img" ;; esac
+    python3 -c "
+import sys
+n = int(sys.argv[2]); b = bytearray((i * 131 + (i >> 8) * 7 + 1) & 0xFF for i in range(n))
+open(sys.argv[1], 'wb').write(b)" "$1" "$2"
+}
+
+# padded_equal DUMP IMAGE: DUMP == IMAGE padded with 0xFF to a 64-byte multiple
+padded_equal() {
+    python3 - "$1" "$2" <<'EOF'
+import sys
+d = open(sys.argv[1], "rb").read()
+i = open(sys.argv[2], "rb").read()
+want = i + b"\xff" * ((-len(i)) % 64)
+if d[:len(want)] != want:
+    first = next((k for k in range(min(len(d), len(want))) if d[k] != want[k]), min(len(d), len(want)))
+    print(f"dump differs from padded image at offset {first:#x} (dump {len(d)} bytes, want {len(want)})")
+    sys.exit(1)
+if any(c != 0xFF for c in d[len(want):]):
+    print(f"dump has non-0xFF bytes after the padded image ({len(d)} > {len(want)})")
+    sys.exit(1)
+EOF
+}
+
+# run_emu OUTFILE EMU-ARGS... -- OMVFLASHD-ARGS... ; sets RC
+run_emu() {
+    local out=$1
+    shift
+    local emu=() arg
+    while [ $# -gt 0 ]; do
+        arg=$1
+        shift
+        [ "$arg" = "--" ] && break
+        emu+=("$arg")
+    done
+    umockdev-wrapper "$OMVEMU" "${emu[@]}" -- "${FLASHD[@]}" --yes -v "$@" >"$out" 2>&1
+    RC=$?
+    if [ "${LEGACY_E2E_VERBOSE:-0}" = 1 ]; then
+        echo "--- omvemu ${emu[*]} -- omvflashd $*  (rc $RC)"
+        cat "$out"
+    fi
+}
+
+expect_rc() { # want out
+    [ "$RC" = "$1" ] || fail "exit $RC, want $1: $(tail -3 "$2" | tr '\n' ' ')"
+}
+
+expect_text() { # out regex
+    grep -Eq -- "$2" "$1" || fail "output lacks /$2/: $(tail -3 "$1" | tr '\n' ' ')"
+}
+
+family_of() { echo "${1%%_*}"; }
+
+# ---- scenarios ---------------------------------------------------------------
+
+flash_ok() { # family version mode [extra emu args...]
+    local fam=$1 ver=$2 mode=$3
+    shift 3
+    local d="$WORK/$CUR"
+    mkdir -p "$d/fw" "$d/dump"
+    make_image "$d/fw/firmware.bin" 20003
+    tune_board "$fam" "$d/board.ini" "mode=$mode" ${EXTRA_KEYS:-}
+    run_emu "$d/out" --camera "$fam-legacy" --bootloader-version "$ver" --dump "$d/dump" "$@" -- \
+        --board "$d/board.ini" --firmware "$d/fw" --wait 5
+    expect_rc 0 "$d/out" || return 1
+    expect_text "$d/out" "legacy bootloader V$ver caught" || return 1
+    [ -f "$d/dump/FIRMWARE.bin" ] || { fail "no FIRMWARE.bin in the dump"; return 1; }
+    local why
+    why=$(padded_equal "$d/dump/FIRMWARE.bin" "$d/fw/firmware.bin") || { fail "$why"; return 1; }
+    if [ "$mode" = fast ] && [ "$ver" -ge 2 ]; then
+        expect_text "$d/out" "in fast mode" || return 1
+        ! grep -q "restarting the whole write in safe mode" "$d/out" || fail "fast mode fell back to safe"
+    fi
+    # flash_order = FIRMWARE of [cdc_bootloader] narrowed the plan
+    expect_text "$d/out" "cannot write ROMFS0" || return 1
+    expect_erased "$d" "$fam" firmware
+}
+
+# expect_erased DIR FAMILY firmware|filesystem: the emulator's erase.log lists
+# exactly the IDE's sectors (settings.json "internal": M4/M7 erase 4-11, FS 1-3;
+# H7 family erase 2-15, FS 1; H7 Plus/PT filesystem = QSPI block 0)
+expect_erased() {
+    local d=$1 fam=$2 what=$3 want
+    case "$fam:$what" in
+    m4:firmware | m7:firmware) want="flash 4 5 6 7 8 9 10 11" ;;
+    m4:filesystem | m7:filesystem) want="flash 1 2 3" ;;
+    *:firmware) want="flash 2 3 4 5 6 7 8 9 10 11 12 13 14 15" ;;
+    h7plus:filesystem | pt:filesystem) want="qspi 0" ;;
+    *:filesystem) want="flash 1" ;;
+    esac
+    local got
+    got=$(awk 'BEGIN{k=""} {if ($1 != k) {printf "%s%s", (NR>1?" ":""), $1; k=$1} printf " %s", $2} END{print ""}' "$d/dump/erase.log" 2>/dev/null)
+    [ "$got" = "$want" ] || fail "erased [$got], want [$want]"
+}
+
+app_entry() { # family protocol
+    local fam=$1 proto=$2
+    local d="$WORK/$CUR"
+    mkdir -p "$d/fw" "$d/dump"
+    make_image "$d/fw/firmware.bin" 12345
+    tune_board "$fam" "$d/board.ini"
+    run_emu "$d/out" --camera "$fam-legacy" --app-mode "$proto" --dump "$d/dump" -- \
+        --board "$d/board.ini" --firmware "$d/fw" --wait 5
+    expect_rc 0 "$d/out" || return 1
+    expect_text "$d/out" "application mode" || return 1
+    if [ "$proto" = v2 ]; then
+        expect_text "$d/out" "protocol v2 camera: SYS_BOOT sent" || return 1
+    else
+        expect_text "$d/out" "debug protocol v1 SYS_RESET \(0x0C\) sent" || return 1
+    fi
+    local why
+    why=$(padded_equal "$d/dump/FIRMWARE.bin" "$d/fw/firmware.bin") || { fail "$why"; return 1; }
+}
+
+scenario() {
+    local sc=$1 fam
+    fam=$(family_of "$sc")
+    local d="$WORK/$sc"
+    mkdir -p "$d/fw" "$d/dump"
+    case "$sc" in
+    *_v[123]_safe) local v=${sc#*_v}; flash_ok "$fam" "${v%%_*}" safe ;;
+    *_v[23]_fast) local v=${sc#*_v}; flash_ok "$fam" "${v%%_*}" fast ;;
+    *_app_v1) app_entry "$fam" v1 ;;
+    *_app_v2) app_entry "$fam" v2 ;;
+    h7_v1_fast_fallback)
+        flash_ok h7 1 fast || return 1
+        expect_text "$d/out" "V1 bootloader lacks: writing in safe mode"
+        ;;
+    h7_zlp_fast)
+        # an OS that adds a ZLP after a 64-byte transfer (macOS): fast mode with
+        # the IDE's workaround (FLASH_LAYOUT appended to every full-size write)
+        EXTRA_KEYS="zlp_workaround=yes" flash_ok h7 3 fast --zlp || return 1
+        expect_text "$d/out" "in fast mode"
+        ;;
+    h7_zlp_safe)
+        # safe mode never sends a full packet: no ZLP, no workaround needed
+        flash_ok h7 3 safe --zlp
+        ;;
+    h7_fast_timeout_fallback)
+        # the emulator drops one FLASH_LAYOUT reply: fast mode times out and the
+        # whole write restarts in safe mode
+        make_image "$d/fw/firmware.bin" 9000
+        tune_board h7 "$d/board.ini" "mode=fast" "reply_timeout_ms=300"
+        run_emu "$d/out" --camera h7-legacy --bootloader-version 3 --dump "$d/dump" --fault drop-layout-reply:3 -- \
+            --board "$d/board.ini" --firmware "$d/fw" --wait 5
+        expect_rc 0 "$d/out" || return 1
+        expect_text "$d/out" "restarting the whole write in safe mode" || return 1
+        local why
+        why=$(padded_equal "$d/dump/FIRMWARE.bin" "$d/fw/firmware.bin") || fail "$why"
+        ;;
+    m7_layout_mismatch)
+        # an H7 bootloader (layout {1, 2, 15}) seen through the M7 board (4-11, 1-3)
+        make_image "$d/fw/firmware.bin" 4000
+        tune_board m7 "$d/board.ini"
+        run_emu "$d/out" --camera h7-legacy --bootloader-version 2 --dump "$d/dump" -- \
+            --board "$d/board.ini" --firmware "$d/fw" --wait 3
+        expect_rc 8 "$d/out" || return 1
+        expect_text "$d/out" "firmware sectors 2-15, filesystem sectors 1-1 \(FLASH_LAYOUT \{1, 2, 15\}\)" || return 1
+        expect_text "$d/out" "firmware_sectors = 4-11, filesystem_sectors = 1-3" || return 1
+        [ ! -s "$d/dump/FIRMWARE.bin" ] || fail "something was written despite the mismatch"
+        ;;
+    h7_layout_override)
+        # layout_check = no: the board's narrower range wins, with a warning
+        make_image "$d/fw/firmware.bin" 4000
+        tune_board h7 "$d/board.ini" "firmware_sectors=2-14" "layout_check=no"
+        run_emu "$d/out" --camera h7-legacy --bootloader-version 2 --dump "$d/dump" -- \
+            --board "$d/board.ini" --firmware "$d/fw" --wait 3
+        expect_rc 0 "$d/out" || return 1
+        expect_text "$d/out" "layout_check = no: using the board's" || return 1
+        ;;
+    m4_image_too_large)
+        # firmware sectors 4-4 on the F427 = 64 KB; the image is 70000 bytes
+        make_image "$d/fw/firmware.bin" 70000
+        tune_board m4 "$d/board.ini" "firmware_sectors=4-4" "layout_check=no"
+        run_emu "$d/out" --camera m4-legacy --bootloader-version 2 --dump "$d/dump" -- \
+            --board "$d/board.ini" --firmware "$d/fw" --wait 3
+        expect_rc 5 "$d/out" || return 1
+        expect_text "$d/out" "image is 70000 bytes but firmware sectors 4-4 of the stm32f4 hold 65536 bytes"
+        ;;
+    h7_unplug_mid_write)
+        make_image "$d/fw/firmware.bin" 30000
+        tune_board h7 "$d/board.ini"
+        run_emu "$d/out" --camera h7-legacy --bootloader-version 3 --dump "$d/dump" --fault unplug@FIRMWARE:8000 -- \
+            --board "$d/board.ini" --firmware "$d/fw" --wait 3
+        expect_rc 10 "$d/out" || return 1
+        expect_text "$d/out" "write at offset 0x[0-9A-F]+: device gone"
+        ;;
+    h7_erase_filesystem | m7_erase_filesystem | h7plus_erase_filesystem)
+        tune_board "$fam" "$d/board.ini"
+        run_emu "$d/out" --camera "$fam-legacy" --bootloader-version 3 --dump "$d/dump" -v -- \
+            --board "$d/board.ini" --erase-filesystem --wait 3
+        expect_rc 0 "$d/out" || return 1
+        case $fam in
+        h7) expect_text "$d/out" "erasing FILESYSTEM sectors 1-1" ;;
+        m7) expect_text "$d/out" "erasing FILESYSTEM sectors 1-3" ;;
+        h7plus) expect_text "$d/out" "erasing QSPI block 0" ;;
+        esac
+        expect_erased "$d" "$fam" filesystem
+        [ ! -s "$d/dump/FIRMWARE.bin" ] || fail "FIRMWARE was touched by --erase-filesystem"
+        ;;
+    h7_window_missed)
+        make_image "$d/fw/firmware.bin" 4000
+        tune_board h7 "$d/board.ini"
+        run_emu "$d/out" --camera h7-legacy --bootloader-version 3 --window-ms 0 -- \
+            --board "$d/board.ini" --firmware "$d/fw" --wait 1
+        expect_rc 6 "$d/out"
+        ;;
+    h7_throughput)
+        # 256 KB in each mode; prints KB/s for the report
+        make_image "$d/fw/firmware.bin" 262144
+        local m t0 t1
+        for m in safe fast; do
+            tune_board h7 "$d/board-$m.ini" "mode=$m"
+            rm -rf "$d/dump" && mkdir -p "$d/dump"
+            t0=$(date +%s%N)
+            run_emu "$d/out-$m" --camera h7-legacy --bootloader-version 3 --dump "$d/dump" -- \
+                --board "$d/board-$m.ini" --image "FIRMWARE=$d/fw/firmware.bin" --wait 5
+            t1=$(date +%s%N)
+            expect_rc 0 "$d/out-$m" || return 1
+            echo "throughput $m: $((262144 * 1000000 / ((t1 - t0) / 1000) / 1024)) KB/s (whole run $(((t1 - t0) / 1000000)) ms)"
+            grep -E "write FIRMWARE done" "$d/out-$m" || true
+        done
+        ;;
+    *)
+        fail "unknown scenario"
+        ;;
+    esac
+}
+
+list=("$@")
+[ ${#list[@]} -eq 0 ] && mapfile -t list < <(scenarios)
+for sc in "${list[@]}"; do
+    CUR=$sc
+    before=$FAILS
+    scenario "$sc"
+    [ "$FAILS" = "$before" ] && echo "ok   [$sc]"
+done
+[ "$FAILS" = 0 ] && exit 0
+exit 1
