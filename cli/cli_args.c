@@ -30,6 +30,7 @@ enum {
     OPT_NO_RESTORE,
     OPT_LIST_ACTIONS,
     OPT_ERASE_FS,
+    OPT_MODE,
     OPT_WATCH,
     OPT_MAX,
     OPT_ONCE,
@@ -60,6 +61,7 @@ static const struct option long_opts[] = {
     {"no-restore", no_argument, NULL, OPT_NO_RESTORE},
     {"list-actions", no_argument, NULL, OPT_LIST_ACTIONS},
     {"erase-filesystem", no_argument, NULL, OPT_ERASE_FS},
+    {"mode", required_argument, NULL, OPT_MODE},
     {"watch", no_argument, NULL, OPT_WATCH},
     {"max", required_argument, NULL, OPT_MAX},
     {"once", no_argument, NULL, OPT_ONCE},
@@ -90,7 +92,9 @@ void cli_print_usage(FILE *f)
           "                        (images from --image or --firmware DIR, default .)\n"
           "  --no-restore          do not write those partitions again\n"
           "  --key FILE            key file for the action (checked against the built-in key)\n"
-          "  --set KEY=VALUE       override an action option from the board file\n"
+          "  --set KEY=VALUE       override a plugin option of the board file (transport,\n"
+          "                        entry or action), e.g. --set status_timeout_ms=30000\n"
+          "  --mode safe|fast      legacy serial bootloader packet mode (= --set mode=...)\n"
           "  --yes                 do not ask before destructive steps (for scripts)\n"
           "\n"
           "Watch mode (production lines, fleets):\n"
@@ -127,8 +131,10 @@ static omv_status parse_spec(const char *opt, char *arg, omv_image_spec *list, s
 {
     char *eq = strchr(arg, '=');
     if (!eq || eq == arg || eq[1] == '\0')
-        return omv_error_set(err, OMV_E_USAGE, "--%s '%s': expected NAME=FILE (e.g. --%s HP=firmware_M55_HP.bin)",
-                             opt, arg, opt);
+        return strcmp(opt, "set") == 0
+                   ? omv_error_set(err, OMV_E_USAGE, "--set '%s': expected KEY=VALUE (e.g. --set mode=fast)", arg)
+                   : omv_error_set(err, OMV_E_USAGE, "--%s '%s': expected NAME=FILE (e.g. --%s HP=firmware_M55_HP.bin)",
+                                   opt, arg, opt);
     if (*n >= CLI_MAX_SPECS)
         return omv_error_set(err, OMV_E_USAGE, "--%s: at most %d allowed", opt, CLI_MAX_SPECS);
     *eq = '\0';
@@ -198,6 +204,12 @@ omv_status cli_parse_args(int argc, char **argv, struct cli_opts *o, omv_error *
             o->settings[o->n_settings++].path = optarg;
             break;
         case OPT_SET: st = parse_spec("set", optarg, o->settings, &o->n_settings, err); break;
+        case OPT_MODE: /* shorthand for --set mode=M (legacy serial bootloader: safe|fast) */
+            if (o->n_settings >= CLI_MAX_SPECS)
+                return omv_error_set(err, OMV_E_USAGE, "--mode: too many settings");
+            o->settings[o->n_settings].partition = "mode";
+            o->settings[o->n_settings++].path = optarg;
+            break;
         case OPT_YES: o->yes = 1; break;
         case OPT_NO_RESTORE: o->no_restore = 1; break;
         case OPT_LIST_ACTIONS: o->mode = CLI_MODE_ACTIONS; break;
@@ -221,8 +233,6 @@ omv_status cli_parse_args(int argc, char **argv, struct cli_opts *o, omv_error *
         return omv_error_set(err, OMV_E_USAGE, "unexpected argument '%s' (see --help)", argv[optind]);
     if ((o->mode == CLI_MODE_FLASH || o->mode == CLI_MODE_ACTIONS) && !o->board)
         return omv_error_set(err, OMV_E_USAGE, "--board FILE|NAME is required (e.g. --board boards/ae3.ini)");
-    if (o->n_settings && !o->n_actions && o->mode == CLI_MODE_FLASH)
-        return omv_error_set(err, OMV_E_USAGE, "--key and --set apply to an --action");
     if (o->mode == CLI_MODE_FLASH && o->firmware_dir && o->n_images && !o->n_actions)
         return omv_error_set(err, OMV_E_USAGE, "--firmware and --image exclude each other");
     if (o->watch) {

@@ -919,6 +919,21 @@ void omv_board_free(omv_board *b)
     free(b);
 }
 
+int omvi_board_part_optional(const omv_board *b, size_t part)
+{
+    for (size_t t = 0; t < b->n_transports; t++) {
+        const omvi_plugin_section *s = omvi_board_plugin_section(b, b->transports[t]);
+        if (!s || !s->n_order)
+            continue;
+        int listed = 0;
+        for (size_t k = 0; k < s->n_order; k++)
+            listed |= s->order[k] == part;
+        if (!listed)
+            return 1;
+    }
+    return 0;
+}
+
 const omvi_plugin_section *omvi_board_plugin_section(const omv_board *b, const char *name)
 {
     for (size_t i = 0; b && name && i < b->n_psections; i++)

@@ -122,8 +122,19 @@ static omv_status check_partitions(run *r)
                                  "file?",
                                  b->parts[i].name, r->n_dev ? offers : "nothing");
     }
+    const omvi_plugin_section *sec = omvi_board_plugin_section(b, b->transports[r->active]);
     for (size_t i = 0; i < b->n_parts; i++) {
         const struct omv_dev_partition *d = dev_find(r, b->parts[i].name);
+        /* A bootloader with its own flash_order (legacy) is not expected to
+         * offer the others; nor is a read-only partition worth a warning. */
+        int expected = !b->parts[i].info.read_only;
+        if (expected && sec && sec->n_order) {
+            expected = 0;
+            for (size_t k = 0; k < sec->n_order; k++)
+                expected |= sec->order[k] == i;
+        }
+        if (!d && !expected)
+            continue;
         if (!d)
             omvi_log(r->cb, OMV_LOG_WARN,
                      "%s declares partition '%s' but the device does not offer it (device offers: "
@@ -299,20 +310,34 @@ static omv_status load_actions(run *r)
         if (st != OMV_OK)
             return st;
     }
+    return OMV_OK;
+}
+
+/* --set KEY=VALUE (and --key, --mode) override the board-file options of
+ * every loaded plugin that declares KEY: transports, entry, requested actions. */
+static omv_status apply_settings(run *r)
+{
+    const omv_request *req = r->req;
     for (size_t i = 0; i < req->n_settings; i++) {
         const omv_image_spec *set = &req->settings[i];
         int applied = 0;
-        for (size_t k = 0; k < b->n_actions; k++) {
-            if (!r->act_plugins[k].desc)
-                continue;
-            omv_status st = omvi_options_override(&r->act_opts[k], r->act_plugins[k].desc, set->partition,
-                                                  set->path, &applied, r->err);
-            if (st != OMV_OK)
-                return st;
-        }
+        omv_status st = OMV_OK;
+        for (size_t t = 0; st == OMV_OK && t < r->nt; t++)
+            st = omvi_options_override(&r->topts[t], r->tplugins[t].desc, set->partition, set->path, &applied,
+                                       r->err);
+        if (st == OMV_OK && r->eplugin.desc)
+            st = omvi_options_override(&r->eopts, r->eplugin.desc, set->partition, set->path, &applied, r->err);
+        for (size_t k = 0; st == OMV_OK && k < r->b->n_actions; k++)
+            if (r->act_plugins[k].desc)
+                st = omvi_options_override(&r->act_opts[k], r->act_plugins[k].desc, set->partition, set->path,
+                                           &applied, r->err);
+        if (st != OMV_OK)
+            return st;
         if (!applied)
-            return omv_error_set(r->err, OMV_E_USAGE, "setting '%s': no requested action has such an option%s",
-                                 set->partition, req->n_actions ? "" : " (settings apply to --action)");
+            return omv_error_set(r->err, OMV_E_USAGE,
+                                 "setting '%s': no plugin of %s (transports, entry, requested actions) has such an "
+                                 "option",
+                                 set->partition, r->b->name);
     }
     return OMV_OK;
 }
@@ -511,8 +536,8 @@ static void adapt_plan(run *r)
         if (keep) {
             r->plan.steps[k++] = *s;
         } else {
-            if (s->kind == OMVI_STEP_WRITE)
-                omvi_log(r->cb, OMV_LOG_WARN, "the %s bootloader cannot write %s: %s not written",
+            if (s->kind == OMVI_STEP_WRITE && !s->missing)
+                omvi_log(r->cb, OMV_LOG_WARN, "%s (the bootloader that answered) cannot write %s: %s not written",
                          r->b->transports[r->active], r->b->parts[s->part].name, s->path);
             free(s->path);
         }
@@ -531,6 +556,8 @@ static omv_status flash(run *r)
     if (st != OMV_OK)
         return st;
     st = load_actions(r);
+    if (st == OMV_OK)
+        st = apply_settings(r);
     if (st != OMV_OK)
         return st;
     if (req->verify) {
@@ -544,6 +571,9 @@ static omv_status flash(run *r)
     }
     for (size_t i = 0; i < r->plan.n; i++) {
         const omvi_step *s = &r->plan.steps[i];
+        if (s->missing)
+            omvi_log(r->cb, OMV_LOG_INFO, "%s not found: partition %s is written only if a bootloader that needs it answers",
+                     s->path, b->parts[s->part].name);
         emit(r, (omv_event){.type = OMV_EV_PLAN,
                             .step = omvi_step_name(s->kind),
                             .partition = step_part(r, s),
@@ -590,6 +620,14 @@ static omv_status flash(run *r)
     }
     emit(r, (omv_event){.type = OMV_EV_DEVICE, .device = &r->info});
     adapt_plan(r);
+    for (size_t i = 0; i < r->plan.n; i++) {
+        const omvi_step *s = &r->plan.steps[i];
+        if (s->missing)
+            return omv_error_set(r->err, OMV_E_IMAGE,
+                                 "%s (image of partition %s): No such file or directory; the %s bootloader that "
+                                 "answered writes %s in a full flash",
+                                 s->path, b->parts[s->part].name, b->transports[r->active], b->parts[s->part].name);
+    }
     if (!r->ops->read && plan_reads(r))
         return omv_error_set(r->err, OMV_E_UNSUPPORTED,
                              "the %s bootloader cannot read partitions (needed for %s)",

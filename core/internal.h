@@ -214,6 +214,9 @@ typedef struct omvi_step {
     size_t part;        /**< board partition index (unused for RESET; action index for ACTION) */
     char *path;         /**< image (write/verify) or output file (read) */
     uint64_t size;      /**< bytes: image size (write/verify), partition size (read) */
+    int missing;        /**< full flash: image absent, but some bootloader of the board skips
+                             this partition (its own flash_order); an error only if the
+                             bootloader that answers needs it */
 } omvi_step;
 
 typedef struct omvi_plan {
@@ -273,6 +276,10 @@ omv_status omvi_file_sink_commit(omvi_file_sink *s, omv_error *err);
 void omvi_file_sink_abort(omvi_file_sink *s);
 
 /* ---- host services (host_services.c) ----------------------------------- */
+
+/** Non-zero when some transport of @p b narrows a full flash to partitions
+ *  that exclude partition @p part (its section's flash_order). */
+int omvi_board_part_optional(const omv_board *b, size_t part);
 
 /** Most bootloader transports a board may list. */
 #define OMVI_MAX_TRANSPORTS 4

@@ -49,6 +49,7 @@ static omv_status add_step(omvi_plan *p, omvi_step_kind k, size_t part, const ch
     s->part = part;
     s->size = size;
     s->path = NULL;
+    s->missing = 0;
     if (path && !(s->path = omvi_strdup(path)))
         return omv_error_set(err, OMV_E_NOMEM, "out of memory");
     p->n++;
@@ -69,6 +70,7 @@ static char *join_path(const char *dir, const char *file)
 typedef struct wr {
     size_t part;
     char *path;
+    int missing;  /* see omvi_step.missing */
 } wr;
 
 typedef struct wlist {
@@ -95,6 +97,7 @@ static omv_status wlist_add(wlist *w, size_t part, char *path_owned, omv_error *
     w->v = v;
     w->v[w->n].part = part;
     w->v[w->n].path = path_owned;
+    w->v[w->n].missing = 0;
     w->n++;
     return OMV_OK;
 }
@@ -271,6 +274,16 @@ static omv_status firmware_dir(const omv_board *b, const char *dir, wlist *w, om
         char *path = join_path(dir, b->parts[p].image);
         if (!path)
             return omv_error_set(err, OMV_E_NOMEM, "out of memory");
+        if (stat(path, &sb) != 0 && errno == ENOENT && omvi_board_part_optional(b, p)) {
+            /* e.g. no romfs0.img in a legacy-era release: fine if the legacy
+             * bootloader answers; checked again once we know (flash.c). */
+            omv_status st = wlist_add(w, p, path, err);
+            if (st == OMV_OK)
+                w->v[w->n - 1].missing = 1;
+            if (st != OMV_OK)
+                return st;
+            continue;
+        }
         if (stat(path, &sb) != 0) {
             omv_status st = omv_error_set(
                 err, OMV_E_IMAGE,
@@ -478,6 +491,12 @@ omv_status omvi_plan_resolve(const omv_board *b, const omv_request *req, omvi_pl
                            "partitions to read");
     for (size_t i = 0; st == OMV_OK && i < w.n; i++) {
         uint64_t size = 0;
+        if (w.v[i].missing) {
+            st = add_step(out, OMVI_STEP_WRITE, w.v[i].part, w.v[i].path, 0, err);
+            if (st == OMV_OK)
+                out->steps[out->n - 1].missing = 1;
+            continue;
+        }
         st = check_image(b, w.v[i].part, w.v[i].path, &size, err);
         if (st == OMV_OK)
             st = add_step(out, OMVI_STEP_WRITE, w.v[i].part, w.v[i].path, size, err);

@@ -32,6 +32,8 @@ scenarios() {
     echo h7_window_missed
     echo h7_fast_timeout_fallback
     echo h7_throughput
+    echo h7_cli_mode_fast
+    echo h7_firmware_only_dir
 }
 
 if [ "${1:-}" = "--list" ]; then
@@ -308,6 +310,30 @@ scenario() {
         esac
         expect_erased "$d" "$fam" filesystem
         [ ! -s "$d/dump/FIRMWARE.bin" ] || fail "FIRMWARE was touched by --erase-filesystem"
+        ;;
+    h7_cli_mode_fast)
+        # --mode fast on the command line reaches the transport's options
+        make_image "$d/fw/firmware.bin" 9000
+        tune_board h7 "$d/board.ini"
+        run_emu "$d/out" --camera h7-legacy --bootloader-version 3 --dump "$d/dump" -- \
+            --board "$d/board.ini" --firmware "$d/fw" --mode fast --wait 3
+        expect_rc 0 "$d/out" || return 1
+        expect_text "$d/out" "in fast mode" || return 1
+        local why
+        why=$(padded_equal "$d/dump/FIRMWARE.bin" "$d/fw/firmware.bin") || fail "$why"
+        ;;
+    h7_firmware_only_dir)
+        # a legacy-era release holds firmware.bin only: ROMFS0 is needed only if
+        # the DFU bootloader answered, so the run goes on and flashes FIRMWARE
+        make_image "$d/fw/firmware.bin" 9000
+        rm -f "$d/fw/romfs0.img"
+        tune_board h7 "$d/board.ini"
+        run_emu "$d/out" --camera h7-legacy --bootloader-version 3 --dump "$d/dump" -- \
+            --board "$d/board.ini" --firmware "$d/fw" --wait 3
+        expect_rc 0 "$d/out" || return 1
+        expect_text "$d/out" "romfs0.img not found: partition ROMFS0 is written only if" || return 1
+        local why
+        why=$(padded_equal "$d/dump/FIRMWARE.bin" "$d/fw/firmware.bin") || fail "$why"
         ;;
     h7_window_missed)
         make_image "$d/fw/firmware.bin" 4000
