@@ -64,6 +64,18 @@ board() {
     cmp -s "$SRC/boards/ae3.ini" "$WORK/board.ini" && fail "row $ID: board edit changed nothing: $*"
     BOARD="$WORK/board.ini"
 }
+# use_board NAME [SED-EXPR...]: BOARD = boards/NAME.ini (a copy edited by sed when given).
+use_board() {
+    local name=$1
+    shift
+    if [ $# -eq 0 ]; then BOARD="$SRC/boards/$name.ini"; return; fi
+    local args=()
+    for e in "$@"; do args+=(-e "$e"); done
+    sed "${args[@]}" "$SRC/boards/$name.ini" >"$WORK/board.ini"
+    BOARD="$WORK/board.ini"
+}
+# legacy_fw BYTES: $WORK/fw/firmware.bin only (a legacy-era release).
+legacy_fw() { mkdir -p "$WORK/fw"; mkimage "$WORK/fw/firmware.bin" "$1"; }
 # transport NAME: board copy whose transport (and its section) is NAME.
 transport() { board "s/^transport = .*/transport = $1/" "s/^\[dfu\]/[$1]/"; }
 # noemu: run omvflashd without the emulator (nothing to talk to).
