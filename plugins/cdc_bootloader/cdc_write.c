@@ -1,11 +1,13 @@
 /*
  * cdc_bootloader: erase and write. One command per USB packet, each command
- * ONE write() call; safe mode never sends a full packet and sleeps like the
+ * ONE write() call; safe mode never sends a full packet and spaces packets like the
  * IDE; fast mode sends full packets and synchronises with FLASH_LAYOUT
  * barriers, and any timeout in it restarts the whole write in safe mode.
  */
+#define _POSIX_C_SOURCE 200809L /* clock_nanosleep */
 #include <inttypes.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +28,28 @@ static omv_status sleep_ms(struct cdc_session *s, uint32_t ms, omv_error *err)
     if (s->host->sleep_ms(s->host, ms) != OMV_OK)
         return omv_error_set(err, OMV_E_CANCELLED, "cancelled");
     return OMV_OK;
+}
+
+/* Safe mode: consecutive WRITE packets start at least @p ms apart. The IDE
+ * sleeps that long after each write(); on hardware write() only queues the
+ * packet, so what the device sees is that spacing on the bus. Counting the
+ * time the write itself took towards the spacing keeps the device's margin
+ * and loses no throughput to a slow host. *next is the earliest start of the
+ * next packet (zero before the first). */
+static void pace(struct timespec *next, uint32_t ms)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (next->tv_sec || next->tv_nsec) {
+        if (now.tv_sec < next->tv_sec || (now.tv_sec == next->tv_sec && now.tv_nsec < next->tv_nsec)) {
+            while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, next, NULL) != 0) {
+            }
+            now = *next;
+        }
+    }
+    long ns = now.tv_nsec + (long)ms * 1000000L;
+    next->tv_sec = now.tv_sec + ns / 1000000000L;
+    next->tv_nsec = ns % 1000000000L;
 }
 
 /* One ERASE (or QSPIF_ERASE) per sector/block of first..last. Fast mode
@@ -81,6 +105,7 @@ static omv_status write_stream(struct cdc_session *s, uint32_t code, const uint8
     uint64_t count = leg_packet_count(size, chunk);
     uint8_t pkt[LEG_MAX_PACKET + 8];
     uint32_t since_barrier = 0;
+    struct timespec next = {0, 0};
     for (uint64_t i = 0; i < count; i++) {
         uint64_t off = i * chunk;
         if (i % CDC_REPORT_EVERY == 0) {
@@ -94,6 +119,8 @@ static omv_status write_stream(struct cdc_session *s, uint32_t code, const uint8
         int zlp = mode == LEG_MODE_FAST && s->opt.zlp_workaround && n == s->packet;
         if (zlp)
             n = leg_append_layout_query(pkt, n);
+        if (mode == LEG_MODE_SAFE && s->opt.safe_write_delay_ms)
+            pace(&next, s->opt.safe_write_delay_ms);
         omv_status st = cdc_send(s, pkt, n, what, err);
         if (st != OMV_OK)
             return st;
@@ -103,10 +130,7 @@ static omv_status write_stream(struct cdc_session *s, uint32_t code, const uint8
             since_barrier = 0;
             continue;
         }
-        if (mode == LEG_MODE_SAFE) {
-            if ((st = sleep_ms(s, s->opt.safe_write_delay_ms, err)) != OMV_OK)
-                return omv_error_prefix(err, "%s", what);
-        } else if (++since_barrier >= s->opt.fast_batch) {
+        if (mode == LEG_MODE_FAST && ++since_barrier >= s->opt.fast_batch) {
             if ((st = barrier(s, off, timeout_ms, err)) != OMV_OK)
                 return st;
             since_barrier = 0;
