@@ -143,6 +143,31 @@ case_once() {
     [ "$(result_of "$OUT" 1-1)" = 10 ] || fail "--once exit code must be the camera's"
 }
 
+# A fleet updated in place: cameras running their (G1) firmware are reset into
+# the legacy bootloader (debug protocol v1 and v2), flashed once each, and not
+# flashed again when they come back running the new firmware.
+case_app_mode_fleet() {
+    mkdir -p "$FW"
+    mkimage "$FW/firmware.bin" 9000
+    cat >"$WORK/fleet.sh" <<EOS
+"$OMVFLASHD" --board "$SRC/boards/h7.ini" --firmware "$FW" --watch --json --set safe_erase_delay_ms=1 >"$WORK/fleet.json" &
+pid=\$!
+for i in \$(seq 200); do [ "\$(grep -c '"device_result"' "$WORK/fleet.json")" -ge 2 ] && break; sleep 0.1; done
+sleep 1.5   # both are back in app mode by now: nothing more may happen
+kill -TERM \$pid
+wait \$pid
+EOS
+    run 0 timeout 60 "$OMVEMU" --camera h7-legacy --app-mode v1 --camera h7-legacy --app-mode v2 --appear-after 300 \
+        --dump "$DUMP" -- bash "$WORK/fleet.sh"
+    check_json "$WORK/fleet.json"
+    [ "$(count_events "$WORK/fleet.json" device_result)" = 2 ] || fail "two cameras, one result each"
+    [ "$(result_of "$WORK/fleet.json" 1-1)" = 0 ] && [ "$(result_of "$WORK/fleet.json" 1-2)" = 0 ] || fail "both must succeed"
+    for d in "$DUMP"/*/; do
+        head -c 9000 "$d/FIRMWARE.bin" | cmp - "$FW/firmware.bin" || fail "$d: firmware differs"
+    done
+    [ "$(ls -d "$DUMP"/*/ | wc -l)" = 2 ] || fail "expected two cameras' dumps"
+}
+
 # Text mode: lines prefixed with the port, one result line per camera.
 case_text() {
     ae3_firmware "$FW"
