@@ -280,6 +280,23 @@ fail:
     return st;
 }
 
+/* A fresh libusb context (none is shared: no process-wide state) and one scan
+ * of the bus for devices matching @p match; *ctx is the caller's to exit. */
+static omv_status scan_fresh(const struct omv_match *match, struct dfu_usb_found *f, size_t *n, size_t *total,
+                             int verify, libusb_context **ctx, omv_error *err)
+{
+    int r = libusb_init(ctx);
+    if (r < 0)
+        return omv_error_set(err, OMV_E_IO, "cannot initialise libusb: %s", dfu_usb_error_name(r));
+    r = dfu_usb_scan(*ctx, match, f, DFU_USB_MAX_FOUND, n, total, verify);
+    if (r < 0) {
+        libusb_exit(*ctx);
+        *ctx = NULL;
+        return omv_error_set(err, OMV_E_IO, "cannot enumerate USB devices: %s", dfu_usb_error_name(r));
+    }
+    return OMV_OK;
+}
+
 omv_status dfu_op_list(const struct omv_host *host, const struct omv_match *match, omv_device_found_fn found,
                        void *user, omv_error *err)
 {
@@ -289,16 +306,11 @@ omv_status dfu_op_list(const struct omv_host *host, const struct omv_match *matc
     if (!match || !match->ids || match->n_ids == 0 || !found)
         return omv_error_set(err, OMV_E_USAGE, "dfu list: no USB ids to match");
     libusb_context *ctx = NULL;
-    int r = libusb_init(&ctx);
-    if (r < 0)
-        return omv_error_set(err, OMV_E_IO, "cannot initialise libusb: %s", dfu_usb_error_name(r));
     struct dfu_usb_found f[DFU_USB_MAX_FOUND];
     size_t n = 0, total = 0;
-    r = dfu_usb_scan(ctx, match, f, DFU_USB_MAX_FOUND, &n, &total, 0);
-    if (r < 0) {
-        libusb_exit(ctx);
-        return omv_error_set(err, OMV_E_IO, "cannot enumerate USB devices: %s", dfu_usb_error_name(r));
-    }
+    st = scan_fresh(match, f, &n, &total, 0, &ctx, err);
+    if (st != OMV_OK)
+        return st;
     for (size_t i = 0; i < n; i++) {
         if (f[i].unverified) {
             host->log(host, OMV_LOG_WARN, "dfu: %04X:%04X at %s cannot be opened to read its serial (%s)",
@@ -370,16 +382,11 @@ omv_status dfu_op_open(const struct omv_host *host, const struct omv_match *matc
         if (host->cancelled(host))
             return omv_error_set(err, OMV_E_CANCELLED, "cancelled while waiting for %s", what);
         libusb_context *ctx = NULL;
-        int r = libusb_init(&ctx);
-        if (r < 0)
-            return omv_error_set(err, OMV_E_IO, "cannot initialise libusb: %s", dfu_usb_error_name(r));
         struct dfu_usb_found f[DFU_USB_MAX_FOUND];
         size_t n = 0, total = 0;
-        r = dfu_usb_scan(ctx, match, f, DFU_USB_MAX_FOUND, &n, &total, 1);
-        if (r < 0) {
-            libusb_exit(ctx);
-            return omv_error_set(err, OMV_E_IO, "cannot enumerate USB devices: %s", dfu_usb_error_name(r));
-        }
+        omv_status sst = scan_fresh(match, f, &n, &total, 1, &ctx, err);
+        if (sst != OMV_OK)
+            return sst;
         size_t verified = 0;
         struct dfu_usb_found *pick = NULL, *blocked = NULL;
         for (size_t i = 0; i < n; i++) {
