@@ -112,6 +112,14 @@ void omv_serial_describe(const struct omv_serial_port *ports, size_t n, char *bu
     }
 }
 
+/* errno values that mean the port itself went away (the device left its
+ * bootloader or was unplugged between listing and opening/configuring it):
+ * "not there", so a caller polling for a device simply tries again. */
+static int port_gone(int e)
+{
+    return e == ENOENT || e == ENODEV || e == ENXIO || e == EIO;
+}
+
 omv_status omv_serial_open(const char *name, uint32_t baud, struct sp_port **out, omv_error *err)
 {
     struct sp_port *p = NULL;
@@ -121,8 +129,7 @@ omv_status omv_serial_open(const char *name, uint32_t baud, struct sp_port **out
     if (sp_open(p, SP_MODE_READ_WRITE) != SP_OK) {
         int e = errno;
         char *msg = sp_last_error_message();
-        omv_status st = e == EACCES || e == EPERM ? OMV_E_ACCESS : e == ENOENT || e == ENODEV ? OMV_E_NO_DEVICE
-                                                                                             : OMV_E_IO;
+        omv_status st = e == EACCES || e == EPERM ? OMV_E_ACCESS : port_gone(e) ? OMV_E_NO_DEVICE : OMV_E_IO;
         if (st == OMV_E_ACCESS)
             omv_error_set(err, st,
                           "cannot open %s: permission denied; install the omvflash udev rules (or add your user to "
@@ -137,13 +144,15 @@ omv_status omv_serial_open(const char *name, uint32_t baud, struct sp_port **out
     if (sp_set_baudrate(p, (int)baud) != SP_OK || sp_set_bits(p, 8) != SP_OK ||
         sp_set_parity(p, SP_PARITY_NONE) != SP_OK || sp_set_stopbits(p, 1) != SP_OK ||
         sp_set_flowcontrol(p, SP_FLOWCONTROL_NONE) != SP_OK || sp_set_dtr(p, SP_DTR_ON) != SP_OK) {
+        int e = sp_last_error_code();
         char *msg = sp_last_error_message();
-        omv_error_set(err, OMV_E_IO, "cannot configure %s (%u baud, 8N1, DTR on): %s", name, (unsigned)baud,
-                      msg ? msg : "unknown error");
+        omv_status st = port_gone(e) ? OMV_E_NO_DEVICE : OMV_E_IO;
+        omv_error_set(err, st, "cannot configure %s (%u baud, 8N1, DTR on): %s%s", name, (unsigned)baud,
+                      msg ? msg : "unknown error", st == OMV_E_NO_DEVICE ? " (the port went away)" : "");
         sp_free_error_message(msg);
         sp_close(p);
         sp_free_port(p);
-        return OMV_E_IO;
+        return st;
     }
     *out = p;
     return OMV_OK;

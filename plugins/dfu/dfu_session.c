@@ -8,6 +8,7 @@
 
 #include "dfu_requests.h"
 #include "dfu_session.h"
+#include "dfu_sysfs.h"
 #include "dfu_usb.h"
 
 /* How long a device that exists but cannot be opened (EACCES) is retried:
@@ -281,10 +282,16 @@ fail:
 }
 
 /* A fresh libusb context (none is shared: no process-wide state) and one scan
- * of the bus for devices matching @p match; *ctx is the caller's to exit. */
+ * of the bus for devices matching @p match; *ctx is the caller's to exit.
+ * When sysfs shows no device with a matching VID:PID, no context is made:
+ * *ctx stays NULL and *n is 0 (see dfu_sysfs.c for why that matters). */
 static omv_status scan_fresh(const struct omv_match *match, struct dfu_usb_found *f, size_t *n, size_t *total,
                              int verify, libusb_context **ctx, omv_error *err)
 {
+    *ctx = NULL;
+    *n = *total = 0;
+    if (!dfu_sysfs_may_match(match))
+        return OMV_OK;
     int r = libusb_init(ctx);
     if (r < 0)
         return omv_error_set(err, OMV_E_IO, "cannot initialise libusb: %s", dfu_usb_error_name(r));
@@ -326,7 +333,8 @@ omv_status dfu_op_list(const struct omv_host *host, const struct omv_match *matc
     if (total > n)
         host->log(host, OMV_LOG_WARN, "dfu: %zu more matching devices not listed", total - n);
     dfu_usb_found_free(f, n);
-    libusb_exit(ctx);
+    if (ctx)
+        libusb_exit(ctx);
     return OMV_OK;
 }
 
@@ -437,7 +445,8 @@ omv_status dfu_op_open(const struct omv_host *host, const struct omv_match *matc
                 access_since = 0;
             }
             dfu_usb_found_free(f, n);
-            libusb_exit(ctx);
+            if (ctx)
+                libusb_exit(ctx);
         }
 
         uint64_t now = host->now_ms(host);

@@ -42,6 +42,7 @@ struct emu_tty {
     unsigned devnum;
     int master;
     int pts;            /* pty index: /dev/pts/<pts> */
+    int held_slave;     /* after removal: keeps the pty index allocated (see tty_remove) */
     guint watch;
     bool gone;
     UMockdevIoctlBase *handler;
@@ -517,6 +518,7 @@ emu_tty_t *tty_add(tty_hub_t *h, const tty_usb_ids_t *ids, const char *tag, bool
     t->fn = fn;
     t->user = user;
     t->master = -1;
+    t->held_slave = -1;
     t->pts = -1;
     /* umockdev cannot re-create a pty node under a name it used before (it
      * keeps the old master in its table), so every appearance gets a fresh
@@ -623,6 +625,14 @@ void tty_remove(emu_tty_t *t)
     /* Hang up the host's open port as cdc_acm's disconnect does: close our
      * pty master (umockdev keeps the fd number and closes it at the end, so
      * put /dev/null in its place). */
+    /* Hold the slave first: with both ends closed the kernel would free
+     * /dev/pts/<pts>, another emulator (a test running in parallel) could get
+     * the same number, and a host reopening this vanished port through its
+     * testbed's stale mapping would reach that other camera. A hung-up pty
+     * kept allocated refuses opens (EIO), as a vanished device does. */
+    char slave[32];
+    snprintf(slave, sizeof slave, "/dev/pts/%d", t->pts);
+    t->held_slave = open(slave, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
     int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (devnull >= 0) {
         dup2(devnull, t->master);
@@ -660,6 +670,8 @@ static void tty_free(emu_tty_t *t)
     while (!g_queue_is_empty(&t->entries))
         g_free(g_queue_pop_head(&t->entries));
     g_byte_array_free(t->rx, TRUE);
+    if (t->held_slave >= 0)
+        close(t->held_slave);
     g_mutex_clear(&t->lock);
     g_free(t->sys_usb);
     g_free(t->sys_if);
