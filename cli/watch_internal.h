@@ -1,0 +1,112 @@
+/*
+ * omvflashd --watch: what the main loop (watch.c), the port table
+ * (watch_ports.c), the workers (watch_worker.c) and the daemon's own output
+ * (watch_output.c) share. Only the main thread touches the port table;
+ * w->lock serialises all output and worker->finished.
+ */
+#ifndef OMVFLASHD_WATCH_INTERNAL_H
+#define OMVFLASHD_WATCH_INTERNAL_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+
+#include <omvflash/omvflash.h>
+
+#include "cli_args.h"
+#include "cli_output.h"
+
+/* Scan interval without hot-plug (the portable path). */
+#define WATCH_POLL_MS 100u
+/* With hot-plug: a safety scan this often (e.g. a tty node that appears after its USB device's event). */
+#define WATCH_SAFETY_SCAN_MS 1000u
+/* How often finished workers are collected while some run. */
+#define WATCH_REAP_MS 50u
+/* After a successful flash with reset, how long the port may stay empty or show the same camera again. */
+#define WATCH_REBOOT_MS 10000u
+/* Most devices one scan reports. */
+#define WATCH_MAX_SCAN 128
+
+enum port_state { PORT_BUSY, PORT_REBOOTING, PORT_DONE };
+
+struct watch;
+
+struct worker {
+    struct watch *w;
+    pthread_t th;
+    int finished;                 /* under w->lock */
+    struct cli_output out;        /* this camera's output state */
+    FILE *mout, *merr;            /* text mode: lines are prefixed with the port */
+    char *mout_buf, *merr_buf;
+    size_t mout_len, merr_len;
+    char port[32];
+    char serial[64];
+    omv_request req;
+    omv_status st;
+    omv_error err;
+    uint64_t elapsed_ms;
+};
+
+struct port_entry {
+    char key[128];
+    char port[32];
+    char serial[64];              /* serial of the camera last flashed here */
+    enum port_state state;
+    int seen;                     /* in the current scan */
+    uint64_t deadline;            /* REBOOTING */
+    struct worker *wk;            /* BUSY */
+};
+
+struct watch {
+    const struct cli_opts *o;
+    const omv_board *board;
+    const omv_request *base;
+    const volatile sig_atomic_t *stop;
+    const volatile sig_atomic_t *abort_flag;
+    pthread_mutex_t lock;         /* all output, and worker->finished */
+    struct cli_output dout;       /* daemon-level events (plugin logs) */
+    struct port_entry *ports;
+    size_t n_ports, cap_ports;
+    size_t busy;
+    unsigned started, handled, succeeded, failed;
+    omv_status last;              /* status of the last camera handled (--once) */
+    struct omv_device_info scan[WATCH_MAX_SCAN];
+    size_t n_scan;
+    int scan_overflow;
+};
+
+/* ---- helpers (watch.c) ---- */
+uint64_t watch_now_ms(void);
+void watch_sleep_ms(unsigned ms);
+/** "-" for an empty or NULL string (text output). */
+const char *watch_dash(const char *s);
+
+/* ---- output (watch_output.c); callers hold w->lock ---- */
+/** Text mode: copy the worker's buffered lines to stdout/stderr, prefixed with its port. */
+void watch_worker_flush(struct worker *k);
+void watch_emit_started(struct watch *w, int hotplug);
+void watch_emit_appeared(struct watch *w, const struct omv_device_info *d);
+void watch_emit_result(struct worker *k);
+/** A daemon-level note (watch_error, watch_stopping, ...): JSON event or a stderr line. */
+void watch_emit_note(struct watch *w, const char *event, const char *text);
+void watch_emit_finished(struct watch *w, int code, uint64_t elapsed);
+/** omv_callbacks.event for the watcher's plugin logs (takes w->lock). */
+void watch_daemon_event(void *user, const omv_event *ev);
+
+/* ---- workers (watch_worker.c) ---- */
+/** Block SIGINT/SIGTERM in the calling thread (threads started meanwhile inherit it); @p old receives the mask. */
+void watch_block_signals(sigset_t *old);
+/** Start a worker flashing @p d; NULL when out of memory or threads. */
+struct worker *watch_worker_start(struct watch *w, const struct omv_device_info *d);
+/** Free a joined (or never started) worker. NULL is a no-op. */
+void watch_worker_free(struct worker *k);
+
+/* ---- the port table (watch_ports.c); main thread only ---- */
+/** omv_watcher_scan() callback: collect the scan into w->scan. */
+void watch_on_scan(void *user, const struct omv_device_info *dev);
+/** Apply one scan's result to the port table, starting workers. */
+void watch_update(struct watch *w);
+/** Collect finished workers. @return how many finished. */
+int watch_reap(struct watch *w);
+
+#endif

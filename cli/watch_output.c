@@ -1,0 +1,133 @@
+/* omvflashd --watch: the daemon's own events and the text-mode prefixing of
+ * each camera's lines. Callers hold w->lock (one writer at a time). */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <string.h>
+
+#include "json_writer.h"
+#include "watch_internal.h"
+
+/* Text mode: copy what cli_output wrote into the worker's memory streams to
+ * stdout/stderr, each line prefixed with the camera's port. */
+static void copy_prefixed(FILE *mem, char **buf, FILE *to, const char *port)
+{
+    fflush(mem);
+    long len = ftell(mem);
+    if (len <= 0)
+        return;
+    const char *p = *buf, *end = *buf + len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        fprintf(to, "[%s] %.*s\n", port, (int)n, p);
+        p += n + (nl ? 1 : 0);
+    }
+    fflush(to);
+    rewind(mem);
+}
+
+void watch_worker_flush(struct worker *k)
+{
+    if (k->mout)
+        copy_prefixed(k->mout, &k->mout_buf, stdout, watch_dash(k->port));
+    if (k->merr)
+        copy_prefixed(k->merr, &k->merr_buf, stderr, watch_dash(k->port));
+}
+
+void watch_emit_started(struct watch *w, int hotplug)
+{
+    if (w->o->json) {
+        struct json_obj j;
+        json_begin(&j, "watch_started");
+        json_str(&j, "board", omv_board_name(w->board));
+        json_bool(&j, "hotplug", hotplug);
+        json_u64(&j, "max", w->o->max_devices);
+        json_end(&j, stdout);
+    } else if (w->o->verbosity >= 1) {
+        printf("watching for %s cameras (%s)%s; Ctrl-C to stop\n", omv_board_name(w->board),
+               hotplug ? "hot-plug" : "polling every 100 ms", w->o->max_devices ? "" : ", forever");
+        fflush(stdout);
+    }
+}
+
+void watch_emit_appeared(struct watch *w, const struct omv_device_info *d)
+{
+    if (w->o->json) {
+        char id[16];
+        snprintf(id, sizeof id, "%04x:%04x", d->vid, d->pid);
+        struct json_obj j;
+        json_begin(&j, "device_appeared");
+        json_str(&j, "serial", d->serial);
+        json_str(&j, "port", d->port_path);
+        json_str(&j, "id", id);
+        json_str(&j, "mode", d->mode);
+        json_end(&j, stdout);
+    } else if (w->o->verbosity >= 1) {
+        printf("camera at %s (serial %s, %s): flashing\n", watch_dash(d->port_path), watch_dash(d->serial), watch_dash(d->mode));
+        fflush(stdout);
+    }
+}
+
+void watch_emit_result(struct worker *k)
+{
+    struct watch *w = k->w;
+    const char *serial = k->out.serial[0] ? k->out.serial : k->serial;
+    if (w->o->json) {
+        struct json_obj j;
+        json_begin(&j, "device_result");
+        json_str(&j, "serial", serial);
+        json_str(&j, "port", k->port);
+        json_u64(&j, "exit_code", (uint64_t)k->st);
+        json_str(&j, "status", omv_status_name(k->st));
+        json_str(&j, "message", k->st == OMV_OK ? "" : k->err.msg);
+        json_u64(&j, "elapsed_ms", k->elapsed_ms);
+        json_end(&j, stdout);
+        return;
+    }
+    if (k->st == OMV_OK)
+        printf("camera at %s (serial %s): OK in %.1f s\n", watch_dash(k->port), watch_dash(serial), (double)k->elapsed_ms / 1000.0);
+    else
+        printf("camera at %s (serial %s): FAILED (exit %d): %s\n", watch_dash(k->port), watch_dash(serial), (int)k->st,
+               k->err.msg[0] ? k->err.msg : omv_status_name(k->st));
+    fflush(stdout);
+}
+
+void watch_emit_note(struct watch *w, const char *event, const char *text)
+{
+    if (w->o->json) {
+        struct json_obj j;
+        json_begin(&j, event);
+        json_u64(&j, "in_flight", w->busy);
+        json_str(&j, "message", text);
+        json_end(&j, stdout);
+    } else if (w->o->verbosity >= 1) {
+        fprintf(stderr, "omvflashd: %s\n", text);
+    }
+}
+
+void watch_emit_finished(struct watch *w, int code, uint64_t elapsed)
+{
+    if (w->o->json) {
+        struct json_obj j;
+        json_begin(&j, "watch_finished");
+        json_u64(&j, "exit_code", (uint64_t)code);
+        json_u64(&j, "handled", w->handled);
+        json_u64(&j, "succeeded", w->succeeded);
+        json_u64(&j, "failed", w->failed);
+        json_u64(&j, "elapsed_ms", elapsed);
+        json_end(&j, stdout);
+    } else if (w->o->verbosity >= 1) {
+        printf("watch ended: %u camera%s handled, %u OK, %u failed\n", w->handled, w->handled == 1 ? "" : "s",
+               w->succeeded, w->failed);
+        fflush(stdout);
+    }
+}
+
+/* omv_callbacks for the watcher's plugin logs (daemon level, no device). */
+void watch_daemon_event(void *user, const omv_event *ev)
+{
+    struct watch *w = user;
+    pthread_mutex_lock(&w->lock);
+    cli_output_event(&w->dout, ev);
+    pthread_mutex_unlock(&w->lock);
+}

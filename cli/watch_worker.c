@@ -1,0 +1,104 @@
+/* omvflashd --watch: one worker thread per camera, running omv_flash() on
+ * its port with its own output state. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdlib.h>
+#include <string.h>
+
+#include "watch_internal.h"
+
+static void worker_event(void *user, const omv_event *ev)
+{
+    struct worker *k = user;
+    pthread_mutex_lock(&k->w->lock);
+    cli_output_event(&k->out, ev);
+    watch_worker_flush(k);
+    pthread_mutex_unlock(&k->w->lock);
+}
+
+/* Nobody can answer a question for one of several cameras: only --yes accepts. */
+static int worker_confirm(void *user, const char *what)
+{
+    struct worker *k = user;
+    (void)what;
+    return k->w->o->yes;
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *k = arg;
+    omv_callbacks cb = {.event = worker_event, .confirm = worker_confirm, .user = k,
+                        .log_debug = k->w->o->verbosity >= 3};
+    uint64_t t0 = watch_now_ms();
+    omv_error_clear(&k->err);
+    k->st = omv_flash(k->w->board, &k->req, &cb, &k->err);
+    k->elapsed_ms = watch_now_ms() - t0;
+    pthread_mutex_lock(&k->w->lock);
+    watch_worker_flush(k);
+    watch_emit_result(k);
+    k->finished = 1;
+    pthread_mutex_unlock(&k->w->lock);
+    return NULL;
+}
+
+void watch_worker_free(struct worker *k)
+{
+    if (!k)
+        return;
+    if (k->mout)
+        fclose(k->mout);
+    if (k->merr)
+        fclose(k->merr);
+    free(k->mout_buf);
+    free(k->merr_buf);
+    free(k);
+}
+
+/* Run signal handlers in the main thread only: workers (and the libusb
+ * threads their plugins start) inherit a mask blocking SIGINT/SIGTERM. */
+void watch_block_signals(sigset_t *old)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, old);
+}
+
+struct worker *watch_worker_start(struct watch *w, const struct omv_device_info *d)
+{
+    struct worker *k = calloc(1, sizeof *k);
+    if (!k)
+        return NULL;
+    k->w = w;
+    snprintf(k->port, sizeof k->port, "%s", d->port_path);
+    snprintf(k->serial, sizeof k->serial, "%s", d->serial);
+    cli_output_init(&k->out, w->o->json, w->o->verbosity);
+    k->out.tty = 0; /* no progress bars from several cameras at once */
+    snprintf(k->out.serial, sizeof k->out.serial, "%s", d->serial);
+    snprintf(k->out.port, sizeof k->out.port, "%s", d->port_path);
+    if (!w->o->json) {
+        k->mout = open_memstream(&k->mout_buf, &k->mout_len);
+        k->merr = open_memstream(&k->merr_buf, &k->merr_len);
+        if (!k->mout || !k->merr) {
+            watch_worker_free(k);
+            return NULL;
+        }
+        k->out.out = k->mout;
+        k->out.err = k->merr;
+    }
+    k->req = *w->base;
+    /* The camera is chosen by its port; without one, by its serial. */
+    k->req.port_path = k->port[0] ? k->port : NULL;
+    if (!k->port[0] && k->serial[0])
+        k->req.serial = k->serial;
+    k->req.cancel = w->abort_flag;
+    sigset_t old;
+    watch_block_signals(&old);
+    int r = pthread_create(&k->th, NULL, worker_main, k);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (r != 0) {
+        watch_worker_free(k);
+        return NULL;
+    }
+    return k;
+}
