@@ -4,11 +4,13 @@
 #define _POSIX_C_SOURCE 200809L
 #include "omv_serial.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,41 +51,101 @@ static int id_matches(const struct omv_match *m, int vid, int pid)
     return 0;
 }
 
+/*
+ * Ports are enumerated here, not with sp_list_ports(): in libserialport 0.1.1
+ * (Debian 12) a port that vanishes between the readdir() of /sys/class/tty
+ * and the lookup of its details makes list_ports() check the wrong pointer
+ * (fixed upstream after 0.1.1, commit 0c3f38b "do check on proper pointer"):
+ * sp_list_ports() then returns SP_OK with a NULL list when that port was the
+ * last one, or dereferences NULL itself on the next port. Ports vanish
+ * exactly when cameras reset into or out of their bootloader, and --watch
+ * lists every 100 ms. Even the fixed version fails the whole listing
+ * ("List append failed") for one vanished port. So walk /sys/class/tty here
+ * and ask libserialport about one port at a time: sp_get_port_by_name()
+ * fails cleanly for a port that is gone, which simply skips it.
+ */
+#define SYS_CLASS_TTY "/sys/class/tty"
+
+/* Is /sys/class/tty/ENTRY a USB port (its device path goes through a USB
+ * bus node, the test libserialport itself makes)? 0 for other ttys (virtual
+ * consoles, 8250 UARTs) and for entries that vanished meanwhile. */
+static int is_usb_tty(const char *entry)
+{
+    char path[512], target[512];
+    struct stat st;
+    snprintf(path, sizeof path, SYS_CLASS_TTY "/%s", entry);
+    if (lstat(path, &st) != 0)
+        return 0;
+    if (!S_ISLNK(st.st_mode)) /* old sysfs layout: a directory with a device link */
+        snprintf(path, sizeof path, SYS_CLASS_TTY "/%s/device", entry);
+    ssize_t n = readlink(path, target, sizeof target - 1);
+    if (n <= 0)
+        return 0;
+    target[n] = '\0';
+    return strstr(target, "usb") != NULL;
+}
+
+/* Fill @p sp from libserialport's view of /dev/ENTRY. 1 = a USB port with
+ * one of the match's ids, 0 = not wanted or gone, -1 = out of memory. */
+static int read_port(const char *entry, const struct omv_match *match, struct omv_serial_port *sp)
+{
+    char name[sizeof sp->name];
+    int k = snprintf(name, sizeof name, "/dev/%s", entry);
+    if (k < 0 || (size_t)k >= sizeof name)
+        return 0; /* not a name a CDC-ACM port has */
+    struct sp_port *p = NULL;
+    enum sp_return r = sp_get_port_by_name(name, &p);
+    if (r == SP_ERR_MEM)
+        return -1;
+    if (r != SP_OK)
+        return 0; /* the port vanished between the readdir() and now */
+    int vid = 0, pid = 0;
+    int ok = sp_get_port_transport(p) == SP_TRANSPORT_USB && sp_get_port_usb_vid_pid(p, &vid, &pid) == SP_OK &&
+             id_matches(match, vid, pid);
+    /* libserialport reads the USB attributes one file at a time and leaves
+     * the serial NULL when its file is gone by then: the device is being
+     * removed (a camera leaving its bootloader). Every OpenMV camera, in its
+     * bootloader or its application, has a serial number, and the serial is
+     * what tells the legacy bootloader from an application on 1209:ABD1, so
+     * such a half-removed port must not be taken for anything. */
+    const char *serial = ok ? sp_get_port_usb_serial(p) : NULL;
+    if (ok && serial) {
+        memset(sp, 0, sizeof *sp);
+        memcpy(sp->name, name, sizeof sp->name);
+        sp->info.vid = (uint16_t)vid;
+        sp->info.pid = (uint16_t)pid;
+        copy_str(sp->info.serial, sizeof sp->info.serial, serial);
+        copy_str(sp->info.manufacturer, sizeof sp->info.manufacturer, sp_get_port_usb_manufacturer(p));
+        copy_str(sp->info.product, sizeof sp->info.product, sp_get_port_usb_product(p));
+        port_path_of(sp->name, sp->info.port_path, sizeof sp->info.port_path);
+    }
+    sp_free_port(p);
+    return ok && serial;
+}
+
 omv_status omv_serial_list(const struct omv_match *match, omv_serial_keep_fn keep, void *user,
                            struct omv_serial_port *out, size_t max, size_t *count, omv_error *err)
 {
-    struct sp_port **list = NULL;
     *count = 0;
-    enum sp_return r = sp_list_ports(&list);
-    if (r == SP_ERR_MEM)
-        return omv_error_set(err, OMV_E_NOMEM, "out of memory listing serial ports");
-    if (r == SP_ERR_FAIL && (sp_last_error_code() == ENOENT || sp_last_error_code() == ENODEV)) {
-        /* No /sys/class/tty (no tty at all) or a port vanishing while it was
-         * being read (a camera resetting into its bootloader): nothing to list now. */
-        return OMV_OK;
+    DIR *dir = opendir(SYS_CLASS_TTY);
+    if (!dir) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            return OMV_OK; /* no tty at all (containers): nothing to list */
+        return omv_error_set(err, OMV_E_IO, "cannot list serial ports: %s: %s", SYS_CLASS_TTY, strerror(errno));
     }
-    if (r != SP_OK) {
-        char *msg = sp_last_error_message();
-        omv_error_set(err, OMV_E_IO, "cannot list serial ports: %s", msg ? msg : "unknown error");
-        sp_free_error_message(msg);
-        return OMV_E_IO;
-    }
-    for (size_t i = 0; list[i]; i++) {
-        struct sp_port *p = list[i];
-        if (sp_get_port_transport(p) != SP_TRANSPORT_USB)
-            continue;
-        int vid = 0, pid = 0;
-        if (sp_get_port_usb_vid_pid(p, &vid, &pid) != SP_OK || !id_matches(match, vid, pid))
+    omv_status st = OMV_OK;
+    struct dirent *e;
+    while ((e = readdir(dir))) {
+        if (e->d_name[0] == '.' || !is_usb_tty(e->d_name))
             continue;
         struct omv_serial_port sp;
-        memset(&sp, 0, sizeof sp);
-        copy_str(sp.name, sizeof sp.name, sp_get_port_name(p));
-        sp.info.vid = (uint16_t)vid;
-        sp.info.pid = (uint16_t)pid;
-        copy_str(sp.info.serial, sizeof sp.info.serial, sp_get_port_usb_serial(p));
-        copy_str(sp.info.manufacturer, sizeof sp.info.manufacturer, sp_get_port_usb_manufacturer(p));
-        copy_str(sp.info.product, sizeof sp.info.product, sp_get_port_usb_product(p));
-        port_path_of(sp.name, sp.info.port_path, sizeof sp.info.port_path);
+        int r = read_port(e->d_name, match, &sp);
+        if (r < 0) {
+            st = omv_error_set(err, OMV_E_NOMEM, "out of memory listing serial ports");
+            break;
+        }
+        if (r == 0)
+            continue;
         if (match->serial && strcmp(match->serial, sp.info.serial) != 0)
             continue;
         if (match->port_path && strcmp(match->port_path, sp.info.port_path) != 0)
@@ -94,8 +156,8 @@ omv_status omv_serial_list(const struct omv_match *match, omv_serial_keep_fn kee
             out[*count] = sp;
         (*count)++;
     }
-    sp_free_port_list(list);
-    return OMV_OK;
+    closedir(dir);
+    return st;
 }
 
 void omv_serial_describe(const struct omv_serial_port *ports, size_t n, char *buf, size_t cap)

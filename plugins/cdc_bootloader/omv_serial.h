@@ -29,8 +29,11 @@ typedef int (*omv_serial_keep_fn)(void *user, const struct omv_device_info *info
 /**
  * USB serial ports whose VID:PID is in match->ids, that match match->serial and
  * match->port_path when set, and that @p keep accepts (NULL = all). Writes up to
- * @p max to @p out and the total to *count.
- * @return OMV_OK, OMV_E_IO when ports cannot be enumerated, OMV_E_NOMEM.
+ * @p max to @p out and the total to *count. Ports that vanish while being
+ * listed, and half-removed ports whose USB serial can no longer be read, are
+ * skipped (a camera resetting into or out of its bootloader): never an error.
+ * @return OMV_OK (also when there is no /sys/class/tty), OMV_E_IO when
+ *         /sys/class/tty cannot be read, OMV_E_NOMEM.
  */
 omv_status omv_serial_list(const struct omv_match *match, omv_serial_keep_fn keep, void *user,
                            struct omv_serial_port *out, size_t max, size_t *count, omv_error *err);

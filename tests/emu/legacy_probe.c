@@ -22,6 +22,7 @@
  * --baud N (default 921600), --no-dtr. Exit 0 = every step passed, 1 = a
  * step failed (reason on stderr), 2 = usage. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <libserialport.h>
 #include <poll.h>
@@ -64,31 +65,61 @@ static bool is_bl_serial(const char *s)
     return s && (!strcmp(s, "000000000011") || !strcmp(s, "000000000010"));
 }
 
-/* Name of the first matching port, or NULL. */
+/* Name of the first matching port, or NULL. The probe walks /sys/class/tty
+ * itself and looks ports up one by one (sp_get_port_by_name), as omvflashd
+ * does: libserialport 0.1.1's sp_list_ports() returns SP_OK with a NULL list,
+ * or crashes, when a port vanishes while it lists (it checks the wrong
+ * pointer; fixed upstream after 0.1.1), and this probe watches ports vanish
+ * all the time. A port whose serial cannot be read is half removed: neither
+ * the bootloader nor an application. */
 static bool quiet_find;
+
+static bool is_usb_tty(const char *entry)
+{
+    char path[512], target[512];
+    snprintf(path, sizeof path, "/sys/class/tty/%s", entry);
+    ssize_t n = readlink(path, target, sizeof target - 1);
+    if (n <= 0)
+        return false;
+    target[n] = '\0';
+    return strstr(target, "usb") != NULL;
+}
+
+static char *match_port(const char *entry)
+{
+    char name[300];
+    snprintf(name, sizeof name, "/dev/%s", entry);
+    struct sp_port *p = NULL;
+    if (sp_get_port_by_name(name, &p) != SP_OK)
+        return NULL; /* vanished since the readdir() */
+    char *found = NULL;
+    int vid = 0, pid = 0;
+    const char *ser = sp_get_port_usb_serial(p);
+    if (ser && sp_get_port_transport(p) == SP_TRANSPORT_USB && sp_get_port_usb_vid_pid(p, &vid, &pid) == SP_OK) {
+        bool bl = is_bl_serial(ser);
+        if (!match_app && vid == 0x1209 && pid == 0xABD1 && bl)
+            found = strdup(name);
+        else if (match_app && (unsigned)vid == want_vid && (unsigned)pid == want_pid && !bl)
+            found = strdup(name);
+        if (found && !quiet_find)
+            fprintf(stderr, "legacy_probe: found %s %04x:%04x serial %s \"%s\"\n", found, vid, pid, ser,
+                    sp_get_port_usb_product(p));
+    }
+    sp_free_port(p);
+    return found;
+}
 
 static char *find_port(void)
 {
-    struct sp_port **list = NULL;
-    char *found = NULL;
-    if (sp_list_ports(&list) != SP_OK)
+    DIR *dir = opendir("/sys/class/tty");
+    if (!dir)
         return NULL;
-    for (int i = 0; list[i] && !found; i++) {
-        int vid = 0, pid = 0;
-        if (sp_get_port_transport(list[i]) != SP_TRANSPORT_USB ||
-            sp_get_port_usb_vid_pid(list[i], &vid, &pid) != SP_OK)
-            continue;
-        const char *ser = sp_get_port_usb_serial(list[i]);
-        bool bl = is_bl_serial(ser);
-        if (!match_app && vid == 0x1209 && pid == 0xABD1 && bl)
-            found = strdup(sp_get_port_name(list[i]));
-        else if (match_app && (unsigned)vid == want_vid && (unsigned)pid == want_pid && !bl)
-            found = strdup(sp_get_port_name(list[i]));
-        if (found && !quiet_find)
-            fprintf(stderr, "legacy_probe: found %s %04x:%04x serial %s \"%s\"\n", found, vid,
-                    pid, ser ? ser : "?", sp_get_port_usb_product(list[i]));
-    }
-    sp_free_port_list(list);
+    char *found = NULL;
+    struct dirent *e;
+    while (!found && (e = readdir(dir)))
+        if (e->d_name[0] != '.' && is_usb_tty(e->d_name))
+            found = match_port(e->d_name);
+    closedir(dir);
     return found;
 }
 

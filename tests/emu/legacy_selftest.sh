@@ -171,6 +171,15 @@ run 0 --camera h7-legacy --appear-after 300 -- gone:1 find:2000 w:start expect:0
 run 2 --camera h7 --fault stall-reply -- find:1
 ok "faults: unplug@FIRMWARE, unplug-erase, stall-reply, drop-layout-reply, --no-appear, --appear-after"
 
+# Host-side sysfs races (omvemu_host_fault_shim.so): the probe lists ports the
+# way omvflashd does and must neither crash nor take a half-removed
+# bootloader port (serial unreadable) for an application.
+run 0 --camera h7-legacy --host-fault list-race -- find:1000 w:start expect:0300CDAB
+run 1 --camera h7-legacy --host-fault serial-unreadable -- match:app find:300
+run 0 --camera h7-legacy --host-fault serial-unreadable -- find:1000 w:start expect:0300CDAB
+run 2 --camera h7-legacy --host-fault bogus -- find:1
+ok "host faults: a port vanishing mid-listing, a half-removed port's serial"
+
 # --- 12. DFU-era application: reset -> the openmv_dfu device appears ----------------
 if command -v dfu-util >/dev/null; then
     cat >dfu.sh <<SH

@@ -9,6 +9,7 @@
 #include "dfu_device.h"
 #include "legacy_emu.h"
 #include "write_shim.h"
+#include "host_faults.h"
 #include "testbed.h"
 #include "usbfs_ioctl.h"
 
@@ -70,6 +71,7 @@ typedef struct {
     timing_model_t timing;
     legacy_timing_t ltiming;  /* [legacy] group of --model */
     bool verbose;
+    char *host_faults;        /* --host-fault kinds, comma separated (host_fault_shim.c) */
     char **cmd;
 
     emu_testbed_t *tb;
@@ -125,6 +127,9 @@ static void usage(FILE *f)
             "  --fault SPEC        legacy: unplug@FIRMWARE:OFFSET, unplug@QSPI:OFFSET,\n"
             "                      unplug-erase@SECTOR, stall-reply[:N], drop-layout-reply:N[*K|*]\n"
             "  --model FILE        legacy: [legacy] group (see models/legacy-realistic.ini)\n"
+            "  --host-fault KIND   a sysfs race in the host, once per process (repeatable):\n"
+            "                      list-race (a port vanishes while the host lists ports),\n"
+            "                      serial-unreadable (a half-removed port: no serial file)\n"
             "  -h, --help          this help\n"
             "\nExit: COMMAND's status, 128+N if it was killed by signal N, 2 for bad options,\n"
             "125 if the emulator failed, 126/127 if COMMAND could not be run.\n");
@@ -150,6 +155,20 @@ static long parse_ms(const char *opt, const char *v)
     if (!*v || *end || errno || x < 0 || x > 24L * 3600 * 1000)
         die_usage("%s: '%s' is not a number of milliseconds", opt, v);
     return x;
+}
+
+/* --host-fault KIND (global): checked here, applied by the shim in COMMAND. */
+static void add_host_fault(const char *kind)
+{
+    char *kinds = g_strdup(" " OMVEMU_HOST_FAULT_KINDS " "), *want = g_strdup_printf(" %s ", kind);
+    bool known = *kind && !strchr(kind, ' ') && strstr(kinds, want);
+    g_free(kinds);
+    g_free(want);
+    if (!known)
+        die_usage("--host-fault: '%s' is not one of: %s", kind, OMVEMU_HOST_FAULT_KINDS);
+    char *all = E.host_faults ? g_strdup_printf("%s,%s", E.host_faults, kind) : g_strdup(kind);
+    g_free(E.host_faults);
+    E.host_faults = all;
 }
 
 static camera_inst_t *cur_cam(void)
@@ -203,7 +222,7 @@ static void parse_args(int argc, char **argv)
                                             "--window-ms", "--appear-after", "--load",
                                             "--fault", "--mram", "--mram-init-ms",
                                             "--bootloader-version", "--app-mode", "--zlp",
-                                            "--reenum-ms"};
+                                            "--reenum-ms", "--host-fault"};
         bool is_known = false;
         for (size_t k = 0; k < sizeof(known) / sizeof(*known); k++)
             is_known = is_known || !strcmp(name, known[k]);
@@ -297,6 +316,8 @@ static void parse_args(int argc, char **argv)
             cur_cam()->zlp = true;
         else if (!strcmp(name, "--reenum-ms"))
             cur_cam()->reenum_ms = parse_ms(name, val);
+        else if (!strcmp(name, "--host-fault"))
+            add_host_fault(val);
         else
             die_usage("unknown option '%s'", name);
     }
@@ -553,6 +574,25 @@ static void shim_env(void)
     setenv(OMVEMU_SHIM_ENV_SOCK, tty_hub_sock_path(E.hub), 1);
 }
 
+/* --host-fault: omvemu_host_fault_shim.so in front of everything else in
+ * COMMAND's LD_PRELOAD (umockdev's wrappers call libc directly, so a shim
+ * behind them would never see the calls). */
+static void host_fault_env(void)
+{
+    if (!E.host_faults)
+        return;
+    const char *shim = getenv("OMVEMU_HOST_FAULT_SHIM");
+    if (!shim)
+        shim = OMVEMU_HOST_FAULT_SHIM_PATH;
+    if (access(shim, R_OK) != 0)
+        fprintf(stderr, "omvemu: warning: %s missing: --host-fault has no effect\n", shim);
+    const char *lp = getenv("LD_PRELOAD");
+    char *v = lp && *lp ? g_strdup_printf("%s:%s", shim, lp) : g_strdup(shim);
+    setenv("LD_PRELOAD", v, 1);
+    g_free(v);
+    setenv(OMVEMU_HOST_FAULTS_ENV, E.host_faults, 1);
+}
+
 static pid_t spawn(char **cmd)
 {
     pid_t pid = fork();
@@ -730,6 +770,7 @@ int main(int argc, char **argv)
             goto cleanup;
     }
 
+    host_fault_env();
     E.child = spawn(E.cmd);
     if (E.child < 0)
         goto cleanup;
@@ -763,5 +804,6 @@ cleanup:
     tty_hub_free(E.hub);
     g_main_loop_unref(E.loop);
     g_strfreev(argv_copy);
+    g_free(E.host_faults);
     return rc;
 }
