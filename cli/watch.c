@@ -98,6 +98,7 @@ int cli_watch(const struct cli_opts *o, const omv_board *board, const omv_reques
     int need_scan = 1, stop_noted = 0, abort_noted = 0;
     uint64_t next_scan = 0;
     for (;;) {
+        watch_take_signals();
         if (watch_reap(w))
             need_scan = 1; /* a finished port may already be empty */
         if (*stop && !stop_noted) {

@@ -96,6 +96,8 @@ void watch_daemon_event(void *user, const omv_event *ev);
 /* ---- workers (watch_worker.c) ---- */
 /** Block SIGINT/SIGTERM in the calling thread (threads started meanwhile inherit it); @p old receives the mask. */
 void watch_block_signals(sigset_t *old);
+/** Unblock SIGINT/SIGTERM in the calling (main) thread, whatever a library left. */
+void watch_take_signals(void);
 /** Start a worker flashing @p d; NULL when out of memory or threads. */
 struct worker *watch_worker_start(struct watch *w, const struct omv_device_info *d);
 /** Free a joined (or never started) worker. NULL is a no-op. */

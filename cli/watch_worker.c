@@ -64,6 +64,22 @@ void watch_block_signals(sigset_t *old)
     pthread_sigmask(SIG_BLOCK, &set, old);
 }
 
+/* The main thread takes SIGINT/SIGTERM, always. Called once per loop: a
+ * library that saves and restores signal masks around its own work can hand
+ * the main thread a worker's mask. Debian 12's umockdev preload (0.17.16, the
+ * test rig; fixed upstream in commit 284dcf1 "preload: fix sigmask block and
+ * restore race") keeps one process-wide copy of the mask it saves around
+ * every path lookup: a worker and the main thread looking up paths at the
+ * same time swap masks, and the signals stay pending for ever. */
+void watch_take_signals(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+}
+
 struct worker *watch_worker_start(struct watch *w, const struct omv_device_info *d)
 {
     struct worker *k = calloc(1, sizeof *k);
