@@ -1,6 +1,7 @@
 /* Per-camera tables: fact sheet table 1.2 (ids), 2.3 (STM32 sector maps),
  * 3.1 (speed), 3.2 (partitions), 3.3 (erase/program rules). */
 #include "camera_models.h"
+#include "dfuse_models.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -82,20 +83,20 @@ static const partition_t ae3_parts[] = {
  * distinct per camera ("4F4D56" = "OMV", then the PID). */
 static const camera_model_t cameras[] = {
     {"ae3", "OPENMV_AE3", 0x37C5, 0x96E3, 480, "4F4D560096E3000000000001",
-     ae3_mems, N(ae3_mems), ae3_parts, N(ae3_parts), true, &ae3_hooks},
+     ae3_mems, N(ae3_mems), ae3_parts, N(ae3_parts), true, &ae3_hooks, NULL, NULL},
     /* N6: header location inside the signed FSBL is unverified -> no header. */
     {"n6", "OPENMV_N6", 0x37C5, 0x9206, 480, "4F4D56009206000000000001",
-     n6_mems, N(n6_mems), n6_parts, N(n6_parts), false, NULL},
+     n6_mems, N(n6_mems), n6_parts, N(n6_parts), false, NULL, NULL, NULL},
     {"h7plus", "OPENMV4P", 0x37C5, 0x924A, 12, "4F4D5600924A000000000001",
-     h7p_mems, N(h7p_mems), h7p_parts, N(h7p_parts), true, NULL},
+     h7p_mems, N(h7p_mems), h7p_parts, N(h7p_parts), true, NULL, NULL, NULL},
     {"pt", "OPENMVPT", 0x37C5, 0x9205, 12, "4F4D56009205000000000001",
-     h7p_mems, N(h7p_mems), h7p_parts, N(h7p_parts), true, NULL},
+     h7p_mems, N(h7p_mems), h7p_parts, N(h7p_parts), true, NULL, NULL, NULL},
     {"h7", "OPENMV4", 0x37C5, 0x9204, 12, "4F4D56009204000000000001",
-     h7_mems, N(h7_mems), h7_parts, N(h7_parts), true, NULL},
+     h7_mems, N(h7_mems), h7_parts, N(h7_parts), true, NULL, NULL, NULL},
     {"m7", "OPENMV3", 0x37C5, 0x9203, 12, "4F4D56009203000000000001",
-     m7_mems, N(m7_mems), m7_parts, N(m7_parts), true, NULL},
+     m7_mems, N(m7_mems), m7_parts, N(m7_parts), true, NULL, NULL, NULL},
     {"m4", "OPENMV2", 0x37C5, 0x9202, 12, "4F4D56009202000000000001",
-     m4_mems, N(m4_mems), m4_parts, N(m4_parts), true, NULL},
+     m4_mems, N(m4_mems), m4_parts, N(m4_parts), true, NULL, NULL, NULL},
 };
 
 const camera_model_t *camera_model_find(const char *id)
@@ -103,12 +104,12 @@ const camera_model_t *camera_model_find(const char *id)
     for (size_t i = 0; i < N(cameras); i++)
         if (strcasecmp(cameras[i].id, id) == 0)
             return &cameras[i];
-    return NULL;
+    return dfuse_camera_find(id); /* DfuSe cameras: dfuse_models.c */
 }
 
 const char *camera_model_ids(void)
 {
-    return "ae3 n6 h7plus pt h7 m7 m4";
+    return "ae3 n6 h7plus pt h7 m7 m4 " DFUSE_CAMERA_IDS;
 }
 
 /* Partitions are named like the alt strings; a plain number selects an alt. */

@@ -53,6 +53,18 @@ typedef struct {
 } partition_t;
 
 struct dfu_device;
+struct dfuse_model;
+
+/* USB identity of a device that is not an openmv_dfu bootloader (the DfuSe
+ * cameras: ST ROM, Arduino bootloader). NULL in camera_model_t means the
+ * openmv_dfu descriptors of descriptors.c. */
+typedef struct {
+    const char *manufacturer, *product;
+    uint16_t bcd_usb, bcd_device;
+    uint8_t config_attributes, max_power_2ma; /* configuration descriptor */
+    uint8_t dfu_attributes;                   /* functional descriptor bmAttributes */
+    uint16_t detach_timeout_ms, transfer_size, bcd_dfu;
+} usb_identity_t;
 
 /* Per-camera behaviour beyond plain partition writes. Kept as hooks so the
  * AE3 MRAM/RECOVERY rules (and later extensions) live in one place. */
@@ -81,6 +93,10 @@ typedef struct {
     size_t nparts;
     bool boot_header;        /* bootloader header at partition 0 + 0x1000 */
     const camera_hooks_t *hooks;
+    /* DfuSe cameras only (dfuse_models.c); NULL for openmv_dfu cameras. The
+     * parts[] of a DfuSe camera are its alt settings (name = alt string). */
+    const usb_identity_t *usb;
+    const struct dfuse_model *dfuse;
 } camera_model_t;
 
 const camera_model_t *camera_model_find(const char *id);

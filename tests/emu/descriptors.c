@@ -11,24 +11,49 @@ static size_t put(uint8_t *out, size_t cap, const uint8_t *src, size_t n)
     return k;
 }
 
+const char *desc_manufacturer(const camera_model_t *cam)
+{
+    return cam->usb ? cam->usb->manufacturer : "OpenMV";
+}
+
+const char *desc_product(const camera_model_t *cam)
+{
+    return cam->usb ? cam->usb->product : "OpenMV Camera (DFU Mode)";
+}
+
+uint16_t desc_bcd_device(const camera_model_t *cam)
+{
+    return cam->usb ? cam->usb->bcd_device : DESC_BCD_DEVICE;
+}
+
+uint16_t desc_bcd_usb(const camera_model_t *cam)
+{
+    return cam->usb ? cam->usb->bcd_usb : 0x0200;
+}
+
 size_t desc_device(const camera_model_t *cam, uint8_t *out, size_t cap)
 {
+    uint16_t usb = desc_bcd_usb(cam), dev = desc_bcd_device(cam);
     const uint8_t d[18] = {
-        18, 0x01, 0x00, 0x02,          /* bcdUSB 2.00 */
+        18, 0x01, usb & 0xFF, usb >> 8, /* bcdUSB (2.00; the F4 ROM says 1.00) */
         0x00, 0x00, 0x00, 64,          /* class 0/0/0, EP0 64 bytes */
         cam->vid & 0xFF, cam->vid >> 8, cam->pid & 0xFF, cam->pid >> 8,
-        DESC_BCD_DEVICE & 0xFF, DESC_BCD_DEVICE >> 8,
+        dev & 0xFF, dev >> 8,
         1, 2, 3,                       /* iManufacturer, iProduct, iSerialNumber */
         1,                             /* one configuration */
     };
     return put(out, cap, d, sizeof(d));
 }
 
-size_t desc_dfu_functional(uint8_t *out, size_t cap)
+size_t desc_dfu_functional(const camera_model_t *cam, uint8_t *out, size_t cap)
 {
-    /* bmAttributes 0x07: download, upload, manifestation tolerant; no WillDetach. */
-    const uint8_t f[9] = {9, 0x21, 0x07, 1000 & 0xFF, 1000 >> 8,
-                          EMU_XFER_SIZE & 0xFF, EMU_XFER_SIZE >> 8, 0x01, 0x01};
+    /* openmv_dfu: bmAttributes 0x07 (download, upload, manifestation tolerant;
+     * no WillDetach), detach 1000 ms, 4096-byte transfers, DFU 1.1. */
+    const usb_identity_t def = {NULL, NULL, 0, 0, 0, 0, 0x07, 1000, EMU_XFER_SIZE, 0x0101};
+    const usb_identity_t *u = cam->usb ? cam->usb : &def;
+    const uint8_t f[9] = {9, 0x21, u->dfu_attributes, u->detach_timeout_ms & 0xFF,
+                          u->detach_timeout_ms >> 8, u->transfer_size & 0xFF,
+                          u->transfer_size >> 8, u->bcd_dfu & 0xFF, u->bcd_dfu >> 8};
     return put(out, cap, f, sizeof(f));
 }
 
@@ -36,7 +61,9 @@ size_t desc_config(const camera_model_t *cam, uint8_t *out, size_t cap)
 {
     uint8_t c[9 + 9 * EMU_MAX_PARTS + 9];
     size_t total = 9 + 9 * cam->nparts + 9, n = 0;
-    const uint8_t head[9] = {9, 0x02, total & 0xFF, total >> 8, 1, 1, 0, 0x80, 250 /* 500 mA */};
+    uint8_t attr = cam->usb ? cam->usb->config_attributes : 0x80;
+    uint8_t power = cam->usb ? cam->usb->max_power_2ma : 250; /* 500 mA */
+    const uint8_t head[9] = {9, 0x02, total & 0xFF, total >> 8, 1, 1, 0, attr, power};
     memcpy(c, head, 9);
     n = 9;
     /* One interface, one alt setting per partition, DFU-mode class FE/01/02;
@@ -47,23 +74,23 @@ size_t desc_config(const camera_model_t *cam, uint8_t *out, size_t cap)
         n += 9;
     }
     /* TinyUSB puts the functional descriptor after the last alt. */
-    n += desc_dfu_functional(c + n, 9);
+    n += desc_dfu_functional(cam, c + n, 9);
     return put(out, cap, c, n);
 }
 
 size_t desc_string(const camera_model_t *cam, const char *serial, unsigned index, uint8_t *out,
                    size_t cap)
 {
-    uint8_t s[2 + 2 * 64];
+    uint8_t s[2 + 2 * 126];
     const char *str;
     if (index == 0) {
         const uint8_t lang[4] = {4, 0x03, 0x09, 0x04};
         return put(out, cap, lang, 4);
     }
     if (index == 1)
-        str = "OpenMV";
+        str = desc_manufacturer(cam);
     else if (index == 2)
-        str = "OpenMV Camera (DFU Mode)";
+        str = desc_product(cam);
     else if (index == 3)
         str = serial;
     else if (index - 4 < cam->nparts)
@@ -71,8 +98,8 @@ size_t desc_string(const camera_model_t *cam, const char *serial, unsigned index
     else
         return 0;
     size_t len = strlen(str);
-    if (len > 63)
-        len = 63;
+    if (len > 126) /* a string descriptor holds at most 126 UTF-16 units */
+        len = 126;
     s[0] = (uint8_t)(2 + 2 * len);
     s[1] = 0x03;
     for (size_t i = 0; i < len; i++) {

@@ -1,6 +1,7 @@
 #include "dfu_device.h"
 
 #include "descriptors.h"
+#include "dfuse_device.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -49,6 +50,13 @@ dfu_device_t *dfu_device_new(const camera_model_t *cam, const char *serial, cons
             dfu_device_free(d);
             return NULL;
         }
+    if (cam->dfuse) {
+        if (!(d->dfuse = dfuse_state_new(cam))) {
+            dfu_device_free(d);
+            return NULL;
+        }
+        dfuse_session_reset(d);
+    }
     if (cam->boot_header) {
         /* Bootloader header at bootloader start + 0x1000 (fact sheet §3.1):
          * magic 0xB00710AD (LE), version 1.0.3, 25 reserved zero bytes. */
@@ -67,11 +75,14 @@ void dfu_device_free(dfu_device_t *d)
         return;
     for (size_t i = 0; i < EMU_MAX_MEMS; i++)
         flash_memory_free(d->mem[i]);
+    dfuse_state_free(d->dfuse);
     free(d);
 }
 
 bool dfu_device_load(dfu_device_t *d, const char *part, const char *file, char *err, size_t errlen)
 {
+    if (d->dfuse)
+        return dfuse_load(d, part, file, err, errlen);
     int alt = camera_model_find_partition(d->cam, part);
     if (alt < 0) {
         snprintf(err, errlen, "--load %s: camera %s has no partition '%s'", part, d->cam->id, part);
@@ -111,6 +122,8 @@ bool dfu_device_load(dfu_device_t *d, const char *part, const char *file, char *
 
 int dfu_device_set_interface(dfu_device_t *d, int iface, int alt)
 {
+    if (d->dfuse)
+        return dfuse_set_interface(d, iface, alt);
     d->stats.setinterface++;
     if (iface != 0 || alt < 0 || (size_t)alt >= d->cam->nparts)
         return -1;
@@ -405,7 +418,7 @@ static ctrl_result_t standard_request(dfu_device_t *d, uint8_t rt, uint8_t req, 
             n = desc_string(d->cam, d->serial, wValue & 0xFF, buf, sizeof(buf));
             break;
         case 0x21: /* DFU functional descriptor, asked for by some hosts */
-            n = desc_dfu_functional(buf, sizeof(buf));
+            n = desc_dfu_functional(d->cam, buf, sizeof(buf));
             break;
         default:
             break;
@@ -468,7 +481,8 @@ ctrl_result_t dfu_device_control(dfu_device_t *d, const uint8_t setup[8], const 
     } else if (type == 1 && recip == 1 && wIndex == 0 && req <= DFU_ABORT &&
                ((rt & 0x80) != 0) == (req == DFU_UPLOAD || req == DFU_GETSTATUS ||
                                       req == DFU_GETSTATE)) {
-        r = dfu_class_request(d, req, wValue, wLength, data, in, in_cap);
+        r = d->dfuse ? dfuse_class_request(d, req, wValue, wLength, data, in, in_cap)
+                     : dfu_class_request(d, req, wValue, wLength, data, in, in_cap);
         const char *res = r.kind == CTRL_STALL ? "STALL" : r.kind == CTRL_UNPLUG ? "UNPLUG" : "ok";
         if (req == DFU_GETSTATUS && r.in_len == 6)
             emu_log(d, "GETSTATUS -> %s, %s, poll %u ms%s", dfu_status_name(in[0]),
@@ -490,8 +504,10 @@ ctrl_result_t dfu_device_control(dfu_device_t *d, const uint8_t setup[8], const 
     return r;
 }
 
-bool dfu_device_dump(const dfu_device_t *d, const char *dir, char *err, size_t errlen)
+bool dfu_device_dump(dfu_device_t *d, const char *dir, char *err, size_t errlen)
 {
+    if (d->dfuse)
+        return dfuse_dump(d, dir, err, errlen);
     if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
         snprintf(err, errlen, "--dump %s: %s", dir, strerror(errno));
         return false;

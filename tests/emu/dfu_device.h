@@ -68,6 +68,10 @@ typedef struct dfu_device {
     uint64_t mram_init_us;
 
     emu_stats_t stats;
+
+    /* DfuSe cameras (cam->dfuse): their own request semantics and memories,
+     * dfuse_device.c; NULL for openmv_dfu cameras. */
+    struct dfuse_state *dfuse;
 } dfu_device_t;
 
 dfu_device_t *dfu_device_new(const camera_model_t *cam, const char *serial, const char *tag,
@@ -86,8 +90,9 @@ ctrl_result_t dfu_device_control(dfu_device_t *d, const uint8_t setup[8], const 
 /* USBDEVFS_SETINTERFACE: alt select resets the DFU state machine. */
 int dfu_device_set_interface(dfu_device_t *d, int iface, int alt);
 
-/* Write DIR/<NAME>.bin for every partition the host wrote to. */
-bool dfu_device_dump(const dfu_device_t *d, const char *dir, char *err, size_t errlen);
+/* Write DIR/<NAME>.bin for every partition the host wrote to (DfuSe cameras:
+ * DIR/0x<ADDR>.bin per written range, see dfuse_dump.c). */
+bool dfu_device_dump(dfu_device_t *d, const char *dir, char *err, size_t errlen);
 
 void emu_log(const dfu_device_t *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

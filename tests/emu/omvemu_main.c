@@ -7,6 +7,7 @@
  * exit-time dump/stats. The device model lives in dfu_device.c. */
 #define _GNU_SOURCE
 #include "dfu_device.h"
+#include "dfuse_device.h"
 #include "legacy_emu.h"
 #include "write_shim.h"
 #include "host_faults.h"
@@ -43,6 +44,7 @@ typedef struct {
     size_t nfaults;
     const char *load_part[MAX_LOADS], *load_file[MAX_LOADS];
     size_t nloads;
+    dfuse_opts_t dfuse;    /* DfuSe cameras: --rdp, --h7-rev-v, --dump-range */
 
     /* legacy CDC bootloader / application mode (legacy_emu.c, README "Legacy cameras") */
     const legacy_model_t *legacy; /* --camera X-legacy */
@@ -60,6 +62,7 @@ typedef struct {
     dfu_device_t *dfu;
     emu_usbdev_t *usb;
     bool present, removed;
+    GPtrArray *retired;    /* DfuSe: device nodes left behind by re-enumerations */
 } camera_inst_t;
 
 typedef struct {
@@ -70,6 +73,7 @@ typedef struct {
     const char *dump_dir, *stats_file, *model_file;
     timing_model_t timing;
     legacy_timing_t ltiming;  /* [legacy] group of --model */
+    unsigned dfuse_erase_pct, dfuse_program_pct; /* [dfuse] group of --model */
     bool verbose;
     char *host_faults;        /* --host-fault kinds, comma separated (host_fault_shim.c) */
     char **cmd;
@@ -77,6 +81,7 @@ typedef struct {
     emu_testbed_t *tb;
     tty_hub_t *hub;           /* serial ports: legacy cameras and --app-mode */
     GMainLoop *loop;
+    unsigned next_devnum;     /* DfuSe re-enumerations get fresh device numbers */
     pid_t child;
     int child_status;
     bool child_done;
@@ -130,6 +135,17 @@ static void usage(FILE *f)
             "  --host-fault KIND   a sysfs race in the host, once per process (repeatable):\n"
             "                      list-race (a port vanishes while the host lists ports),\n"
             "                      serial-unreadable (a half-removed port: no serial file)\n"
+            "\nDfuSe cameras (ST DfuSe; addresses instead of partitions, see README):\n"
+            "  --camera CAM        portenta nicla giga (Arduino bootloader 2341:035B/035F/0366),\n"
+            "                      stm32-rom-h7 stm32-rom-f7 stm32-rom-f4 (STM32 ROM 0483:DF11)\n"
+            "  --load ADDR=FILE    preset memory at ADDR (e.g. 0x08040000=fw.bin)\n"
+            "  --dump DIR          at exit write DIR/0x<ADDR>.bin per contiguous range written\n"
+            "  --dump-range ADDR:LEN  also write DIR/range-0x<START>-0x<END>.bin (repeatable)\n"
+            "  --fault SPEC        KIND@[write:|erase:|read:]0xADDR[*N|*] (KIND as above)\n"
+            "  --rdp               ROM: flash read protection active (0x92 removes it)\n"
+            "  --h7-rev-v          stm32-rom-h7: rev V ROM, a bank-2 erase stays dfuDNBUSY\n"
+            "  --model FILE        [dfuse] time_pct, erase_pct, program_pct: share of the\n"
+            "                      erase/program time estimates spent (default 0)\n"
             "  -h, --help          this help\n"
             "\nExit: COMMAND's status, 128+N if it was killed by signal N, 2 for bad options,\n"
             "125 if the emulator failed, 126/127 if COMMAND could not be run.\n");
@@ -222,14 +238,15 @@ static void parse_args(int argc, char **argv)
                                             "--window-ms", "--appear-after", "--load",
                                             "--fault", "--mram", "--mram-init-ms",
                                             "--bootloader-version", "--app-mode", "--zlp",
-                                            "--reenum-ms", "--host-fault"};
+                                            "--reenum-ms", "--host-fault", "--dump-range",
+                                            "--rdp", "--h7-rev-v"};
         bool is_known = false;
         for (size_t k = 0; k < sizeof(known) / sizeof(*known); k++)
             is_known = is_known || !strcmp(name, known[k]);
         if (!is_known)
             die_usage("unknown option '%s'", name);
         bool flag = !strcmp(name, "--forced") || !strcmp(name, "--no-appear") || !strcmp(name, "--mram") ||
-                    !strcmp(name, "--zlp");
+                    !strcmp(name, "--zlp") || !strcmp(name, "--rdp") || !strcmp(name, "--h7-rev-v");
         if (flag) {
             if (eq)
                 die_usage("%s takes no value", name);
@@ -299,7 +316,11 @@ static void parse_args(int argc, char **argv)
             if (c->nfaults >= MAX_FAULTS || c->nlfaults >= MAX_FAULTS)
                 die_usage("--fault: at most %d per camera", MAX_FAULTS);
             c->lfault_spec[c->nlfaults++] = val; /* legacy cameras parse it in build_devices */
-            if (!c->legacy && !legacy_fault_syntax(val)) {
+            if (dfuse_fault_syntax(val)) { /* by address: DfuSe cameras */
+                if (!dfuse_fault_parse(val, &c->faults[c->nfaults], err, sizeof(err)))
+                    die_usage("%s", err);
+                c->nfaults++;
+            } else if (!c->legacy && !legacy_fault_syntax(val)) {
                 if (!fault_parse(val, &c->faults[c->nfaults], err, sizeof(err)))
                     die_usage("%s", err);
                 c->nfaults++;
@@ -318,6 +339,16 @@ static void parse_args(int argc, char **argv)
             cur_cam()->reenum_ms = parse_ms(name, val);
         else if (!strcmp(name, "--host-fault"))
             add_host_fault(val);
+        else if (!strcmp(name, "--rdp"))
+            cur_cam()->dfuse.rdp = true;
+        else if (!strcmp(name, "--h7-rev-v"))
+            cur_cam()->dfuse.rev_v = true;
+        else if (!strcmp(name, "--dump-range")) {
+            dfuse_opts_t *o = &cur_cam()->dfuse;
+            if (o->ndump_ranges >= DFUSE_MAX_DUMP_RANGES)
+                die_usage("--dump-range: at most %d per camera", DFUSE_MAX_DUMP_RANGES);
+            o->dump_ranges[o->ndump_ranges++] = val;
+        }
         else
             die_usage("unknown option '%s'", name);
     }
@@ -330,6 +361,9 @@ static void parse_args(int argc, char **argv)
         if (!timing_model_load(E.model_file, &E.timing, err, sizeof(err)))
             die_usage("--model: %s", err);
         if (!legacy_timing_load(E.model_file, &E.ltiming, err, sizeof(err)))
+            die_usage("--model: %s", err);
+        if (!dfuse_timing_load(E.model_file, &E.dfuse_erase_pct, &E.dfuse_program_pct, err,
+                               sizeof(err)))
             die_usage("--model: %s", err);
     }
 }
@@ -355,6 +389,25 @@ static void build_legacy(camera_inst_t *c, size_t i)
     c->devnum = (unsigned)i + 2;
 }
 
+static void dfuse_schedule(void *user, unsigned ms);
+
+/* DfuSe cameras take address faults and their own options; the others not. */
+static void check_dfuse_options(camera_inst_t *c)
+{
+    bool dfuse = c->cam->dfuse != NULL;
+    for (size_t f = 0; f < c->nfaults; f++)
+        if ((c->faults[f].alt == DFUSE_FAULT_ALT) != dfuse)
+            die_usage("--fault %s: camera %s takes %s", c->lfault_spec[f], c->cam->id,
+                      dfuse ? "KIND@[write:|erase:|read:]0xADDR" : "KIND@PARTITION:BLOCK");
+    if (!dfuse && (c->dfuse.rdp || c->dfuse.rev_v || c->dfuse.ndump_ranges))
+        die_usage("--rdp, --h7-rev-v and --dump-range are for the DfuSe cameras (%s)",
+                  DFUSE_CAMERA_IDS);
+    if (dfuse && (c->mram || c->app_mode))
+        die_usage("--mram and --app-mode are not for the DfuSe cameras");
+    if (dfuse)
+        c->forced = true; /* these bootloaders have no timeout window */
+}
+
 /* Build the device models; every problem here is a usage error (exit 2). */
 static void build_devices(void)
 {
@@ -369,15 +422,17 @@ static void build_devices(void)
         for (size_t f = 0; f < c->nlfaults; f++)
             if (legacy_fault_syntax(c->lfault_spec[f]))
                 die_usage("--fault %s: only for the *-legacy cameras", c->lfault_spec[f]);
+        check_dfuse_options(c);
         for (size_t f = 0; f < c->nfaults; f++)
-            if (!fault_resolve(&c->faults[f], c->cam))
+            if (c->faults[f].alt != DFUSE_FAULT_ALT && !fault_resolve(&c->faults[f], c->cam))
                 die_usage("--fault: camera %s has no partition '%s'", c->cam->id,
                           c->faults[f].part_name);
         if (c->serial)
             snprintf(c->serial_buf, sizeof(c->serial_buf), "%s", c->serial);
         else {
             /* Distinct default serials when several cameras are on the bus. */
-            snprintf(c->serial_buf, sizeof(c->serial_buf), "%.22s%02X", c->cam->serial,
+            int keep = (int)strlen(c->cam->serial) - 2;
+            snprintf(c->serial_buf, sizeof(c->serial_buf), "%.*s%02X", keep, c->cam->serial,
                      (unsigned)(i + 1));
         }
         c->port = (unsigned)i + 1;
@@ -397,6 +452,13 @@ static void build_devices(void)
             die_usage("--mram: only the ae3 has Everspin-MRAM builds");
         c->dfu->ext_mram = c->mram;
         c->dfu->mram_init_us = (uint64_t)c->mram_init_ms * 1000u;
+        if (c->cam->dfuse) {
+            char err[512];
+            c->dfuse.erase_pct = E.dfuse_erase_pct;
+            c->dfuse.program_pct = E.dfuse_program_pct;
+            if (!dfuse_configure(c->dfu, &c->dfuse, dfuse_schedule, c, err, sizeof(err)))
+                die_usage("%s", err);
+        }
         for (size_t l = 0; l < c->nloads; l++) {
             char err[512];
             if (!dfu_device_load(c->dfu, c->load_part[l], c->load_file[l], err, sizeof(err)))
@@ -455,6 +517,48 @@ static void ensure_preload(char **argv)
 
 /* ---- device presence (main thread) ---- */
 
+static bool appear(camera_inst_t *c, bool hotplug);
+static void on_leave(emu_usbdev_t *dev, void *user);
+
+/* A DfuSe camera that reset or detached comes back as the same bootloader,
+ * re-enumerated: a new device number, so handles on the old node keep
+ * getting ENODEV, as with the kernel. */
+static gboolean dfuse_reappear(gpointer p)
+{
+    camera_inst_t *c = p;
+    g_mutex_lock(&c->usb->lock);
+    dfuse_session_reset(c->dfu);
+    g_mutex_unlock(&c->usb->lock);
+    if (!c->retired)
+        c->retired = g_ptr_array_new_with_free_func((GDestroyNotify)usbfs_dev_free);
+    g_ptr_array_add(c->retired, c->usb);
+    c->usb = usbfs_dev_new(c->dfu, c->cam->speed_mbps, on_leave, c);
+    c->devnum = E.next_devnum++;
+    c->present = c->removed = false;
+    if (c->devnum > 127 || !emu_testbed_attach(E.tb, c->devnum, c->usb->handler) ||
+        !appear(c, true))
+        fprintf(stderr, "omvemu: the DfuSe device could not re-appear\n");
+    return G_SOURCE_REMOVE;
+}
+
+/* A DfuSe camera's delayed event (the Arduino board reset after leaving). */
+static gboolean dfuse_timer_due(gpointer p)
+{
+    camera_inst_t *c = p;
+    g_mutex_lock(&c->usb->lock);
+    const char *why = dfuse_timer(c->dfu);
+    g_mutex_unlock(&c->usb->lock);
+    if (why)
+        usbfs_dev_leave(c->usb, why);
+    return G_SOURCE_REMOVE;
+}
+
+/* Called from umockdev's worker thread: g_timeout_add is thread-safe. */
+static void dfuse_schedule(void *user, unsigned ms)
+{
+    g_timeout_add(ms, dfuse_timer_due, user);
+}
+
 static gboolean remove_idle(gpointer p)
 {
     camera_inst_t *c = p;
@@ -464,6 +568,8 @@ static gboolean remove_idle(gpointer p)
         emu_log(c->dfu, "removed from the bus (remove uevent sent)");
         if (c->cdc)
             cdc_cam_dfu_left(c->cdc); /* --app-mode: the application starts again */
+        if (c->dfu->dfuse && c->dfu->dfuse->reappear_ms >= 0) /* re-enumerates as itself */
+            g_timeout_add((guint)c->dfu->dfuse->reappear_ms, dfuse_reappear, c);
     }
     return G_SOURCE_REMOVE;
 }
@@ -649,6 +755,12 @@ static bool write_stats(const char *path)
             U(s.clrstatus), U(s.abort), U(s.detach), U(s.setinterface), U(s.resets),
             U(s.blocks_written), U(s.device_busy_us));
 #undef U
+    dfu_device_t *devs[MAX_CAMERAS];
+    for (size_t i = 0; i < E.ncams; i++)
+        devs[i] = E.cams[i].dfu;
+    char *dj = dfuse_stats_json(devs, E.ncams); /* DfuSe counters, if any */
+    fputs(dj, f);
+    g_free(dj);
     if (E.hub) { /* serial-port cameras: their counters go on the same line */
         legacy_stats_t ls = {0};
         app_stats_t as = {0};
@@ -749,6 +861,7 @@ int main(int argc, char **argv)
     g_unix_signal_add(SIGTERM, on_signal, GINT_TO_POINTER(SIGTERM));
     g_unix_signal_add(SIGHUP, on_signal, GINT_TO_POINTER(SIGHUP));
 
+    E.next_devnum = (unsigned)E.ncams + 2;
     E.tb = emu_testbed_new();
     if (!E.tb) {
         fprintf(stderr, "omvemu: cannot create umockdev testbed\n");
@@ -799,6 +912,8 @@ cleanup:
     for (size_t i = 0; i < E.ncams; i++) {
         cdc_cam_free(E.cams[i].cdc);
         usbfs_dev_free(E.cams[i].usb);
+        if (E.cams[i].retired)
+            g_ptr_array_free(E.cams[i].retired, TRUE);
         dfu_device_free(E.cams[i].dfu);
     }
     tty_hub_free(E.hub);

@@ -104,14 +104,15 @@ bool emu_testbed_add(emu_testbed_t *t, const camera_model_t *cam, const char *se
         "A: idVendor=%04x\\n\n"
         "A: idProduct=%04x\\n\n"
         "A: bcdDevice=%04x\\n\n"
-        "A: manufacturer=OpenMV\\n\n"
-        "A: product=OpenMV Camera (DFU Mode)\\n\n"
+        "A: manufacturer=%s\\n\n"
+        "A: product=%s\\n\n"
         "A: serial=%s\\n\n"
-        "A: version= 2.00\\n\n"
+        "A: version=%2x.%02x\\n\n"
         "H: descriptors=%s\n",
-        sys + 4 /* strip "/sys" */, devnum, devnum, devnum, cam->vid, cam->pid, DESC_BCD_DEVICE,
-        cam->vid, cam->pid, serial, devnum, cam->speed_mbps, cam->vid, cam->pid, DESC_BCD_DEVICE,
-        serial, hex);
+        sys + 4 /* strip "/sys" */, devnum, devnum, devnum, cam->vid, cam->pid,
+        desc_bcd_device(cam), cam->vid, cam->pid, serial, devnum, cam->speed_mbps, cam->vid,
+        cam->pid, desc_bcd_device(cam), desc_manufacturer(cam), desc_product(cam), serial,
+        desc_bcd_usb(cam) >> 8, desc_bcd_usb(cam) & 0xFF, hex);
     GError *e = NULL;
     bool ok = umockdev_testbed_add_from_string(t->tb, rec, &e);
     if (!ok) {

@@ -1,5 +1,7 @@
 #include "usbfs_ioctl.h"
 
+#include "dfuse_device.h"
+
 #include <errno.h>
 #include <sys/ioctl.h>
 #include <linux/usbdevice_fs.h>
@@ -317,6 +319,11 @@ static gboolean handle_ioctl(UMockdevIoctlBase *handler, UMockdevIoctlClient *cl
         break;
     }
     case USBDEVFS_RESET:
+        if (dev->dfu->dfuse) { /* ST's device stack re-initialises and stays */
+            dfuse_bus_reset(dev->dfu);
+            complete(client, 0, 0);
+            break;
+        }
         /* A bus reset un-mounts the device; the bootloader's main loop then
          * ends and starts the application (fact sheet §3.5 step 4). The
          * kernel's reset itself succeeds; the device drops off right after. */
