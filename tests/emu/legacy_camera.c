@@ -1,5 +1,6 @@
-/* Legacy CDC bootloader model: FW-legacy usbd_cdc_interface.c (receive
- * callback), main.c, flash.c, qspif.c as summarised in fact sheet §2.2-2.4. */
+/* Legacy CDC bootloader model, after the original code in the OpenMV
+ * firmware's history (bootloader usbd_cdc_interface.c receive callback,
+ * main.c, flash.c, qspif.c; the QSPI chip's timing is legacy_qspi.c). */
 #include "legacy_camera.h"
 
 #include <errno.h>
@@ -35,131 +36,6 @@ static void put32(uint8_t *p, uint32_t v)
     p[1] = (uint8_t)(v >> 8);
     p[2] = (uint8_t)(v >> 16);
     p[3] = (uint8_t)(v >> 24);
-}
-
-/* ---- timing model --------------------------------------------------------- */
-
-bool legacy_timing_load(const char *path, legacy_timing_t *t, char *err, size_t errlen)
-{
-    memset(t, 0, sizeof(*t));
-    GKeyFile *kf = g_key_file_new();
-    GError *e = NULL;
-    bool ok = false;
-    if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &e)) {
-        snprintf(err, errlen, "cannot read model %s: %s", path, e->message);
-        g_clear_error(&e);
-        goto out;
-    }
-    static const struct {
-        const char *key;
-        size_t off;
-    } keys[] = {
-        {"erase_us_16k", offsetof(legacy_timing_t, erase_us_16k)},
-        {"erase_us_32k", offsetof(legacy_timing_t, erase_us_32k)},
-        {"erase_us_64k", offsetof(legacy_timing_t, erase_us_64k)},
-        {"erase_us_128k", offsetof(legacy_timing_t, erase_us_128k)},
-        {"erase_us_256k", offsetof(legacy_timing_t, erase_us_256k)},
-        {"program_us_per_64", offsetof(legacy_timing_t, program_us_per_64)},
-        {"qspi_erase_us", offsetof(legacy_timing_t, qspi_erase_us)},
-        {"qspi_program_us", offsetof(legacy_timing_t, qspi_program_us)},
-        {"qspi_memtest_us", offsetof(legacy_timing_t, qspi_memtest_us)},
-        {"packet_us", offsetof(legacy_timing_t, packet_us)},
-    };
-    for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++) {
-        if (!g_key_file_has_key(kf, "legacy", keys[i].key, NULL))
-            continue;
-        gchar *s = g_key_file_get_value(kf, "legacy", keys[i].key, NULL);
-        g_strstrip(s);
-        gchar *end = NULL;
-        guint64 v = g_ascii_strtoull(s, &end, 10);
-        bool good = *s && end && !*end && s[0] != '-';
-        if (!good)
-            snprintf(err, errlen, "[legacy] %s=%s is not a non-negative integer (microseconds)",
-                     keys[i].key, s);
-        g_free(s);
-        if (!good)
-            goto out;
-        *(uint64_t *)((char *)t + keys[i].off) = v;
-    }
-    ok = true;
-out:
-    g_key_file_free(kf);
-    return ok;
-}
-
-/* ---- faults ---------------------------------------------------------------- */
-
-static bool parse_u32(const char *s, uint32_t *out)
-{
-    char *end = NULL;
-    errno = 0;
-    unsigned long v = strtoul(s, &end, 0);
-    if (!*s || *s == '-' || !end || *end || errno || v > 0xFFFFFFFFul)
-        return false;
-    *out = (uint32_t)v;
-    return true;
-}
-
-bool legacy_fault_syntax(const char *spec)
-{
-    return !strncmp(spec, "unplug-at:", 10) || !strncmp(spec, "unplug-erase@", 13) ||
-           !strncmp(spec, "stall-reply", 11) || !strncmp(spec, "drop-layout-reply:", 18) ||
-           !strncasecmp(spec, "unplug@QSPI:", 12);
-}
-
-bool legacy_fault_parse(const char *spec, lfault_t *f, char *err, size_t errlen)
-{
-    memset(f, 0, sizeof(*f));
-    char buf[64];
-    snprintf(buf, sizeof(buf), "%s", spec);
-    const char *v;
-    if (!strncmp(buf, "unplug-at:", 10) || !strncasecmp(buf, "unplug@FIRMWARE:", 16) ||
-        !strncasecmp(buf, "unplug@QSPI:", 12)) {
-        f->kind = LF_UNPLUG_AT;
-        f->qspi = !strncasecmp(buf, "unplug@QSPI:", 12);
-        v = strchr(buf, ':') + 1;
-        if (!parse_u32(v, &f->value))
-            goto bad;
-        return true;
-    }
-    if (!strncmp(buf, "unplug-erase@", 13)) {
-        f->kind = LF_UNPLUG_ERASE;
-        if (!parse_u32(buf + 13, &f->value))
-            goto bad;
-        return true;
-    }
-    if (!strcmp(buf, "stall-reply") || !strncmp(buf, "stall-reply:", 12)) {
-        f->kind = LF_DROP_LAYOUT;
-        f->value = 1;
-        f->count = -1;
-        if (buf[11] == ':' && (!parse_u32(buf + 12, &f->value) || f->value == 0))
-            goto bad;
-        return true;
-    }
-    if (!strncmp(buf, "drop-layout-reply:", 18)) {
-        f->kind = LF_DROP_LAYOUT;
-        f->count = 1;
-        char *star = strchr(buf, '*');
-        if (star) {
-            *star = '\0';
-            uint32_t k;
-            if (star[1] == '\0')
-                f->count = -1;
-            else if (parse_u32(star + 1, &k) && k > 0 && k < 1000000)
-                f->count = (int)k;
-            else
-                goto bad;
-        }
-        if (!parse_u32(buf + 18, &f->value) || f->value == 0)
-            goto bad;
-        return true;
-    }
-bad:
-    snprintf(err, errlen,
-             "--fault '%s': legacy cameras take unplug@FIRMWARE:OFFSET, unplug@QSPI:OFFSET, "
-             "unplug-at:OFFSET, unplug-erase@SECTOR, stall-reply[:N], drop-layout-reply:N[*K|*]",
-             spec);
-    return false;
 }
 
 /* ---- geometry -------------------------------------------------------------- */
@@ -210,6 +86,7 @@ legacy_bl_t *legacy_bl_new(const legacy_model_t *m, int version, const char *tag
     b->stats = stats;
     b->flash = lflash_new(m->flash_base, m->flash_size, 0x11);
     b->qspi = m->qspi ? lflash_new(0, LBL_QSPI_SIZE, 0x5A) : NULL;
+    b->qchip.mem = b->qspi;
     b->erase_log = g_strdup("");
     if (!b->flash || (m->qspi && !b->qspi)) {
         legacy_bl_free(b);
@@ -238,7 +115,6 @@ void legacy_bl_boot(legacy_bl_t *b)
     b->qptr = 0;
     b->qidx = 0;
     memset(b->rx, 0, sizeof(b->rx));
-    b->layouts_seen = 0;
 }
 
 static void add_erase_log(legacy_bl_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -325,7 +201,7 @@ static void flush_flash(legacy_bl_t *b, lbl_result_t *r)
     b->ptr += LBL_PACKET;
 }
 
-static void flush_qspi(legacy_bl_t *b, lbl_result_t *r)
+static void flush_qspi(legacy_bl_t *b, lbl_result_t *r, uint64_t now_us)
 {
     if (take_fault(b, LF_UNPLUG_AT, true, b->qptr, b->qptr + LBL_QSPI_PAGE)) {
         LOG(b, "fault unplug@QSPI: the device vanishes while programming QSPI 0x%08X", b->qptr);
@@ -336,7 +212,17 @@ static void flush_qspi(legacy_bl_t *b, lbl_result_t *r)
         halt(b, "QSPI write beyond the end of the chip");
         return;
     }
-    size_t unerased = lflash_program(b->qspi, b->qptr, b->qbuf, LBL_QSPI_PAGE);
+    size_t unerased = 0;
+    lqspi_op_t op = lqspi_program(&b->qchip, b->qptr, b->qbuf, LBL_QSPI_PAGE, b->timing.qspi_program_us,
+                                  now_us + r->busy_us, &unerased);
+    r->busy_us += op.wait_us;
+    if (op.dropped) {
+        /* qspif_write() fails, the callback ignores that and moves on. */
+        b->stats->qspi_busy_dropped++;
+        LOG(b, "QSPI page program at 0x%08X ignored: the chip is still busy (page lost)", b->qptr);
+        b->qptr += LBL_QSPI_PAGE;
+        return;
+    }
     if (unerased) {
         b->stats->unerased_writes++;
         LOG(b, "WARNING: programming QSPI 0x%08X over %zu bytes that were not erased", b->qptr,
@@ -346,7 +232,6 @@ static void flush_qspi(legacy_bl_t *b, lbl_result_t *r)
     b->qspi_touched = true;
     if (b->qptr + LBL_QSPI_PAGE > b->qspi_end)
         b->qspi_end = b->qptr + LBL_QSPI_PAGE;
-    r->busy_us += b->timing.qspi_program_us;
     b->qptr += LBL_QSPI_PAGE;
 }
 
@@ -386,22 +271,28 @@ static void do_erase(legacy_bl_t *b, uint32_t sector, lbl_result_t *r)
         b->fs_touched = true;
 }
 
-static void do_qspi_erase(legacy_bl_t *b, uint32_t block, lbl_result_t *r)
+static void do_qspi_erase(legacy_bl_t *b, uint32_t block, lbl_result_t *r, uint64_t now_us)
 {
     if (block >= LBL_QSPI_SIZE / LBL_QSPI_BLOCK) {
         add_erase_log(b, "qspi %u invalid", block);
         halt(b, "QSPIF_ERASE of a block beyond the chip");
         return;
     }
-    b->stats->qspi_erases++;
     uint32_t addr = block * LBL_QSPI_BLOCK;
+    lqspi_op_t op = lqspi_erase(&b->qchip, addr, LBL_QSPI_BLOCK, b->timing.qspi_erase_us, now_us + r->busy_us);
+    r->busy_us += op.wait_us;
+    if (op.dropped) {
+        b->stats->qspi_busy_dropped++;
+        LOG(b, "QSPIF_ERASE block %u ignored: the chip is still busy with the previous erase", block);
+        return;
+    }
+    b->stats->qspi_erases++;
     add_erase_log(b, "qspi %u 0x%08X %u", block, addr, LBL_QSPI_BLOCK);
-    lflash_erase(b->qspi, addr, LBL_QSPI_BLOCK);
     b->qspi_touched = true;
     if (addr + LBL_QSPI_BLOCK > b->qspi_end)
         b->qspi_end = addr + LBL_QSPI_BLOCK;
-    r->busy_us += b->timing.qspi_erase_us;
-    LOG(b, "QSPIF_ERASE block %u (0x%08X)", block, addr);
+    LOG(b, "QSPIF_ERASE block %u (0x%08X)%s", block, addr,
+        b->timing.qspi_erase_us > LQSPI_ERASE_POLL_US ? ": the bootloader stops waiting after 2000 ms" : "");
 }
 
 static void reply32(lbl_result_t *r, uint32_t v)
@@ -410,7 +301,17 @@ static void reply32(lbl_result_t *r, uint32_t v)
     r->reply_len += 4;
 }
 
-lbl_result_t legacy_bl_packet(legacy_bl_t *b, const uint8_t *pkt, size_t len)
+/* The bootloader jumps to the application, whose flash driver resets the QSPI chip. */
+static void jump_to_app(legacy_bl_t *b, lbl_result_t *r, uint64_t now_us)
+{
+    r->jump_to_app = true;
+    if (b->qspi && lqspi_app_reset(&b->qchip, now_us + r->busy_us)) {
+        b->stats->qspi_erase_aborted++;
+        LOG(b, "the application reset the QSPI chip while it was still erasing: that erase was cut short");
+    }
+}
+
+lbl_result_t legacy_bl_packet(legacy_bl_t *b, const uint8_t *pkt, size_t len, uint64_t now_us)
 {
     lbl_result_t r = {0};
     legacy_stats_t *s = b->stats;
@@ -422,7 +323,7 @@ lbl_result_t legacy_bl_packet(legacy_bl_t *b, const uint8_t *pkt, size_t len)
     }
     /* The RX buffer is reused for every packet: a short packet leaves the
      * previous packet's bytes behind it, and a zero-length packet leaves the
-     * whole previous packet (fact sheet §2.1). */
+     * whole previous packet. */
     if (len > LBL_PACKET)
         len = LBL_PACKET;
     if (len)
@@ -452,10 +353,10 @@ lbl_result_t legacy_bl_packet(legacy_bl_t *b, const uint8_t *pkt, size_t len)
         if (b->qspi && b->qidx) {
             memset(b->qbuf + b->qidx, 0xFF, LBL_QSPI_PAGE - b->qidx);
             b->qidx = 0;
-            flush_qspi(b, &r);
+            flush_qspi(b, &r, now_us);
         }
         if (!r.unplug && !b->halted)
-            r.jump_to_app = true;
+            jump_to_app(b, &r, now_us);
         LOG(b, "RESET: buffers flushed, jumping to the application");
         break;
     case LBL_ERASE:
@@ -481,7 +382,7 @@ lbl_result_t legacy_bl_packet(legacy_bl_t *b, const uint8_t *pkt, size_t len)
             if (q) {
                 memset(b->qbuf + b->qidx, 0x00, LBL_QSPI_PAGE - b->qidx);
                 b->qidx = 0;
-                flush_qspi(b, &r);
+                flush_qspi(b, &r, now_us);
             } else {
                 memcpy(b->buf + b->idx, b->rx + 4, LBL_PACKET - b->idx < LBL_PACKET - 4
                                                         ? LBL_PACKET - b->idx
@@ -500,7 +401,7 @@ lbl_result_t legacy_bl_packet(legacy_bl_t *b, const uint8_t *pkt, size_t len)
                 s->qspi_bytes_written++;
                 if (b->qidx == LBL_QSPI_PAGE) {
                     b->qidx = 0;
-                    flush_qspi(b, &r);
+                    flush_qspi(b, &r, now_us);
                 }
             } else {
                 b->buf[b->idx++] = b->rx[4 + i];
@@ -538,7 +439,7 @@ lbl_result_t legacy_bl_packet(legacy_bl_t *b, const uint8_t *pkt, size_t len)
             break;
         }
         s->cmd_qspi_erase++;
-        do_qspi_erase(b, le32(b->rx + 4), &r);
+        do_qspi_erase(b, le32(b->rx + 4), &r, now_us);
         break;
     case LBL_QSPI_LAYOUT:
         if (b->version < 3) {
@@ -559,6 +460,7 @@ lbl_result_t legacy_bl_packet(legacy_bl_t *b, const uint8_t *pkt, size_t len)
         }
         s->cmd_qspi_memtest++;
         /* Destructive: writes/reads the whole chip, then chip-erases it. */
+        lqspi_settle(&b->qchip, UINT64_MAX);
         lflash_erase(b->qspi, 0, LBL_QSPI_SIZE);
         add_erase_log(b, "qspi chip 0x00000000 %u", LBL_QSPI_SIZE);
         b->qspi_touched = true;
@@ -599,8 +501,10 @@ static bool write_region(const char *dir, const char *name, const legacy_flash_t
     return ok;
 }
 
-bool legacy_bl_dump(const legacy_bl_t *b, const char *dir, char *err, size_t errlen)
+bool legacy_bl_dump(legacy_bl_t *b, const char *dir, char *err, size_t errlen)
 {
+    if (b->qspi)
+        lqspi_settle(&b->qchip, UINT64_MAX);
     if (g_mkdir_with_parents(dir, 0755) < 0) {
         snprintf(err, errlen, "--dump %s: %s", dir, strerror(errno));
         return false;

@@ -1,4 +1,4 @@
-/* The legacy OpenMV USB-CDC bootloader (fact sheet §2), independent of
+/* The legacy OpenMV USB-CDC bootloader, independent of
  * umockdev: it takes one USB OUT packet (= one command) and returns the
  * device's reply and how long the receive callback kept the device busy. */
 #ifndef OMVEMU_LEGACY_CAMERA_H
@@ -6,6 +6,7 @@
 
 #include "camera_models.h"
 #include "legacy_flash.h"
+#include "legacy_qspi.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -67,6 +68,9 @@ typedef struct {
     uint64_t bytes_written, flash_programs, qspi_bytes_written, qspi_programs;
     uint64_t erases, qspi_erases, unerased_writes, bootloader_sector_erased;
     uint64_t zlp_misparsed, replies_dropped, halts;
+    uint64_t qspi_busy_dropped;   /* QSPI erases/programs the busy chip ignored */
+    uint64_t qspi_erase_aborted;  /* erases cut short by the application's chip reset */
+    uint64_t left_in_bootloader;  /* at exit: got START and no RESET (it never leaves by itself) */
     uint64_t windows_missed, app_resets, bootloader_entries, appearances, unframed_bytes;
     uint64_t device_busy_us;
 } legacy_stats_t;
@@ -89,6 +93,7 @@ typedef struct {
     size_t nfaults;
 
     legacy_flash_t *flash, *qspi;
+    lqspi_chip_t qchip;          /* the QSPI chip's busy state (qchip.mem == qspi) */
 
     /* bootloader RAM state: reset on every boot */
     bool connected, halted;
@@ -99,7 +104,7 @@ typedef struct {
     uint8_t qbuf[LBL_QSPI_PAGE];
     size_t qidx;
     uint8_t rx[LBL_PACKET];      /* the USB RX buffer: bytes of earlier packets stay */
-    unsigned layouts_seen;
+    unsigned layouts_seen;       /* FLASH_LAYOUTs since omvemu started (not reset at boot) */
 
     /* what the host did to the memories (for --dump) */
     bool fw_written, fs_touched, qspi_touched, bootloader_damaged;
@@ -118,15 +123,17 @@ void legacy_bl_free(legacy_bl_t *b);
 /* The bootloader (re)starts: RAM state cleared, QSPI pointer back to 0. */
 void legacy_bl_boot(legacy_bl_t *b);
 
-/* One USB OUT packet (len 0 = zero-length packet). */
-lbl_result_t legacy_bl_packet(legacy_bl_t *b, const uint8_t *pkt, size_t len);
+/* One USB OUT packet (len 0 = zero-length packet), taken by the receive
+ * callback at now_us (monotonic; the QSPI chip's busy time runs on it). */
+lbl_result_t legacy_bl_packet(legacy_bl_t *b, const uint8_t *pkt, size_t len, uint64_t now_us);
 
 /* Sector geometry: false if the sector number does not exist on this MCU. */
 bool legacy_sector_geometry(const legacy_model_t *m, uint32_t sector, uint32_t *addr,
                             uint32_t *size);
 
-/* FIRMWARE.bin, FILESYSTEM.bin, QSPI.bin (V3), erase.log, BOOTLOADER_DAMAGED. */
-bool legacy_bl_dump(const legacy_bl_t *b, const char *dir, char *err, size_t errlen);
+/* FIRMWARE.bin, FILESYSTEM.bin, QSPI.bin (V3), erase.log, BOOTLOADER_DAMAGED.
+ * An erase still running completes first (the chip finishes it on its own). */
+bool legacy_bl_dump(legacy_bl_t *b, const char *dir, char *err, size_t errlen);
 
 void legacy_log(const char *tag, bool verbose, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

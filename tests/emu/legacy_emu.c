@@ -137,7 +137,7 @@ static void pump(cdc_cam_t *c)
             return;
         gsize len;
         const uint8_t *d = g_bytes_get_data(b, &len);
-        lbl_result_t r = legacy_bl_packet(c->bl, d, len);
+        lbl_result_t r = legacy_bl_packet(c->bl, d, len, (uint64_t)now);
         g_bytes_unref(b);
         if (r.unplug) {
             c->unplugged = true;
@@ -177,7 +177,8 @@ static void app_packet(cdc_cam_t *c, const uint8_t *d, size_t len)
     bool forced = r.action == APP_RESET_TO_BL;
     leave(c, forced ? "reset to bootloader" : "reset");
     if (c->bl) {
-        /* G1 firmware: 0x0E is a plain reset too (fact sheet §1.3). */
+        /* G1 firmware: 0x0E is a plain reset too (OpenMV's MicroPython board
+         * config of that era maps entering the bootloader to a system reset). */
         c->stats.app_resets++;
         c->timer = g_timeout_add((guint)c->cfg.reenum_ms, boot_bootloader_cb, c);
     } else {
@@ -335,7 +336,7 @@ void cdc_cam_free(cdc_cam_t *c)
     g_free(c);
 }
 
-bool cdc_cam_dump(const cdc_cam_t *c, const char *dir, char *err, size_t errlen)
+bool cdc_cam_dump(cdc_cam_t *c, const char *dir, char *err, size_t errlen)
 {
     return c->bl ? legacy_bl_dump(c->bl, dir, err, errlen) : true;
 }
@@ -346,6 +347,8 @@ void cdc_cam_sum_stats(const cdc_cam_t *c, legacy_stats_t *ls, app_stats_t *as)
     const uint64_t *s = (const uint64_t *)&c->stats;
     for (size_t i = 0; i < sizeof(*ls) / sizeof(uint64_t); i++)
         d[i] += s[i];
+    /* A bootloader that got START stays until RESET or a power cycle. */
+    ls->left_in_bootloader += c->bl && c->phase == PH_BOOTLOADER && c->bl->connected;
     d = (uint64_t *)as;
     s = (const uint64_t *)&c->app.stats;
     for (size_t i = 0; i < sizeof(*as) / sizeof(uint64_t); i++)
@@ -365,6 +368,7 @@ char *cdc_stats_json(const legacy_stats_t *ls, const app_stats_t *as, const tty_
         "\"qspi_erases\":%llu,\"unerased_writes\":%llu,\"bootloader_sector_erased\":%llu,"
         "\"zlp_misparsed\":%llu,\"replies_dropped\":%llu,\"halts\":%llu,"
         "\"windows_missed\":%llu,\"app_resets\":%llu,\"bootloader_entries\":%llu,"
+        "\"qspi_busy_dropped\":%llu,\"qspi_erase_aborted\":%llu,\"left_in_bootloader\":%llu,"
         "\"appearances\":%llu,\"unframed_bytes\":%llu,\"dtr_changes\":%llu,"
         "\"legacy_busy_us\":%llu,\"v1_commands\":%llu,\"v1_resets\":%llu,"
         "\"v2_packets\":%llu,\"v2_syncs\":%llu,\"v2_boots\":%llu,\"v2_resets\":%llu,"
@@ -377,6 +381,7 @@ char *cdc_stats_json(const legacy_stats_t *ls, const app_stats_t *as, const tty_
         U(ls->qspi_programs), U(ls->erases), U(ls->qspi_erases), U(ls->unerased_writes),
         U(ls->bootloader_sector_erased), U(ls->zlp_misparsed), U(ls->replies_dropped),
         U(ls->halts), U(ls->windows_missed), U(ls->app_resets), U(ls->bootloader_entries),
+        U(ls->qspi_busy_dropped), U(ls->qspi_erase_aborted), U(ls->left_in_bootloader),
         U(ls->appearances), U(ts->unframed_bytes), U(ts->dtr_changes), U(ls->device_busy_us),
         U(as->v1_commands), U(as->v1_resets), U(as->v2_packets), U(as->v2_syncs),
         U(as->v2_boots), U(as->v2_resets), U(as->v2_bad_crc), U(as->v2_bad_seq),

@@ -45,7 +45,7 @@ bool cdc_cam_start(cdc_cam_t *c);
 /* DFU-era camera: the openmv_dfu device left the bus; the app comes back. */
 void cdc_cam_dfu_left(cdc_cam_t *c);
 
-bool cdc_cam_dump(const cdc_cam_t *c, const char *dir, char *err, size_t errlen);
+bool cdc_cam_dump(cdc_cam_t *c, const char *dir, char *err, size_t errlen);
 void cdc_cam_sum_stats(const cdc_cam_t *c, legacy_stats_t *ls, app_stats_t *as);
 /* ",\"key\":value,..." for --stats (no braces). g_free() it. */
 char *cdc_stats_json(const legacy_stats_t *ls, const app_stats_t *as, const tty_stats_t *ts);
