@@ -32,6 +32,8 @@ typedef struct run {
     size_t n_dev;
     omvi_plugin *act_plugins;   /* per board action, loaded only when requested */
     omvi_options *act_opts;
+    omvi_plan_view views[OMVI_MAX_TRANSPORTS]; /* the plan as each transport's open() sees it */
+    int started;                /* a step ran: the device is no longer as we found it */
 } run;
 
 static void emit(const run *r, omv_event ev) { omvi_emit(r->cb, &ev); }
@@ -367,6 +369,7 @@ static omv_status run_steps(run *r)
             return omv_error_set(r->err, OMV_E_CANCELLED, "cancelled before %s %s",
                                  omvi_step_name(s->kind), step_part(r, s) ? step_part(r, s) : "");
         const char *name = omvi_step_name(s->kind);
+        r->started = 1;
         r->h->step = name;
         r->h->partition = step_part(r, s);
         r->h->file = step_file(s);
@@ -520,27 +523,45 @@ static omv_status open_any(run *r, const struct omv_match *match, uint32_t wait)
     }
 }
 
-/* A bootloader with its own flash_order (the legacy one cannot write ROMFS0)
- * narrows a full flash to the partitions it can write. */
+static int full_flash(const run *r)
+{
+    return !r->req->n_images && !r->req->n_actions && r->req->firmware_dir;
+}
+
+/* A full flash writes what the bootloader that answered can write: a
+ * bootloader with its own flash_order (the legacy one cannot write ROMFS0)
+ * narrows it, and so does what its transport said it cannot do. */
 static void adapt_plan(run *r)
 {
     const omvi_plugin_section *sec = omvi_board_plugin_section(r->b, r->b->transports[r->active]);
-    if (!sec || !sec->n_order || r->req->n_images || r->req->n_actions || !r->req->firmware_dir)
+    if (!full_flash(r))
         return;
     size_t k = 0;
+    size_t skipped = (size_t)-1; /* partition whose write was skipped: its verify goes too */
     for (size_t i = 0; i < r->plan.n; i++) {
         omvi_step *s = &r->plan.steps[i];
-        int keep = s->kind != OMVI_STEP_WRITE && s->kind != OMVI_STEP_VERIFY;
-        for (size_t j = 0; !keep && j < sec->n_order; j++)
-            keep = sec->order[j] == s->part;
+        const char *why = s->kind == OMVI_STEP_WRITE ? omvi_plan_view_cannot(&r->views[r->active], i) : NULL;
+        int keep = 1;
+        if ((s->kind == OMVI_STEP_WRITE || s->kind == OMVI_STEP_VERIFY) && sec && sec->n_order) {
+            keep = 0;
+            for (size_t j = 0; !keep && j < sec->n_order; j++)
+                keep = sec->order[j] == s->part;
+        }
+        if (why || (s->kind == OMVI_STEP_VERIFY && s->part == skipped))
+            keep = 0;
         if (keep) {
             r->plan.steps[k++] = *s;
-        } else {
-            if (s->kind == OMVI_STEP_WRITE && !s->missing)
-                omvi_log(r->cb, OMV_LOG_WARN, "%s (the bootloader that answered) cannot write %s: %s not written",
-                         r->b->transports[r->active], r->b->parts[s->part].name, s->path);
-            free(s->path);
+            continue;
         }
+        const char *tname = r->b->transports[r->active];
+        if (s->kind == OMVI_STEP_WRITE && !s->missing && why)
+            omvi_log(r->cb, OMV_LOG_WARN, "%s: %s: %s not written", tname, why, s->path);
+        else if (s->kind == OMVI_STEP_WRITE && !s->missing)
+            omvi_log(r->cb, OMV_LOG_WARN, "%s (the bootloader that answered) cannot write %s: %s not written", tname,
+                     r->b->parts[s->part].name, s->path);
+        if (s->kind == OMVI_STEP_WRITE)
+            skipped = s->part;
+        free(s->path);
     }
     r->plan.n = k;
 }
@@ -612,6 +633,12 @@ static omv_status flash(run *r)
     if (st != OMV_OK)
         return st;
     uint32_t wait = req->wait_ms == OMV_WAIT_DEFAULT ? b->wait_ms : req->wait_ms;
+    for (size_t t = 0; t < r->nt; t++) {
+        st = omvi_plan_view_build(&r->views[t], &r->plan, b, req, full_flash(r), r->err);
+        if (st != OMV_OK)
+            return st;
+        r->thosts[t].run_plan = &r->views[t].view;
+    }
     emit(r, (omv_event){.type = OMV_EV_WAITING, .total = wait});
     st = open_any(r, &match, wait);
     if (st != OMV_OK) {
@@ -655,9 +682,11 @@ omv_status omv_flash(const omv_board *board, const omv_request *req, const omv_c
     else
         st = flash(&r);
     if (r.session) {
-        /* failed mid-way: release the device, leave it in its bootloader */
+        /* Refused before any step: the device goes back to its application,
+         * as it would had nothing been asked of it (unless --no-reset).
+         * Failed mid-way: release it and leave it in its bootloader. */
         omv_error ignored;
-        r.ops->finish(r.session, 0, &ignored);
+        r.ops->finish(r.session, !r.started && !req->no_reset, &ignored);
         r.ops->close(r.session);
         r.session = NULL;
     }
@@ -668,6 +697,8 @@ omv_status omv_flash(const omv_board *board, const omv_request *req, const omv_c
     }
     free(r.act_plugins);
     free(r.act_opts);
+    for (size_t t = 0; t < OMVI_MAX_TRANSPORTS; t++)
+        omvi_plan_view_free(&r.views[t]);
     for (size_t t = 0; t < OMVI_MAX_TRANSPORTS; t++) {
         omvi_options_free(&r.topts[t]);
         omvi_plugin_unload(&r.tplugins[t]);

@@ -183,6 +183,11 @@ static omv_status host_partition_write(const struct omv_host *host, const char *
     return st;
 }
 
+static struct omv_run_plan *host_run_plan(const struct omv_host *host)
+{
+    return H(host)->run_plan;
+}
+
 void omvi_host_init(omvi_host *h, const omv_callbacks *cb, const volatile sig_atomic_t *cancel,
                     const omvi_options *opts)
 {
@@ -202,6 +207,7 @@ void omvi_host_init(omvi_host *h, const omv_callbacks *cb, const volatile sig_at
     h->host.sleep_ms = host_sleep_ms;
     h->host.confirm = host_confirm;
     h->host.partition_write = NULL;
+    h->host.run_plan = host_run_plan; /* NULL plan until omvi_host_set_plan() */
 }
 
 void omvi_host_enable_partition_write(omvi_host *h, const omv_board *b,

@@ -234,6 +234,24 @@ omv_status omvi_plan_resolve(const omv_board *b, const omv_request *req, omvi_pl
 void omvi_plan_free(omvi_plan *p);
 const char *omvi_step_name(omvi_step_kind k);
 
+/* ---- the plan as a transport sees it (plan_view.c) --------------------- */
+
+/** omv_host.run_plan of one transport, and where its steps come from. */
+typedef struct omvi_plan_view {
+    struct omv_run_plan view;
+    size_t *plan_index;   /**< index into omvi_plan.steps of each view step */
+} omvi_plan_view;
+
+/**
+ * Fill @p v from @p plan: its writes, erases, reads and verifies (a write is
+ * optional in a @p full_flash); reset_at_end unless req->no_reset.
+ */
+omv_status omvi_plan_view_build(omvi_plan_view *v, const omvi_plan *plan, const omv_board *b,
+                                const omv_request *req, int full_flash, omv_error *err);
+/** The transport's reason for not doing plan step @p plan_index, or NULL. */
+const char *omvi_plan_view_cannot(const omvi_plan_view *v, size_t plan_index);
+void omvi_plan_view_free(omvi_plan_view *v);
+
 /* ---- image streams (image_io.c) ---------------------------------------- */
 
 typedef struct omvi_file_source {
@@ -302,6 +320,8 @@ typedef struct omvi_host {
     void *session;
     const struct omv_dev_partition *dev_parts;
     size_t n_dev_parts;
+    /* transports: the run's plan as open() sees it (omv_host.run_plan), or NULL */
+    struct omv_run_plan *run_plan;
 } omvi_host;
 
 /** Fill @p h for a transport (partition_write NULL) or an action (@p session set). */

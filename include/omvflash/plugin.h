@@ -176,6 +176,42 @@ struct omv_option_spec {
 
 struct omv_host;
 
+/** What a planned step does with a partition (omv_run_step.op). */
+enum omv_run_op {
+    OMV_RUN_WRITE = 1,  /**< write an image */
+    OMV_RUN_ERASE = 2,  /**< --erase-filesystem */
+    OMV_RUN_READ = 3,   /**< --read */
+    OMV_RUN_VERIFY = 4, /**< --verify: read back and compare */
+};
+
+/** One step of a run, as the core planned it before any device was opened. */
+struct omv_run_step {
+    enum omv_run_op op;
+    const char *partition; /**< board partition name */
+    const char *file;      /**< image or output file; NULL for an erase */
+    uint64_t size;         /**< bytes to write or read (0 for an erase, or an image not found) */
+    /**
+     * Non-zero for a write of a full flash (--firmware DIR) that the user did
+     * not name: a transport that cannot carry it out makes the core skip it
+     * (with a warning) instead of failing the run.
+     */
+    int optional;
+    /**
+     * Filled by the transport in open() when it cannot carry this step out:
+     * one line saying why ("" otherwise). The core uses it as the warning for
+     * a skipped optional step.
+     */
+    char cannot[192];
+};
+
+/** The run's plan as a transport sees it in open() (omv_host.run_plan). */
+struct omv_run_plan {
+    struct omv_run_step *steps;
+    size_t n_steps;
+    /** Non-zero: the run ends by resetting the device into its application; 0: --no-reset. */
+    int reset_at_end;
+};
+
 /**
  * Callback used by list() for every device found.
  */
@@ -421,6 +457,20 @@ struct omv_host {
      */
     omv_status (*partition_write)(const struct omv_host *host, const char *name, const uint8_t *data,
                                   size_t len, uint32_t timeout_ms, omv_error *err);
+
+    /**
+     * Transports, in open(): what the run will ask of the device, so that a
+     * transport can refuse a request its protocol cannot carry out before it
+     * changes the device's state (for example before a handshake after which
+     * a bootloader no longer leaves by itself). Once a matching device is
+     * there, the transport fills `cannot` of every step it cannot carry out;
+     * if one of them is not optional, open() returns OMV_E_UNSUPPORTED with
+     * that text as the message and leaves the device as it found it.
+     * Returns NULL when there is no plan (list(), --list-devices, actions).
+     * Added to ABI 1 after its first release: a plugin reads it only when
+     * host->size covers it. The plan stays valid until the session closes.
+     */
+    struct omv_run_plan *(*run_plan)(const struct omv_host *host);
 };
 
 /**

@@ -216,13 +216,20 @@ static void test_mismatch_refused_before_write(void **state)
     assert_int_equal(run(&req, &r, &err, 0), OMV_E_MISMATCH);
     assert_string_equal(err.msg, "device has no partition 'ROMFS0' (device offers: BOOTLOADER, FIRMWARE, "
                                  "FILESYSTEM): wrong board file?");
+    /* refused before any step: the camera goes back to its application */
     char *c = calls();
     assert_string_equal(c, "open wait=1234 serial=- label=hello block=1000\n"
                            "partitions\n"
-                           "finish reset=0\n"
+                           "finish reset=1\n"
                            "close\n");
     free(c);
     assert_non_null(strstr(r.text, "error 8 device has no partition 'ROMFS0'"));
+    /* ... unless the user asked to stay in the bootloader */
+    req.no_reset = 1;
+    assert_int_equal(run(&req, &r, &err, 0), OMV_E_MISMATCH);
+    c = calls();
+    assert_non_null(strstr(c, "finish reset=0\n"));
+    free(c);
     assert_null(strstr(r.text, "start "));
 }
 
