@@ -34,7 +34,9 @@ struct cdc_options {
     uint32_t start_write_timeout_ms, start_read_timeout_ms, start_stall_ms;
     uint32_t reset_delay_ms, write_timeout_ms, reply_timeout_ms, poll_ms;
     struct leg_range fw, fs, qspi;
-    uint32_t qspi_block_size;
+    uint32_t qspi_block_size, qspi_page_size;
+    uint32_t qspi_erase_delay_ms;   /* least time from a QSPI block erase to the next QSPI command */
+    uint32_t qspi_erase_timeout_ms; /* the bootloader stops waiting for a block erase after this */
     int layout_check;
     int zlp_workaround;
 };
@@ -55,7 +57,10 @@ struct cdc_session {
     struct leg_flash_layout layout;
     int have_qspi;               /* V3 with a non-zero QSPI layout */
     struct leg_qspi_layout qspi;
-    int qspi_written;            /* the QSPI write pointer cannot be rewound */
+    int qspi_written;            /* the QSPI write pointer moved: only a reboot rewinds it */
+    uint64_t qspi_idle_ms;       /* host->now_ms() from which the QSPI chip is surely idle */
+    int fw_touched;              /* a FIRMWARE write began */
+    int reset_on_finish;         /* refused after START with nothing written: do not leave it parked */
 };
 
 /* cdc_plugin.c */
@@ -78,6 +83,15 @@ omv_status cdc_send(struct cdc_session *s, const uint8_t *buf, size_t len, const
 omv_status cdc_wait_layout(struct cdc_session *s, uint32_t timeout_ms, const char *what, omv_error *err);
 /* Re-synchronise after a failed fast write: drain, START, read the version. */
 omv_status cdc_resync(struct cdc_session *s, omv_error *err);
+
+/* cdc_plan.c */
+/* The run's plan (omv_host.run_plan), or NULL (no plan, or a core without it). */
+struct omv_run_plan *cdc_run_plan(const struct omv_host *host);
+/* Before START: fill `cannot` of every step this bootloader cannot do;
+ * E_UNSUPPORTED for a required one, E_IMAGE for a firmware too large. */
+omv_status cdc_check_plan(const struct omv_host *host, const struct cdc_options *opt, omv_error *err);
+/* After the layouts: a SPI_FLASH step needs a V3 bootloader with QSPI. */
+omv_status cdc_check_caught(const struct cdc_session *s, omv_error *err);
 
 /* cdc_write.c */
 omv_status cdc_op_write(void *session, const struct omv_target *target, const struct omv_source *src,

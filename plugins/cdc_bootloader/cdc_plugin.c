@@ -12,7 +12,8 @@
 
 #include "cdc_bootloader.h"
 
-/* Defaults are the OpenMV IDE's values (fact sheet §2.5). */
+/* Defaults are the OpenMV IDE's values (its openmvpluginio.h / serial-port
+ * constants); board files override them where a board needs more. */
 static const struct omv_option_spec cdc_options[] = {
     {"serials", OMV_OPT_STRING, "000000000011, 000000000010",
      "USB serial numbers that mark the legacy bootloader (the G1 application shares 1209:ABD1); ...10 = high-speed "
@@ -43,6 +44,15 @@ static const struct omv_option_spec cdc_options[] = {
     {"filesystem_sectors", OMV_OPT_STRING, "1-3", "internal-flash sectors of the filesystem (H7: 1-1, M4/M7: 1-3)"},
     {"qspi_blocks", OMV_OPT_STRING, "", "QSPI blocks of SPI_FLASH (H7 Plus, PT: 0-511), empty = no QSPI"},
     {"qspi_block_size", OMV_OPT_UINT, "65536", "bytes per QSPI erase block"},
+    {"qspi_page_size", OMV_OPT_UINT, "256",
+     "bytes the bootloader buffers per QSPI page program; QSPI images are padded with 0xFF to a multiple of it so no "
+     "byte waits for RESET"},
+    {"qspi_erase_delay_ms", OMV_OPT_UINT, "2000",
+     "least time from a QSPI block erase to the next QSPI command: safe mode sleeps it, fast mode waits out the rest "
+     "of it when the barrier shows the bootloader gave up waiting (set above the chip's datasheet maximum)"},
+    {"qspi_erase_timeout_ms", OMV_OPT_UINT, "2000",
+     "how long the bootloader itself waits for a QSPI block erase before it takes the next command (qspif.c "
+     "BLOCK_ERASE_TIMEOUT)"},
     {"layout_check", OMV_OPT_BOOL, "yes",
      "V2+: the device's FLASH_LAYOUT/QSPIF_LAYOUT must equal the ranges above (no = the ranges above win)"},
     {"zlp_workaround", OMV_OPT_BOOL, "no",
@@ -148,8 +158,14 @@ omv_status cdc_options_load(const struct omv_host *host, struct cdc_options *opt
         (st = get_uint(host, "write_timeout_ms", 1, 600000, &opt->write_timeout_ms, err)) != OMV_OK ||
         (st = get_uint(host, "reply_timeout_ms", 1, 600000, &opt->reply_timeout_ms, err)) != OMV_OK ||
         (st = get_uint(host, "poll_ms", 1, 10000, &opt->poll_ms, err)) != OMV_OK ||
-        (st = get_uint(host, "qspi_block_size", 256, 0x10000000, &opt->qspi_block_size, err)) != OMV_OK)
+        (st = get_uint(host, "qspi_block_size", 256, 0x10000000, &opt->qspi_block_size, err)) != OMV_OK ||
+        (st = get_uint(host, "qspi_page_size", 4, 65536, &opt->qspi_page_size, err)) != OMV_OK ||
+        (st = get_uint(host, "qspi_erase_delay_ms", 0, 600000, &opt->qspi_erase_delay_ms, err)) != OMV_OK ||
+        (st = get_uint(host, "qspi_erase_timeout_ms", 1, 600000, &opt->qspi_erase_timeout_ms, err)) != OMV_OK)
         return st;
+    if (opt->qspi_block_size % opt->qspi_page_size)
+        return omv_error_set(err, OMV_E_BOARD, "[cdc_bootloader] qspi_block_size = %u is not a multiple of "
+                             "qspi_page_size = %u", (unsigned)opt->qspi_block_size, (unsigned)opt->qspi_page_size);
     if (opt->safe_chunk % 4 || opt->fast_chunk % 4)
         return omv_error_set(err, OMV_E_BOARD, "[cdc_bootloader] safe_chunk and fast_chunk must be multiples of 4");
     if (opt->safe_chunk + 4 >= opt->packet_size)

@@ -3,9 +3,11 @@
  * listening window (START race, as the OpenMV IDE does), read and check its
  * flash layout, report partitions, RESET it into the application.
  */
+#define _POSIX_C_SOURCE 200809L /* nanosleep */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cdc_bootloader.h"
 
@@ -90,7 +92,7 @@ static void drain(struct cdc_session *s, uint32_t quiet_ms, uint32_t max_ms)
 }
 
 /*
- * The IDE's catch (fact sheet §2.6 step 2): send START, read for up to
+ * The IDE's catch (its bootloader loop): send START, read for up to
  * start_read_timeout_ms; every start_stall_ms without a full reply send
  * another START and expect 4 more bytes. Accept 0xABCD0001..3.
  * Returns the version (1..3), 0 when nothing valid came, -1 when the port went away.
@@ -255,10 +257,28 @@ static omv_status read_layouts(struct cdc_session *s, omv_error *err)
     return OMV_OK;
 }
 
+/* Before RESET: let a QSPI block erase end. The application the bootloader
+ * jumps to resets the QSPI chip as it starts (MicroPython's spiflash init),
+ * which would cut an erase short. Not cancellable: it is at most one
+ * qspi_erase_delay_ms, and the camera is left consistent. */
+static void wait_qspi_idle(struct cdc_session *s)
+{
+    uint64_t now = s->host->now_ms(s->host);
+    if (s->qspi_idle_ms <= now)
+        return;
+    uint64_t ms = s->qspi_idle_ms - now;
+    s->host->log(s->host, OMV_LOG_DEBUG, "waiting %llu ms for the QSPI erase to end before RESET",
+                 (unsigned long long)ms);
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0) {
+    }
+}
+
 static void send_reset(struct cdc_session *s)
 {
     uint8_t cmd[4];
     char why[160];
+    wait_qspi_idle(s);
     leg_encode_cmd(cmd, LEG_CMD_RESET);
     if (s->opt.reset_delay_ms)
         s->host->sleep_ms(s->host, s->opt.reset_delay_ms);
@@ -302,6 +322,8 @@ static omv_status try_port(const struct omv_host *host, const struct cdc_options
     host->log(host, OMV_LOG_INFO, "legacy bootloader V%d caught on %s (%s-speed, %u-byte packets) after %u START%s",
               v, p->name, s->high_speed ? "high" : "full", (unsigned)s->packet, starts, starts == 1 ? "" : "s");
     st = read_layouts(s, err);
+    if (st == OMV_OK)
+        st = cdc_check_caught(s, err);
     if (st != OMV_OK) {
         /* Do not leave the camera parked in its bootloader: send it back to its application. */
         send_reset(s);
@@ -346,6 +368,10 @@ omv_status cdc_op_open(const struct omv_host *host, const struct omv_match *matc
                                  n, list);
         }
         if (n == 1) {
+            /* Refuse what this bootloader cannot do before START: without
+             * START it goes back to the application by itself. */
+            if ((st = cdc_check_plan(host, &opt, err)) != OMV_OK)
+                return st;
             struct cdc_session *s = NULL;
             st = try_port(host, &opt, &ports[0], &s, err);
             if (st == OMV_OK) {
@@ -395,20 +421,49 @@ omv_status cdc_op_partitions(void *session, struct omv_dev_partition *out, size_
     return OMV_OK;
 }
 
+/* Offset of the 4-byte START reply of version @p version in @p buf, or -1. */
+static long find_version_reply(const uint8_t *buf, size_t len, int version)
+{
+    uint8_t want[LEG_VERSION_REPLY];
+    leg_put_u32(want, 0xABCD0000u | (uint32_t)version);
+    for (size_t i = 0; i + sizeof want <= len; i++)
+        if (memcmp(buf + i, want, sizeof want) == 0)
+            return (long)i;
+    return -1;
+}
+
 omv_status cdc_resync(struct cdc_session *s, omv_error *err)
 {
+    const struct omv_host *h = s->host;
     drain(s, 20, s->opt.reply_timeout_ms);
-    uint8_t cmd[4], reply[4];
+    uint8_t cmd[4];
     leg_encode_cmd(cmd, LEG_CMD_START);
     omv_status st = cdc_send(s, cmd, sizeof cmd, "START (resync)", err);
     if (st != OMV_OK)
         return st;
-    long n = omv_serial_read(s->port, reply, sizeof reply, s->opt.reply_timeout_ms);
-    if (n < 0)
-        return omv_error_set(err, OMV_E_IO, "START (resync): device gone");
-    if (n < 4 || leg_decode_version(reply, (size_t)n) != s->version)
-        return omv_error_set(err, OMV_E_TIMEOUT, "START (resync): no valid reply within %u ms",
-                             (unsigned)s->opt.reply_timeout_ms);
+    /* The device may still owe replies to the failed fast write: a barrier
+     * stuck behind a slow erase is answered when the erase ends, before
+     * START is even read. Look for the START reply in whatever arrives. */
+    uint8_t buf[256];
+    size_t got = 0;
+    uint64_t end = h->now_ms(h) + s->opt.reply_timeout_ms;
+    long at;
+    while ((at = find_version_reply(buf, got, s->version)) < 0) {
+        uint64_t now = h->now_ms(h);
+        if (now >= end)
+            return omv_error_set(err, OMV_E_TIMEOUT, "START (resync): no V%d reply within %u ms (got %zu other bytes)",
+                                 s->version, (unsigned)s->opt.reply_timeout_ms, got);
+        if (got > sizeof buf - LEG_VERSION_REPLY) { /* keep the tail: a reply may straddle */
+            memmove(buf, buf + got - (LEG_VERSION_REPLY - 1), LEG_VERSION_REPLY - 1);
+            got = LEG_VERSION_REPLY - 1;
+        }
+        long n = omv_serial_read(s->port, buf + got, LEG_VERSION_REPLY, (uint32_t)(end - now));
+        if (n < 0)
+            return omv_error_set(err, OMV_E_IO, "START (resync): device gone");
+        got += (size_t)n;
+    }
+    if (at > 0)
+        h->log(h, OMV_LOG_DEBUG, "START (resync): skipped %ld late reply bytes before the START reply", at);
     drain(s, 5, 50);
     return OMV_OK;
 }
@@ -419,6 +474,19 @@ omv_status cdc_op_finish(void *session, int reset, omv_error *err)
     struct cdc_session *s = session;
     if (!s || !s->port)
         return OMV_OK;
+    if (!reset && s->qspi_written) {
+        /* An error or a cancel after a QSPI write (--no-reset with one is
+         * refused before START): only a reboot rewinds the QSPI write
+         * pointer, so leaving the bootloader waiting would make the next
+         * run write at the wrong offset. */
+        s->host->log(s->host, OMV_LOG_INFO, "resetting the camera anyway: the legacy bootloader wrote QSPI, and only "
+                     "a reboot rewinds its QSPI write pointer");
+        reset = 1;
+    } else if (!reset && s->reset_on_finish) {
+        s->host->log(s->host, OMV_LOG_INFO, "resetting the camera into its application: nothing was written, and a "
+                     "legacy bootloader that got START never leaves by itself");
+        reset = 1;
+    }
     if (reset) {
         /* The bootloader flushes its buffers, de-initialises USB and jumps to
          * the application: the port disappearing now is success. */

@@ -52,33 +52,79 @@ static void pace(struct timespec *next, uint32_t ms)
     next->tv_nsec = ns % 1000000000L;
 }
 
-/* One ERASE (or QSPIF_ERASE) per sector/block of first..last. Fast mode
- * (V2+ only): erase + FLASH_LAYOUT in one write, then the reply as a barrier. */
-static omv_status erase_units(struct cdc_session *s, uint32_t code, uint32_t first, uint32_t last,
-                              enum leg_mode mode, uint32_t timeout_ms, omv_error *err)
+/* One ERASE per internal-flash sector of first..last. Fast mode (V2+ only):
+ * erase + FLASH_LAYOUT in one write, then the reply as a barrier. */
+static omv_status erase_sectors(struct cdc_session *s, uint32_t first, uint32_t last, enum leg_mode mode,
+                                uint32_t timeout_ms, omv_error *err)
 {
-    const char *unit = code == LEG_CMD_QSPI_ERASE ? "QSPI block" : "sector";
     uint8_t pkt[LEG_MAX_PACKET + 4];
     for (uint32_t u = first; u <= last; u++) {
         char what[64];
-        snprintf(what, sizeof what, "erase %s %u", unit, (unsigned)u);
+        snprintf(what, sizeof what, "erase sector %u", (unsigned)u);
         if (s->host->cancelled(s->host))
             return omv_error_set(err, OMV_E_CANCELLED, "cancelled before %s", what);
         omv_status st;
         if (mode == LEG_MODE_FAST) {
-            size_t n = leg_encode_fast_erase(pkt, code, u, s->packet);
+            size_t n = leg_encode_fast_erase(pkt, LEG_CMD_ERASE, u, s->packet);
             if ((st = cdc_send(s, pkt, n, what, err)) != OMV_OK)
                 return st;
             if ((st = cdc_wait_layout(s, timeout_ms, what, err)) != OMV_OK)
                 return st;
         } else {
-            size_t n = leg_encode_erase(pkt, code, u);
+            size_t n = leg_encode_erase(pkt, LEG_CMD_ERASE, u);
             if ((st = cdc_send(s, pkt, n, what, err)) != OMV_OK)
                 return st;
             if ((st = sleep_ms(s, s->opt.safe_erase_delay_ms, err)) != OMV_OK)
                 return omv_error_prefix(err, "%s", what);
         }
-        s->host->log(s->host, OMV_LOG_DEBUG, "erased %s %u", unit, (unsigned)u);
+        s->host->log(s->host, OMV_LOG_DEBUG, "erased sector %u", (unsigned)u);
+    }
+    return OMV_OK;
+}
+
+/*
+ * QSPIF_ERASE of blocks first..last. The bootloader polls the chip for at
+ * most qspi_erase_timeout_ms (2000) and then takes the next packet, while a
+ * NOR chip that is still erasing ignores every command: the next block's
+ * erase, or a page program, would be lost. So the next QSPI command leaves
+ * no earlier than qspi_erase_delay_ms after the erase (a margin over the
+ * chip's datasheet maximum). Safe mode sleeps that long; fast mode takes the
+ * FLASH_LAYOUT barrier and waits out the rest only when the barrier came
+ * back at the bootloader's own limit (the chip may still have been busy).
+ */
+static omv_status erase_qspi(struct cdc_session *s, uint32_t first, uint32_t last, enum leg_mode mode,
+                             uint32_t timeout_ms, omv_error *err)
+{
+    const struct omv_host *h = s->host;
+    const struct cdc_options *o = &s->opt;
+    uint8_t pkt[LEG_MAX_PACKET + 4];
+    for (uint32_t b = first; b <= last; b++) {
+        char what[64];
+        snprintf(what, sizeof what, "erase QSPI block %u", (unsigned)b);
+        if (h->cancelled(h))
+            return omv_error_set(err, OMV_E_CANCELLED, "cancelled before %s", what);
+        size_t n = mode == LEG_MODE_FAST ? leg_encode_fast_erase(pkt, LEG_CMD_QSPI_ERASE, b, s->packet)
+                                         : leg_encode_erase(pkt, LEG_CMD_QSPI_ERASE, b);
+        uint64_t t0 = h->now_ms(h);
+        omv_status st = cdc_send(s, pkt, n, what, err);
+        if (st != OMV_OK)
+            return st;
+        s->qspi_idle_ms = t0 + o->qspi_erase_delay_ms;
+        if (mode == LEG_MODE_FAST) {
+            if ((st = cdc_wait_layout(s, timeout_ms, what, err)) != OMV_OK)
+                return st;
+            uint64_t took = h->now_ms(h) - t0;
+            if (took * 10 < (uint64_t)o->qspi_erase_timeout_ms * 9)
+                s->qspi_idle_ms = h->now_ms(h); /* the bootloader saw the erase end */
+            else
+                h->log(h, OMV_LOG_DEBUG, "QSPI block %u: barrier after %llu ms, at the bootloader's own limit: "
+                       "waiting %u ms from the erase for the chip", (unsigned)b, (unsigned long long)took,
+                       (unsigned)o->qspi_erase_delay_ms);
+        }
+        uint64_t now = h->now_ms(h);
+        if (s->qspi_idle_ms > now && (st = sleep_ms(s, (uint32_t)(s->qspi_idle_ms - now), err)) != OMV_OK)
+            return omv_error_prefix(err, "%s", what);
+        h->log(h, OMV_LOG_DEBUG, "erased QSPI block %u", (unsigned)b);
     }
     return OMV_OK;
 }
@@ -147,11 +193,13 @@ static omv_status write_stream(struct cdc_session *s, uint32_t code, const uint8
     return OMV_OK;
 }
 
-static omv_status read_image(const struct omv_source *src, uint8_t **out, omv_error *err)
+/* The image in memory, followed by 0xFF up to @p padded bytes (>= src->size). */
+static omv_status read_image(const struct omv_source *src, uint64_t padded, uint8_t **out, omv_error *err)
 {
-    *out = malloc(src->size ? (size_t)src->size : 1);
+    *out = malloc(padded ? (size_t)padded : 1);
     if (!*out)
         return omv_error_set(err, OMV_E_NOMEM, "out of memory for a %" PRIu64 "-byte image", src->size);
+    memset(*out + src->size, 0xFF, (size_t)(padded - src->size));
     uint64_t done = 0;
     while (done < src->size) {
         size_t want = src->size - done > 65536 ? 65536 : (size_t)(src->size - done);
@@ -194,7 +242,7 @@ static omv_status write_firmware(struct cdc_session *s, const struct omv_target 
     for (;;) {
         h->log(h, OMV_LOG_INFO, "erasing firmware sectors %s, then writing %" PRIu64 " bytes in %s mode", fw, size,
                mode == LEG_MODE_FAST ? "fast" : "safe");
-        omv_status st = erase_units(s, LEG_CMD_ERASE, s->fw.first, s->fw.last, mode, tmo, err);
+        omv_status st = erase_sectors(s, s->fw.first, s->fw.last, mode, tmo, err);
         if (st == OMV_OK)
             st = write_stream(s, LEG_CMD_WRITE, img, size, mode, tmo, err);
         if (st == OMV_OK || mode == LEG_MODE_SAFE || !fast_retryable(st))
@@ -209,13 +257,13 @@ static omv_status write_firmware(struct cdc_session *s, const struct omv_target 
     }
 }
 
+/* @p size is already padded to whole QSPI pages: the bootloader programs a
+ * partly filled page only on RESET, and START (a fast-mode fall-back of a
+ * later FIRMWARE write) throws such a page away. */
 static omv_status write_qspi(struct cdc_session *s, const struct omv_target *t, const uint8_t *img, uint64_t size,
                              omv_error *err)
 {
     uint64_t block = s->qspi.block_size;
-    uint64_t cap = ((uint64_t)s->qspi.last - s->qspi.first + 1) * block;
-    if (size > cap)
-        return omv_error_set(err, OMV_E_IMAGE, "image is %" PRIu64 " bytes but the QSPI flash holds %" PRIu64, size, cap);
     if (s->qspi_written)
         return omv_error_set(err, OMV_E_UNSUPPORTED,
                              "the bootloader's QSPI write pointer only restarts at 0 when it boots: SPI_FLASH can be "
@@ -226,7 +274,7 @@ static omv_status write_qspi(struct cdc_session *s, const struct omv_target *t, 
     s->host->log(s->host, OMV_LOG_INFO, "erasing QSPI blocks %u-%u, then writing %" PRIu64 " bytes in %s mode",
                  (unsigned)s->qspi.first, (unsigned)(s->qspi.first + nblocks - 1), size,
                  mode == LEG_MODE_FAST ? "fast" : "safe");
-    omv_status st = erase_units(s, LEG_CMD_QSPI_ERASE, s->qspi.first, s->qspi.first + nblocks - 1, mode, tmo, err);
+    omv_status st = erase_qspi(s, s->qspi.first, s->qspi.first + nblocks - 1, mode, tmo, err);
     if (st != OMV_OK)
         return st;
     s->qspi_written = 1;
@@ -237,36 +285,60 @@ static omv_status write_qspi(struct cdc_session *s, const struct omv_target *t, 
     return st;
 }
 
-omv_status cdc_op_write(void *session, const struct omv_target *target, const struct omv_source *src, omv_error *err)
+/* What cdc_op_write() refuses before touching the device (normally refused
+ * before START already, from the run's plan); the camera is then reset
+ * rather than left waiting in its bootloader. */
+static omv_status refuse_write(struct cdc_session *s, const struct omv_target *target, uint64_t size, omv_error *err)
 {
-    struct cdc_session *s = session;
+    s->reset_on_finish = !s->qspi_written && !s->fw_touched;
     if (target->index == CDC_PART_FILESYSTEM)
         return omv_error_set(err, OMV_E_UNSUPPORTED,
-                             "the legacy bootloader writes only from the firmware start (sector %u); FILESYSTEM can "
-                             "only be erased",
-                             (unsigned)s->fw.first);
+                             "the legacy bootloader cannot write FILESYSTEM: it writes only from the firmware start "
+                             "(FILESYSTEM can be erased, with --erase-filesystem)");
     if (target->index == CDC_PART_SPI_FLASH && !s->have_qspi)
         return omv_error_set(err, OMV_E_UNSUPPORTED, "this V%d bootloader has no QSPI commands", s->version);
-    if (target->index == CDC_PART_FIRMWARE) {
+    if (target->index == CDC_PART_SPI_FLASH) {
+        uint64_t cap = ((uint64_t)s->qspi.last - s->qspi.first + 1) * s->qspi.block_size;
+        if (size > cap)
+            return omv_error_set(err, OMV_E_IMAGE, "image is %" PRIu64 " bytes but the QSPI flash holds %" PRIu64,
+                                 size, cap);
+    } else if (target->index == CDC_PART_FIRMWARE) {
         uint64_t cap = leg_range_bytes(s->opt.mcu, &s->fw);
-        if (src->size > cap) {
+        if (size > cap) {
             char fw[32];
             leg_format_range(&s->fw, fw, sizeof fw);
             return omv_error_set(err, OMV_E_IMAGE,
                                  "image is %" PRIu64 " bytes but firmware sectors %s of the %s hold %" PRIu64 " bytes",
-                                 src->size, fw, leg_mcu_name(s->opt.mcu), cap);
+                                 size, fw, leg_mcu_name(s->opt.mcu), cap);
         }
-    } else if (target->index != CDC_PART_SPI_FLASH) {
-        return omv_error_set(err, OMV_E_UNSUPPORTED, "no partition %u on the legacy bootloader", target->index);
+    } else {
+        return omv_error_set(err, OMV_E_UNSUPPORTED, "the legacy bootloader cannot write %s", target->name);
     }
-    uint8_t *img = NULL;
-    omv_status st = read_image(src, &img, err);
+    s->reset_on_finish = 0;
+    return OMV_OK;
+}
+
+omv_status cdc_op_write(void *session, const struct omv_target *target, const struct omv_source *src, omv_error *err)
+{
+    struct cdc_session *s = session;
+    int qspi = target->index == CDC_PART_SPI_FLASH;
+    uint64_t page = s->opt.qspi_page_size;
+    uint64_t size = qspi ? (src->size + page - 1) / page * page : src->size;
+    omv_status st = refuse_write(s, target, size, err);
     if (st != OMV_OK)
         return st;
-    if (target->index == CDC_PART_FIRMWARE)
-        st = write_firmware(s, target, img, src->size, err);
-    else
-        st = write_qspi(s, target, img, src->size, err);
+    uint8_t *img = NULL;
+    if ((st = read_image(src, size, &img, err)) != OMV_OK)
+        return st;
+    if (qspi) {
+        if (size != src->size)
+            s->host->log(s->host, OMV_LOG_DEBUG, "QSPI image padded with 0xFF from %" PRIu64 " to %" PRIu64
+                         " bytes (whole %u-byte pages)", src->size, size, (unsigned)page);
+        st = write_qspi(s, target, img, size, err);
+    } else {
+        s->fw_touched = 1;
+        st = write_firmware(s, target, img, size, err);
+    }
     free(img);
     return st;
 }
@@ -282,7 +354,7 @@ omv_status cdc_op_erase(void *session, const struct omv_target *target, omv_erro
         /* The IDE invalidates the FAT on QSPI by erasing its first block only. */
         h->log(h, OMV_LOG_INFO, "erasing QSPI block %u (invalidates the filesystem)", (unsigned)s->qspi.first);
         enum leg_mode mode = s->opt.mode;
-        omv_status st = erase_units(s, LEG_CMD_QSPI_ERASE, s->qspi.first, s->qspi.first, mode, tmo, err);
+        omv_status st = erase_qspi(s, s->qspi.first, s->qspi.first, mode, tmo, err);
         if (st == OMV_OK && mode == LEG_MODE_SAFE)
             st = barrier(s, 0, tmo, err);
         return st;
@@ -300,7 +372,7 @@ omv_status cdc_op_erase(void *session, const struct omv_target *target, omv_erro
     for (;;) {
         h->log(h, OMV_LOG_INFO, "erasing %s sectors %s (%s mode)", target->name, rs,
                mode == LEG_MODE_FAST ? "fast" : "safe");
-        omv_status st = erase_units(s, LEG_CMD_ERASE, r->first, r->last, mode, tmo, err);
+        omv_status st = erase_sectors(s, r->first, r->last, mode, tmo, err);
         if (st == OMV_OK && mode == LEG_MODE_SAFE && s->version >= 2) {
             uint8_t cmd[4];
             leg_encode_cmd(cmd, LEG_CMD_FLASH_LAYOUT);

@@ -34,6 +34,15 @@ scenarios() {
     echo h7_throughput
     echo h7_cli_mode_fast
     echo h7_firmware_only_dir
+    echo h7_fast_resync_after_slow_erase
+    echo h7plus_qspi_tail_after_fast_fallback
+    echo h7plus_qspi_next_run_after_error
+    echo h7plus_qspi_next_run_after_cancel
+    echo h7plus_qspi_no_reset_refused
+    echo h7plus_refused_before_start
+    echo h7plus_qspi_slow_erase_safe
+    echo h7plus_qspi_slow_erase_fast
+    echo h7plus_erase_filesystem_slow_chip
 }
 
 if [ "${1:-}" = "--list" ]; then
@@ -80,18 +89,25 @@ fail() {
 }
 
 # A copy of boards/NAME.ini with the [cdc_bootloader] section extended by KEY=VALUE
-# lines (keys the board already has are replaced). The IDE's 2 s per erase in safe
-# mode would make every H7 run take 28 s; the emulator erases at once.
+# lines (keys the board already has are replaced; a later KEY wins). The IDE's 2 s
+# per erase in safe mode would make every H7 run take 28 s, and the QSPI erase
+# wait 3 s per block: the emulator erases at once unless --model says otherwise,
+# so both are shortened unless the scenario sets them (or KEEP_ERASE_WAITS=1:
+# the board's own waits).
 tune_board() { # name out key=value...
     local name=$1 out=$2
     shift 2
-    local extra="safe_erase_delay_ms = 1"
+    local extra=""
+    if [ "${KEEP_ERASE_WAITS:-0}" != 1 ]; then
+        extra="safe_erase_delay_ms = 1"
+        grep -q '^qspi_erase_delay_ms' "$REPO/boards/$name.ini" && extra="$extra"$'\n'"qspi_erase_delay_ms = 1"
+    fi
     local kv
     for kv in "$@"; do extra="$extra"$'\n'"${kv%%=*} = ${kv#*=}"; done
     python3 - "$REPO/boards/$name.ini" "$out" "$extra" <<'EOF'
 import sys
 src, out, extra = sys.argv[1], sys.argv[2], sys.argv[3]
-pairs = [l.split(" = ", 1) for l in extra.split("\n") if l]
+pairs = list(dict(l.split(" = ", 1) for l in extra.split("\n") if l).items())
 keys = {k for k, _ in pairs}
 lines, sec = [], None
 for line in open(src):
@@ -152,6 +168,82 @@ run_emu() {
         echo "--- omvemu ${emu[*]} -- omvflashd $*  (rc $RC)"
         cat "$out"
     fi
+}
+
+# run_emu_script OUTFILE EMU-ARGS... -- SCRIPT: a bash SCRIPT that runs omvflashd
+# ("$FLASHD") several times against ONE emulated camera, which keeps its state
+# between the runs (a bootloader that got START stays in it; its write pointers
+# stay where they were) as a real camera would; sets RC to the script's status.
+run_emu_script() {
+    local out=$1
+    shift
+    local emu=() arg
+    while [ $# -gt 0 ]; do
+        arg=$1
+        shift
+        [ "$arg" = "--" ] && break
+        emu+=("$arg")
+    done
+    umockdev-wrapper "$OMVEMU" "${emu[@]}" -- env FLASHD="${FLASHD[0]}" bash "$1" >"$out" 2>&1
+    RC=$?
+    if [ "${LEGACY_E2E_VERBOSE:-0}" = 1 ]; then
+        echo "--- omvemu ${emu[*]} -- bash $1  (rc $RC)"
+        cat "$out"
+    fi
+}
+
+# stat_of STATS KEY: one counter of omvemu --stats
+stat_of() { python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2" 2>/dev/null; }
+
+expect_stat() { # stats key want
+    local got
+    got=$(stat_of "$1" "$2") || got="(none)"
+    [ "$got" = "$3" ] || fail "omvemu counted $2 = $got, want $3"
+}
+
+# qspi_holds DUMP IMAGE: the QSPI dump starts with IMAGE padded with 0xFF to
+# whole 256-byte pages (then only erased bytes)
+qspi_holds() {
+    python3 - "$1" "$2" <<'EOF'
+import sys
+try:
+    d = open(sys.argv[1], "rb").read()
+except OSError as e:
+    print(f"no QSPI dump: {e}")
+    sys.exit(1)
+i = open(sys.argv[2], "rb").read()
+want = i + b"\xff" * ((-len(i)) % 256)
+if d[:len(want)] != want:
+    first = next((k for k in range(min(len(d), len(want))) if d[k] != want[k]), min(len(d), len(want)))
+    print(f"QSPI differs from the padded image at offset {first:#x} (dump {len(d)} bytes, image {len(i)})")
+    sys.exit(1)
+if any(c != 0xFF for c in d[len(want):]):
+    print("QSPI holds non-0xFF bytes after the image")
+    sys.exit(1)
+EOF
+}
+
+# blank_block DUMP: the first 64 KB of the QSPI dump are erased (0xFF)
+blank_block() {
+    python3 - "$1" <<'EOF'
+import sys
+try:
+    d = open(sys.argv[1], "rb").read()
+except OSError as e:
+    print(f"no QSPI dump: {e}")
+    sys.exit(1)
+bad = [k for k in range(65536) if k >= len(d) or d[k] != 0xFF]
+if bad:
+    print(f"QSPI block 0 is not erased: {len(bad)} bytes are not 0xFF, the first at {bad[0]:#x}")
+    sys.exit(1)
+EOF
+}
+
+# legacy_model OUT KEY=VALUE...: an omvemu --model file with those [legacy] keys
+legacy_model() {
+    local out=$1
+    shift
+    { printf '[timing]\n[legacy]\n'; printf '%s\n' "$@"; } >"$out"
 }
 
 expect_rc() { # want out
@@ -223,6 +315,169 @@ app_entry() { # family protocol
     fi
     local why
     why=$(padded_equal "$d/dump/FIRMWARE.bin" "$d/fw/firmware.bin") || { fail "$why"; return 1; }
+}
+
+# ---- legacy QSPI (H7 Plus, Pure Thermal) and resync ----------------------------
+
+# After a slow sector erase the fast-mode barrier times out; its reply comes
+# late, just before the reply to the resync's START: the resync must find it.
+fast_resync_after_slow_erase() {
+    local d="$WORK/$CUR"
+    make_image "$d/fw/firmware.bin" 9000
+    legacy_model "$d/model.ini" erase_us_128k=600000
+    tune_board h7 "$d/board.ini" mode=fast reply_timeout_ms=300 safe_erase_delay_ms=700 firmware_sectors=2-3 \
+        layout_check=no
+    run_emu "$d/out" --camera h7-legacy --model "$d/model.ini" --dump "$d/dump" -- \
+        --board "$d/board.ini" --firmware "$d/fw" --wait 5
+    expect_rc 0 "$d/out" || return 1
+    expect_text "$d/out" "restarting the whole write in safe mode" || return 1
+    local why
+    why=$(padded_equal "$d/dump/FIRMWARE.bin" "$d/fw/firmware.bin") || fail "$why"
+}
+
+# SPI_FLASH then FIRMWARE in one run; FIRMWARE's fast mode falls back to safe
+# mode, whose START empties the bootloader's QSPI page buffer: the image's
+# last partial page must not have been waiting there.
+qspi_tail_after_fast_fallback() {
+    local d="$WORK/$CUR"
+    make_image "$d/fw/firmware.bin" 9000
+    make_image "$d/qspi.bin" 1000 # 3 pages + 232 bytes
+    tune_board h7plus "$d/board.ini" mode=fast reply_timeout_ms=300
+    # FLASH_LAYOUT #1 layout query, #2 QSPI erase barrier, #3 the QSPI write's
+    # last barrier (17 packets), #4 the barrier of FIRMWARE's first erase
+    run_emu "$d/out" --camera h7plus-legacy --dump "$d/dump" --fault drop-layout-reply:4 -- \
+        --board "$d/board.ini" --image "SPI_FLASH=$d/qspi.bin" --image "FIRMWARE=$d/fw/firmware.bin" --wait 5
+    expect_rc 0 "$d/out" || return 1
+    expect_text "$d/out" "restarting the whole write in safe mode" || return 1
+    local why
+    why=$(qspi_holds "$d/dump/QSPI.bin" "$d/qspi.bin") || fail "$why"
+    why=$(padded_equal "$d/dump/FIRMWARE.bin" "$d/fw/firmware.bin") || fail "$why"
+}
+
+# Run 1 fails after writing QSPI (its last barrier gets no reply); run 2 (the
+# next camera that shows up: --once) writes another image to the same camera:
+# it must land at QSPI offset 0.
+qspi_next_run_after_error() {
+    local d="$WORK/$CUR"
+    make_image "$d/a.bin" 5000
+    python3 -c "import sys; open(sys.argv[1], 'wb').write(bytes((i * 7 + 3) & 0xFF for i in range(5000)))" "$d/b.bin"
+    tune_board h7plus "$d/board.ini" reply_timeout_ms=300
+    cat >"$d/runs.sh" <<EOF
+"\$FLASHD" --yes -v --board "$d/board.ini" --image "SPI_FLASH=$d/a.bin" --wait 5 >"$d/out1" 2>&1; echo \$? >"$d/rc1"
+"\$FLASHD" --yes -v --board "$d/board.ini" --image "SPI_FLASH=$d/b.bin" --once >"$d/out2" 2>&1; echo \$? >"$d/rc2"
+EOF
+    # FLASH_LAYOUT #1 run 1's layout query, #2 its last barrier (counted over reboots)
+    run_emu_script "$d/out" --camera h7plus-legacy --app-mode v1 --dump "$d/dump" --stats "$d/stats.json" \
+        --fault drop-layout-reply:2 -- "$d/runs.sh"
+    [ "$(cat "$d/rc1")" = 11 ] || { fail "run 1 exit $(cat "$d/rc1"), want 11: $(tail -2 "$d/out1" | tr '\n' ' ')"; return 1; }
+    [ "$(cat "$d/rc2")" = 0 ] || { fail "run 2 exit $(cat "$d/rc2"): $(tail -2 "$d/out2" | tr '\n' ' ')"; return 1; }
+    local why
+    why=$(qspi_holds "$d/dump/QSPI.bin" "$d/b.bin") || fail "$why"
+    expect_stat "$d/stats.json" left_in_bootloader 0
+}
+
+# Run 1 is cancelled (SIGINT) while it streams QSPI; run 2 (--once) writes
+# another image to the same camera: it must land at QSPI offset 0.
+qspi_next_run_after_cancel() {
+    local d="$WORK/$CUR"
+    make_image "$d/a.bin" 200000
+    python3 -c "import sys; open(sys.argv[1], 'wb').write(bytes((i * 7 + 3) & 0xFF for i in range(5000)))" "$d/b.bin"
+    tune_board h7plus "$d/board.ini"
+    mkfifo "$d/events"
+    cat >"$d/runs.sh" <<EOF
+"\$FLASHD" --yes --json --board "$d/board.ini" --image "SPI_FLASH=$d/a.bin" --wait 5 >"$d/events" 2>"$d/err1" &
+pid=\$!
+exec 3<"$d/events"
+# the first progress event of the write: Ctrl-C
+while IFS= read -r line <&3; do
+    echo "\$line" >>"$d/out1"
+    case \$line in *'"progress"'*'"SPI_FLASH"'*) kill -INT \$pid; break ;; esac
+done
+cat <&3 >>"$d/out1"
+wait \$pid; echo \$? >"$d/rc1"
+"\$FLASHD" --yes -v --board "$d/board.ini" --image "SPI_FLASH=$d/b.bin" --once >"$d/out2" 2>&1; echo \$? >"$d/rc2"
+EOF
+    run_emu_script "$d/out" --camera h7plus-legacy --app-mode v1 --dump "$d/dump" --stats "$d/stats.json" -- "$d/runs.sh"
+    [ "$(cat "$d/rc1")" = 14 ] || { fail "run 1 exit $(cat "$d/rc1"), want 14 (cancelled): $(tail -2 "$d/out1" | tr '\n' ' ')"; return 1; }
+    [ "$(cat "$d/rc2")" = 0 ] || { fail "run 2 exit $(cat "$d/rc2"): $(tail -2 "$d/out2" | tr '\n' ' ')"; return 1; }
+    local why
+    why=$(qspi_holds "$d/dump/QSPI.bin" "$d/b.bin") || fail "$why"
+}
+
+# --no-reset would leave the QSPI write pointer where the write stopped.
+qspi_no_reset_refused() {
+    local d="$WORK/$CUR"
+    make_image "$d/a.bin" 5000
+    tune_board h7plus "$d/board.ini"
+    run_emu "$d/out" --camera h7plus-legacy --dump "$d/dump" --stats "$d/stats.json" -- \
+        --board "$d/board.ini" --image "SPI_FLASH=$d/a.bin" --no-reset --wait 5
+    expect_rc 17 "$d/out" || return 1
+    expect_text "$d/out" "--no-reset cannot be used when the legacy bootloader writes SPI_FLASH" || return 1
+    expect_stat "$d/stats.json" cmd_start 0
+    [ ! -e "$d/dump/QSPI.bin" ] || fail "QSPI was written"
+}
+
+# Requests the legacy bootloader cannot do are refused before START (the
+# camera goes back to its application by itself), with the same reason for
+# ROMFS0 as the warning of a full flash that skips it.
+refused_before_start() {
+    local d="$WORK/$CUR" k
+    make_image "$d/fw/firmware.bin" 9000
+    printf 'romfs' >"$d/r.img"
+    tune_board h7plus "$d/board.ini"
+    local -a req=("--image ROMFS0=$d/r.img" "--image FILESYSTEM=$d/r.img" "--firmware $d/fw --verify")
+    local -a why=("cannot write ROMFS0: it writes FIRMWARE and SPI_FLASH" "cannot write FILESYSTEM"
+        "cannot read FIRMWARE back")
+    for k in 0 1 2; do
+        # shellcheck disable=SC2086 # req[k] is two words on purpose
+        run_emu "$d/out$k" --camera h7plus-legacy --stats "$d/stats$k.json" -- \
+            --board "$d/board.ini" ${req[k]} --wait 5
+        expect_rc 17 "$d/out$k" || return 1
+        expect_text "$d/out$k" "${why[k]}" || return 1
+        expect_stat "$d/stats$k.json" cmd_start 0
+        expect_stat "$d/stats$k.json" left_in_bootloader 0
+    done
+    run_emu "$d/out3" --camera h7plus-legacy --dump "$d/dump" -- --board "$d/board.ini" --firmware "$d/fw" --wait 5
+    expect_rc 0 "$d/out3" || return 1
+    local reason
+    reason=$(sed -n 's/.*error: cdc_bootloader: \(.*\) (nothing was sent to the camera).*/\1/p' "$d/out0")
+    grep -qF -- "cdc_bootloader: $reason: $d/fw/romfs0.img not written" "$d/out3" ||
+        fail "the full flash does not skip ROMFS0 with the same reason [$reason]: $(grep -i romfs0 "$d/out3" | head -2)"
+}
+
+# A QSPI chip whose 64 KB erase outlasts the bootloader's own 2000 ms wait
+# (2300 ms): the next block's erase must not reach it while it is busy.
+qspi_slow_erase() { # mode
+    local d="$WORK/$CUR"
+    make_image "$d/qspi.bin" 70000 # blocks 0 and 1
+    legacy_model "$d/model.ini" qspi_erase_us=2300000
+    KEEP_ERASE_WAITS=1 tune_board h7plus "$d/board.ini" "mode=$1"
+    run_emu "$d/out" --camera h7plus-legacy --model "$d/model.ini" --dump "$d/dump" --stats "$d/stats.json" -- \
+        --board "$d/board.ini" --image "SPI_FLASH=$d/qspi.bin" --wait 5
+    expect_rc 0 "$d/out" || return 1
+    local why
+    why=$(qspi_holds "$d/dump/QSPI.bin" "$d/qspi.bin") || fail "$why"
+    expect_stat "$d/stats.json" qspi_busy_dropped 0
+    expect_stat "$d/stats.json" unerased_writes 0
+}
+
+# --erase-filesystem on H7 Plus / PT: the filesystem is on the QSPI chip, so
+# QSPI block 0 only (no internal sector), and erased completely before the
+# RESET (the application resets the chip as it starts), in both modes.
+erase_filesystem_slow_chip() {
+    local d="$WORK/$CUR" m
+    legacy_model "$d/model.ini" qspi_erase_us=2300000
+    for m in safe fast; do
+        KEEP_ERASE_WAITS=1 tune_board h7plus "$d/board-$m.ini" "mode=$m"
+        run_emu "$d/out-$m" --camera h7plus-legacy --model "$d/model.ini" --dump "$d/dump-$m" --stats "$d/stats-$m.json" -- \
+            --board "$d/board-$m.ini" --erase-filesystem --wait 5
+        expect_rc 0 "$d/out-$m" || return 1
+        [ "$(cut -d' ' -f1,2 "$d/dump-$m/erase.log" | tr '\n' ' ')" = "qspi 0 " ] ||
+            fail "$m: erased [$(tr '\n' ' ' <"$d/dump-$m/erase.log")], want QSPI block 0 only"
+        local why
+        why=$(blank_block "$d/dump-$m/QSPI.bin") || fail "$m: $why"
+        expect_stat "$d/stats-$m.json" qspi_erase_aborted 0
+    done
 }
 
 scenario() {
@@ -358,6 +613,15 @@ scenario() {
             grep -E "write FIRMWARE done" "$d/out-$m" || true
         done
         ;;
+    h7_fast_resync_after_slow_erase) fast_resync_after_slow_erase ;;
+    h7plus_qspi_tail_after_fast_fallback) qspi_tail_after_fast_fallback ;;
+    h7plus_qspi_next_run_after_error) qspi_next_run_after_error ;;
+    h7plus_qspi_next_run_after_cancel) qspi_next_run_after_cancel ;;
+    h7plus_qspi_no_reset_refused) qspi_no_reset_refused ;;
+    h7plus_refused_before_start) refused_before_start ;;
+    h7plus_qspi_slow_erase_safe) qspi_slow_erase safe ;;
+    h7plus_qspi_slow_erase_fast) qspi_slow_erase fast ;;
+    h7plus_erase_filesystem_slow_chip) erase_filesystem_slow_chip ;;
     *)
         fail "unknown scenario"
         ;;
