@@ -321,11 +321,13 @@ app_entry() { # family protocol
 
 # After a slow sector erase the fast-mode barrier times out; its reply comes
 # late, just before the reply to the resync's START: the resync must find it.
+# The erase (700 ms) outlasts the barrier's 500 ms by 200 ms, and the resync,
+# sent after that, waits up to 500 ms for the ~180 ms rest of it.
 fast_resync_after_slow_erase() {
     local d="$WORK/$CUR"
     make_image "$d/fw/firmware.bin" 9000
-    legacy_model "$d/model.ini" erase_us_128k=600000
-    tune_board h7 "$d/board.ini" mode=fast reply_timeout_ms=300 safe_erase_delay_ms=700 firmware_sectors=2-3 \
+    legacy_model "$d/model.ini" erase_us_128k=700000
+    tune_board h7 "$d/board.ini" mode=fast reply_timeout_ms=500 safe_erase_delay_ms=800 firmware_sectors=2-3 \
         layout_check=no
     run_emu "$d/out" --camera h7-legacy --model "$d/model.ini" --dump "$d/dump" -- \
         --board "$d/board.ini" --firmware "$d/fw" --wait 5
