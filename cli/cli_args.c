@@ -34,6 +34,9 @@ enum {
     OPT_WATCH,
     OPT_MAX,
     OPT_ONCE,
+    OPT_JOBS,
+    OPT_SLOTS,
+    OPT_SLOT,
 };
 
 static const struct option long_opts[] = {
@@ -65,6 +68,9 @@ static const struct option long_opts[] = {
     {"watch", no_argument, NULL, OPT_WATCH},
     {"max", required_argument, NULL, OPT_MAX},
     {"once", no_argument, NULL, OPT_ONCE},
+    {"jobs", required_argument, NULL, OPT_JOBS},
+    {"slots", required_argument, NULL, OPT_SLOTS},
+    {"slot", required_argument, NULL, OPT_SLOT},
     {NULL, 0, NULL, 0},
 };
 
@@ -104,10 +110,15 @@ void cli_print_usage(FILE *f)
           "  --max N               exit after N cameras were handled: 0 if all succeeded, else 1\n"
           "                        (implies --watch)\n"
           "  --once                --max 1, exiting with that camera's own code (implies --watch)\n"
+          "  --jobs N              flash at most N cameras at once; the others wait in arrival\n"
+          "                        order (default: no limit)\n"
+          "  --slots FILE          names for USB ports ([slot NAME] / port = 1-2.3): the slot is\n"
+          "                        in every event, text line and --list-devices\n"
           "\n"
           "Device selection:\n"
           "  --serial S            only the camera with serial number S\n"
           "  --port PATH           only the camera on USB port PATH (e.g. 1-2.3)\n"
+          "  --slot NAME           only the camera in slot NAME of the --slots file\n"
           "  --wait SECONDS        how long to wait for the bootloader (default: the board's wait_ms)\n"
           "  --no-reset            leave the camera in its bootloader at the end\n"
           "\n"
@@ -122,7 +133,8 @@ void cli_print_usage(FILE *f)
           "Exit codes: 0 ok, 1 failed, 2 usage, 3 board file, 4 plugin, 5 image, 6 no device,\n"
           "7 several devices match, 8 device does not match board, 9 device error status,\n"
           "10 I/O error or device lost, 11 timeout, 12 verify mismatch, 13 read-only partition,\n"
-          "14 cancelled, 15 permission denied, 16 out of memory, 17 unsupported.\n",
+          "14 cancelled, 15 permission denied, 16 out of memory, 17 unsupported,\n"
+          "18 slots/report/metrics file malformed or not writable.\n",
           f);
 }
 
@@ -144,14 +156,14 @@ static omv_status parse_spec(const char *opt, char *arg, omv_image_spec *list, s
     return OMV_OK;
 }
 
-/* --max N: a positive count. */
-static omv_status parse_max(const char *arg, unsigned *n, omv_error *err)
+/* --max N, --jobs N: a positive count. */
+static omv_status parse_count(const char *opt, const char *arg, unsigned *n, omv_error *err)
 {
     char *end = NULL;
     errno = 0;
     unsigned long v = strtoul(arg, &end, 10);
     if (errno || end == arg || *end != '\0' || arg[0] == '-' || v == 0 || v > 1000000)
-        return omv_error_set(err, OMV_E_USAGE, "--max '%s': expected a number of cameras (1 or more)", arg);
+        return omv_error_set(err, OMV_E_USAGE, "--%s '%s': expected a number of cameras (1 or more)", opt, arg);
     *n = (unsigned)v;
     return OMV_OK;
 }
@@ -215,7 +227,10 @@ omv_status cli_parse_args(int argc, char **argv, struct cli_opts *o, omv_error *
         case OPT_LIST_ACTIONS: o->mode = CLI_MODE_ACTIONS; break;
         case OPT_ERASE_FS: o->erase_filesystem = 1; break;
         case OPT_WATCH: o->watch = 1; break;
-        case OPT_MAX: st = parse_max(optarg, &o->max_devices, err); o->watch = 1; break;
+        case OPT_MAX: st = parse_count("max", optarg, &o->max_devices, err); o->watch = 1; break;
+        case OPT_JOBS: st = parse_count("jobs", optarg, &o->jobs, err); break;
+        case OPT_SLOTS: o->slots_file = optarg; break;
+        case OPT_SLOT: o->slot = optarg; break;
         case OPT_ONCE: o->once = 1; o->watch = 1; break;
         case 'v': o->verbosity++; break;
         case 'q': o->verbosity = 0; break;
@@ -235,6 +250,12 @@ omv_status cli_parse_args(int argc, char **argv, struct cli_opts *o, omv_error *
         return omv_error_set(err, OMV_E_USAGE, "--board FILE|NAME is required (e.g. --board boards/ae3.ini)");
     if (o->mode == CLI_MODE_FLASH && o->firmware_dir && o->n_images && !o->n_actions)
         return omv_error_set(err, OMV_E_USAGE, "--firmware and --image exclude each other");
+    if (o->slot && !o->slots_file)
+        return omv_error_set(err, OMV_E_USAGE, "--slot NAME needs --slots FILE (the file naming the slots)");
+    if (o->slot && o->port)
+        return omv_error_set(err, OMV_E_USAGE, "--slot and --port exclude each other");
+    if (o->jobs && !o->watch)
+        return omv_error_set(err, OMV_E_USAGE, "--jobs limits watch mode; add --watch (or --max N)");
     if (o->watch) {
         if (o->mode != CLI_MODE_FLASH)
             return omv_error_set(err, OMV_E_USAGE, "--watch, --max and --once flash cameras; they do not combine "

@@ -41,6 +41,9 @@ struct cli_opts {
     int watch;                  /* --watch (also implied by --max and --once) */
     unsigned max_devices;       /* --max N: stop after N cameras; 0 = no limit */
     int once;                   /* --once: --max 1, exit with that camera's code */
+    unsigned jobs;              /* --jobs N: at most N cameras flashed at once; 0 = no limit */
+    const char *slots_file;     /* --slots FILE: names of USB ports */
+    const char *slot;           /* --slot NAME: the camera in that slot (needs --slots) */
 };
 
 /**

@@ -68,6 +68,7 @@ static void json_common(struct cli_output *o, struct json_obj *j, const omv_even
 {
     json_str(j, "serial", o->serial[0] ? o->serial : NULL);
     json_str(j, "port", o->port[0] ? o->port : NULL);
+    json_str(j, "slot", o->slot[0] ? o->slot : NULL);
     json_str(j, "step", ev->step);
     json_str(j, "partition", ev->partition);
     json_str(j, "file", ev->file);
@@ -96,6 +97,7 @@ static void emit_json(struct cli_output *o, const omv_event *ev)
         json_begin(&j, "device_found");
         json_str(&j, "serial", d->serial);
         json_str(&j, "port", d->port_path);
+        json_str(&j, "slot", o->slot[0] ? o->slot : NULL);
         json_str(&j, "id", id);
         json_str(&j, "product", d->product);
         json_str(&j, "mode", d->mode);
@@ -198,8 +200,9 @@ static void emit_human(struct cli_output *o, const omv_event *ev)
     case OMV_EV_DEVICE:
         if (o->verbosity >= 1) {
             const struct omv_device_info *d = ev->device;
-            fprintf(o->out, "device: %s %04x:%04x serial %s port %s%s%s\n", d->product[0] ? d->product : "(unnamed)",
-                    d->vid, d->pid, d->serial[0] ? d->serial : "-", d->port_path[0] ? d->port_path : "-",
+            fprintf(o->out, "device: %s %04x:%04x serial %s port %s%s%s%s%s\n",
+                    d->product[0] ? d->product : "(unnamed)", d->vid, d->pid, d->serial[0] ? d->serial : "-",
+                    d->port_path[0] ? d->port_path : "-", o->slot[0] ? " slot " : "", o->slot,
                     d->bootloader_version[0] ? ", bootloader " : "", d->bootloader_version);
         }
         break;
@@ -256,10 +259,13 @@ void cli_output_event(void *user, const omv_event *ev)
 {
     struct cli_output *o = user;
     switch (ev->type) {
-    case OMV_EV_DEVICE:
+    case OMV_EV_DEVICE: {
         snprintf(o->serial, sizeof o->serial, "%s", ev->device->serial);
         snprintf(o->port, sizeof o->port, "%s", ev->device->port_path);
+        const char *slot = omv_slots_lookup(o->slots, o->port);
+        snprintf(o->slot, sizeof o->slot, "%s", slot ? slot : "");
         break;
+    }
     case OMV_EV_STEP_START:
         snprintf(o->step, sizeof o->step, "%s", ev->step ? ev->step : "");
         snprintf(o->partition, sizeof o->partition, "%s", ev->partition ? ev->partition : "");
@@ -313,13 +319,19 @@ void cli_output_device(void *user, const char *board_name, const struct omv_devi
         json_str(&j, "id", id);
         json_str(&j, "serial", d->serial);
         json_str(&j, "port", d->port_path);
+        json_str(&j, "slot", omv_slots_lookup(o->slots, d->port_path));
         json_str(&j, "board", board_name);
         json_str(&j, "mode", d->mode);
         json_str(&j, "product", d->product);
         json_str(&j, "bootloader_version", d->bootloader_version);
         json_end(&j, o->out);
     } else {
-        fprintf(o->out, "%s  port %-8s serial %-24s %-22s %-10s %s\n", id, d->port_path[0] ? d->port_path : "-",
-                d->serial[0] ? d->serial : "-", board_name, d->mode[0] ? d->mode : "-", d->product);
+        /* With --slots a slot column ("slot A1", "slot -" for an unnamed port). */
+        const char *slot = omv_slots_lookup(o->slots, d->port_path);
+        char slot_col[OMV_SLOT_NAME_MAX + 8] = "";
+        if (o->slots)
+            snprintf(slot_col, sizeof slot_col, "slot %-8s ", slot ? slot : "-");
+        fprintf(o->out, "%s  port %-8s %sserial %-24s %-22s %-10s %s\n", id, d->port_path[0] ? d->port_path : "-",
+                slot_col, d->serial[0] ? d->serial : "-", board_name, d->mode[0] ? d->mode : "-", d->product);
     }
 }

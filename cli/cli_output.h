@@ -18,6 +18,8 @@ struct cli_output {
     uint64_t last_progress_ms;
     char serial[64];    /* device identity, added to every JSON event once known */
     char port[32];
+    char slot[OMV_SLOT_NAME_MAX]; /* the port's name in the slots file, "" if none */
+    const omv_slots *slots;       /* --slots; NULL without */
     char step[16];      /* current step and partition, for progress lines */
     char partition[64];
     int index, count;

@@ -233,7 +233,7 @@ static int run_list_actions(const struct cli_opts *o, struct cli_output *out)
     return (int)st;
 }
 
-static int run_flash(const struct cli_opts *o, struct cli_output *out)
+static int run_flash(const struct cli_opts *o, struct cli_output *out, const omv_slots *slots)
 {
     omv_error err;
     omv_error_clear(&err);
@@ -271,7 +271,7 @@ static int run_flash(const struct cli_opts *o, struct cli_output *out)
     if (!req.firmware_dir && !req.n_images && !req.n_reads && !req.n_actions && !req.erase_filesystem)
         req.firmware_dir = ".";
     if (o->watch) {
-        int code = cli_watch(o, board, &req, &stop_requested, &cancel_requested);
+        int code = cli_watch(o, board, &req, slots, &stop_requested, &cancel_requested);
         omv_board_free(board);
         return code;
     }
@@ -280,6 +280,36 @@ static int run_flash(const struct cli_opts *o, struct cli_output *out)
     st = omv_flash(board, &req, &cb, &err);
     omv_board_free(board);
     return (int)st;
+}
+
+/* --slots FILE (and --slot NAME -> its port). @return OMV_OK or the error, reported. */
+static omv_status load_slots(struct cli_opts *o, struct cli_output *out, omv_slots **slots)
+{
+    *slots = NULL;
+    if (!o->slots_file)
+        return OMV_OK;
+    omv_error err;
+    omv_error_clear(&err);
+    omv_status st = omv_slots_load(o->slots_file, slots, &err);
+    if (st == OMV_OK && o->slot) {
+        o->port = omv_slots_port(*slots, o->slot);
+        if (!o->port) {
+            char names[512] = "";
+            for (size_t i = 0, len = 0; i < omv_slots_count(*slots) && len < sizeof names; i++)
+                len += (size_t)snprintf(names + len, sizeof names - len, "%s%s", i ? ", " : "",
+                                        omv_slots_name_at(*slots, i));
+            st = omv_error_set(&err, OMV_E_USAGE, "--slot %s: %s names no such slot (it has: %s)", o->slot,
+                               o->slots_file, names);
+        }
+    }
+    if (st != OMV_OK) {
+        omv_slots_free(*slots);
+        *slots = NULL;
+        cli_output_error(out, st, err.msg);
+        cli_output_finished(out, st);
+    }
+    out->slots = *slots;
+    return st;
 }
 
 int main(int argc, char **argv)
@@ -302,15 +332,19 @@ int main(int argc, char **argv)
     case CLI_MODE_VERSION:
         printf("omvflashd %s (plugin ABI %u)\n", OMVFLASH_VERSION, OMV_PLUGIN_ABI_VERSION);
         return 0;
-    case CLI_MODE_LIST:
-        install_signals();
-        return run_list(&opts, &out);
     case CLI_MODE_ACTIONS:
         return run_list_actions(&opts, &out);
+    case CLI_MODE_LIST:
     case CLI_MODE_FLASH:
         break;
     }
-    watch_mode = opts.watch;
+    omv_slots *slots = NULL;
+    st = load_slots(&opts, &out, &slots);
+    if (st != OMV_OK)
+        return (int)st;
+    watch_mode = opts.mode == CLI_MODE_FLASH && opts.watch;
     install_signals();
-    return run_flash(&opts, &out);
+    int code = opts.mode == CLI_MODE_LIST ? run_list(&opts, &out) : run_flash(&opts, &out, slots);
+    omv_slots_free(slots);
+    return code;
 }

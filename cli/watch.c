@@ -46,7 +46,114 @@ void watch_sleep_ms(unsigned ms)
 
 const char *watch_dash(const char *s) { return s && s[0] ? s : "-"; }
 
-int cli_watch(const struct cli_opts *o, const omv_board *board, const omv_request *base,
+/* Check the plan, images and plugins once, before watching (a bad firmware
+ * dir is a configuration error, exit 5, not a camera's), then load the
+ * board's plugins for scanning. */
+static omv_status setup(struct watch *w, omv_watcher **watcher, omv_error *err)
+{
+    omv_request check = *w->base;
+    check.dry_run = 1;
+    check.port_path = NULL;
+    check.serial = NULL;
+    omv_status st = omv_flash(w->board, &check, NULL, err);
+    if (st == OMV_OK)
+        st = omv_job_queue_new(w->o->jobs, &w->jobs, err);
+    if (st == OMV_OK) {
+        omv_callbacks dcb = {.event = watch_daemon_event, .user = w};
+        sigset_t old;
+        watch_block_signals(&old); /* libusb threads started here must not take the signals */
+        st = omv_watcher_open(w->board, w->base->plugin_dir, &dcb, w->stop, watcher, err);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+    }
+    return st;
+}
+
+/* One scan of the bus, applied to the port table. */
+static void scan_once(struct watch *w, omv_watcher *watcher)
+{
+    w->n_scan = 0;
+    w->scan_overflow = 0;
+    omv_error serr;
+    omv_error_clear(&serr);
+    /* Cameras being flashed are not touched by the scan. */
+    const char *busy[WATCH_MAX_SCAN];
+    size_t nb = 0;
+    for (size_t i = 0; i < w->n_ports && nb < WATCH_MAX_SCAN; i++)
+        if (w->ports[i].state == PORT_BUSY && w->ports[i].port[0])
+            busy[nb++] = w->ports[i].port;
+    omv_status st = omv_watcher_scan(watcher, busy, nb, watch_on_scan, w, &serr);
+    if (st != OMV_OK) {
+        /* A bus that cannot be enumerated now may work later: keep serving. */
+        char msg[sizeof serr.msg + 32];
+        snprintf(msg, sizeof msg, "scan failed: %s", serr.msg);
+        pthread_mutex_lock(&w->lock);
+        watch_emit_note(w, "watch_error", msg);
+        pthread_mutex_unlock(&w->lock);
+        return;
+    }
+    watch_update(w);
+}
+
+/* Say once that the first signal stopped watching, and once that the second cancels. */
+static void note_signals(struct watch *w, int *stop_noted, int *abort_noted)
+{
+    if (*w->stop && !*stop_noted) {
+        *stop_noted = 1;
+        pthread_mutex_lock(&w->lock);
+        watch_emit_note(w, "watch_stopping",
+                        w->busy ? "stopping: letting the cameras in flight finish (signal again to cancel them)"
+                                : "stopping");
+        pthread_mutex_unlock(&w->lock);
+    }
+    if (*w->abort_flag && !*abort_noted) {
+        *abort_noted = 1;
+        pthread_mutex_lock(&w->lock);
+        watch_emit_note(w, "watch_cancelling", "cancelling the cameras in flight");
+        pthread_mutex_unlock(&w->lock);
+    }
+}
+
+/* The main loop: scan, start, reap, until a signal or --max ends it. */
+static void run_loop(struct watch *w, omv_watcher *watcher, int hotplug)
+{
+    const struct cli_opts *o = w->o;
+    int need_scan = 1, stop_noted = 0, abort_noted = 0;
+    uint64_t next_scan = 0;
+    for (;;) {
+        watch_take_signals();
+        if (watch_reap(w)) {
+            need_scan = 1; /* a finished port may already be empty */
+            watch_start_queued(w);
+        }
+        note_signals(w, &stop_noted, &abort_noted);
+        int limit_reached = o->max_devices && w->handled >= o->max_devices;
+        if ((*w->stop || limit_reached) && w->busy == 0)
+            break;
+        if (*w->stop || (o->max_devices && w->started >= o->max_devices)) {
+            watch_sleep_ms(WATCH_REAP_MS); /* only waiting for workers now */
+            continue;
+        }
+        uint64_t now = watch_now_ms();
+        if (need_scan || now >= next_scan) {
+            scan_once(w, watcher);
+            need_scan = 0;
+            now = watch_now_ms();
+            next_scan = now + (hotplug ? WATCH_SAFETY_SCAN_MS : WATCH_POLL_MS);
+        }
+        uint64_t timeout = next_scan > now ? next_scan - now : 0;
+        if (w->busy && timeout > WATCH_REAP_MS)
+            timeout = WATCH_REAP_MS;
+        omv_error werr;
+        omv_error_clear(&werr);
+        omv_status st = omv_watcher_wait(watcher, (uint32_t)timeout, &werr);
+        if (st == OMV_OK && hotplug)
+            need_scan = 1;
+        else if (st != OMV_OK && st != OMV_E_TIMEOUT && st != OMV_E_CANCELLED)
+            watch_sleep_ms(WATCH_POLL_MS);
+    }
+}
+
+int cli_watch(const struct cli_opts *o, const omv_board *board, const omv_request *base, const omv_slots *slots,
               const volatile sig_atomic_t *stop, const volatile sig_atomic_t *abort_flag)
 {
     struct watch *w = calloc(1, sizeof *w);
@@ -62,116 +169,38 @@ int cli_watch(const struct cli_opts *o, const omv_board *board, const omv_reques
     w->o = o;
     w->board = board;
     w->base = base;
+    w->slots = slots;
     w->stop = stop;
     w->abort_flag = abort_flag;
     pthread_mutex_init(&w->lock, NULL);
     cli_output_init(&w->dout, o->json, o->verbosity);
     uint64_t t0 = watch_now_ms();
 
-    /* Check the plan, images and plugins once, before watching: a bad
-     * firmware dir is a configuration error (exit 5), not a camera's. */
-    omv_request check = *base;
-    check.dry_run = 1;
-    check.port_path = NULL;
-    check.serial = NULL;
-    omv_status st = omv_flash(board, &check, NULL, &err);
     omv_watcher *watcher = NULL;
-    if (st == OMV_OK) {
-        omv_callbacks dcb = {.event = watch_daemon_event, .user = w};
-        sigset_t old;
-        watch_block_signals(&old); /* libusb threads started here must not take the signals */
-        st = omv_watcher_open(board, base->plugin_dir, &dcb, stop, &watcher, &err);
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-    }
+    omv_status st = setup(w, &watcher, &err);
+    int code;
     if (st != OMV_OK) {
         cli_output_error(&eout, st, err.msg);
         cli_output_finished(&eout, st);
-        pthread_mutex_destroy(&w->lock);
-        free(w);
-        return (int)st;
+        code = (int)st;
+    } else {
+        int hotplug = omv_watcher_hotplug(watcher);
+        pthread_mutex_lock(&w->lock);
+        watch_emit_watch_started(w, hotplug);
+        pthread_mutex_unlock(&w->lock);
+        run_loop(w, watcher, hotplug);
+        if (*stop)
+            code = 0; /* an orderly stop; each camera's outcome is in its result */
+        else if (o->once)
+            code = (int)w->last;
+        else
+            code = w->failed ? 1 : 0;
+        pthread_mutex_lock(&w->lock);
+        watch_emit_finished(w, code, watch_now_ms() - t0);
+        pthread_mutex_unlock(&w->lock);
     }
-    int hotplug = omv_watcher_hotplug(watcher);
-    pthread_mutex_lock(&w->lock);
-    watch_emit_started(w, hotplug);
-    pthread_mutex_unlock(&w->lock);
-
-    int need_scan = 1, stop_noted = 0, abort_noted = 0;
-    uint64_t next_scan = 0;
-    for (;;) {
-        watch_take_signals();
-        if (watch_reap(w))
-            need_scan = 1; /* a finished port may already be empty */
-        if (*stop && !stop_noted) {
-            stop_noted = 1;
-            pthread_mutex_lock(&w->lock);
-            watch_emit_note(w, "watch_stopping",
-                      w->busy ? "stopping: letting the cameras in flight finish (signal again to cancel them)"
-                              : "stopping");
-            pthread_mutex_unlock(&w->lock);
-        }
-        if (*abort_flag && !abort_noted) {
-            abort_noted = 1;
-            pthread_mutex_lock(&w->lock);
-            watch_emit_note(w, "watch_cancelling", "cancelling the cameras in flight");
-            pthread_mutex_unlock(&w->lock);
-        }
-        int limit_reached = o->max_devices && w->handled >= o->max_devices;
-        if ((*stop || limit_reached) && w->busy == 0)
-            break;
-        if (*stop || (o->max_devices && w->started >= o->max_devices)) {
-            watch_sleep_ms(WATCH_REAP_MS); /* only waiting for workers now */
-            continue;
-        }
-        uint64_t now = watch_now_ms();
-        if (need_scan || now >= next_scan) {
-            w->n_scan = 0;
-            w->scan_overflow = 0;
-            omv_error serr;
-            omv_error_clear(&serr);
-            /* Cameras being flashed are not touched by the scan. */
-            const char *busy[WATCH_MAX_SCAN];
-            size_t nb = 0;
-            for (size_t i = 0; i < w->n_ports && nb < WATCH_MAX_SCAN; i++)
-                if (w->ports[i].state == PORT_BUSY && w->ports[i].port[0])
-                    busy[nb++] = w->ports[i].port;
-            st = omv_watcher_scan(watcher, busy, nb, watch_on_scan, w, &serr);
-            if (st != OMV_OK) {
-                /* A bus that cannot be enumerated now may work later: keep serving. */
-                char msg[sizeof serr.msg + 32];
-                snprintf(msg, sizeof msg, "scan failed: %s", serr.msg);
-                pthread_mutex_lock(&w->lock);
-                watch_emit_note(w, "watch_error", msg);
-                pthread_mutex_unlock(&w->lock);
-            } else {
-                watch_update(w);
-            }
-            need_scan = 0;
-            now = watch_now_ms();
-            next_scan = now + (hotplug ? WATCH_SAFETY_SCAN_MS : WATCH_POLL_MS);
-        }
-        uint64_t timeout = next_scan > now ? next_scan - now : 0;
-        if (w->busy && timeout > WATCH_REAP_MS)
-            timeout = WATCH_REAP_MS;
-        omv_error werr;
-        omv_error_clear(&werr);
-        st = omv_watcher_wait(watcher, (uint32_t)timeout, &werr);
-        if (st == OMV_OK && hotplug)
-            need_scan = 1;
-        else if (st != OMV_OK && st != OMV_E_TIMEOUT && st != OMV_E_CANCELLED)
-            watch_sleep_ms(WATCH_POLL_MS);
-    }
-
-    int code;
-    if (*stop)
-        code = 0; /* an orderly stop; each camera's outcome is in its result */
-    else if (o->once)
-        code = (int)w->last;
-    else
-        code = w->failed ? 1 : 0;
-    pthread_mutex_lock(&w->lock);
-    watch_emit_finished(w, code, watch_now_ms() - t0);
-    pthread_mutex_unlock(&w->lock);
     omv_watcher_close(watcher);
+    omv_job_queue_free(w->jobs);
     free(w->ports);
     pthread_mutex_destroy(&w->lock);
     free(w);

@@ -27,7 +27,7 @@
 /* Most devices one scan reports. */
 #define WATCH_MAX_SCAN 128
 
-enum port_state { PORT_BUSY, PORT_REBOOTING, PORT_DONE };
+enum port_state { PORT_QUEUED, PORT_BUSY, PORT_REBOOTING, PORT_DONE };
 
 struct watch;
 
@@ -41,6 +41,7 @@ struct worker {
     size_t mout_len, merr_len;
     char port[32];
     char serial[64];
+    char slot[OMV_SLOT_NAME_MAX]; /* "" when the port has no slot */
     omv_request req;
     omv_status st;
     omv_error err;
@@ -48,9 +49,11 @@ struct worker {
 };
 
 struct port_entry {
-    char key[128];
+    char key[OMV_JOB_KEY_MAX];    /* also its key in w->jobs */
     char port[32];
     char serial[64];              /* serial of the camera last flashed here */
+    char slot[OMV_SLOT_NAME_MAX]; /* "" when the port has no slot */
+    struct omv_device_info dev;   /* QUEUED: the camera as last seen, flashed when its turn comes */
     enum port_state state;
     int seen;                     /* in the current scan */
     uint64_t deadline;            /* REBOOTING */
@@ -61,6 +64,8 @@ struct watch {
     const struct cli_opts *o;
     const omv_board *board;
     const omv_request *base;
+    const omv_slots *slots;       /* --slots, or NULL */
+    omv_job_queue *jobs;          /* --jobs: who runs, who waits (keys: port_entry.key) */
     const volatile sig_atomic_t *stop;
     const volatile sig_atomic_t *abort_flag;
     pthread_mutex_t lock;         /* all output, and worker->finished */
@@ -84,8 +89,17 @@ const char *watch_dash(const char *s);
 /* ---- output (watch_output.c); callers hold w->lock ---- */
 /** Text mode: copy the worker's buffered lines to stdout/stderr, prefixed with its port. */
 void watch_worker_flush(struct worker *k);
-void watch_emit_started(struct watch *w, int hotplug);
-void watch_emit_appeared(struct watch *w, const struct omv_device_info *d);
+/** "camera A1 at 1-2.3" (with a slot) or "camera at 1-2.3", for text lines. */
+void watch_camera_label(char *buf, size_t n, const char *port, const char *slot);
+void watch_emit_watch_started(struct watch *w, int hotplug);
+/** A camera was seen on a free port: JSON device_appeared (text: nothing; the next line says what happens). */
+void watch_emit_appeared(struct watch *w, const struct port_entry *p);
+/** The camera waits for a job slot (--jobs): @p position is its 1-based place in line. */
+void watch_emit_waiting(struct watch *w, const struct port_entry *p, size_t position);
+/** The camera's worker starts (w->busy already counts it). */
+void watch_emit_device_started(struct watch *w, const struct port_entry *p);
+/** A waiting camera left its port before its turn. */
+void watch_emit_left(struct watch *w, const struct port_entry *p);
 void watch_emit_result(struct worker *k);
 /** A daemon-level note (watch_error, watch_stopping, ...): JSON event or a stderr line. */
 void watch_emit_note(struct watch *w, const char *event, const char *text);
@@ -98,16 +112,18 @@ void watch_daemon_event(void *user, const omv_event *ev);
 void watch_block_signals(sigset_t *old);
 /** Unblock SIGINT/SIGTERM in the calling (main) thread, whatever a library left. */
 void watch_take_signals(void);
-/** Start a worker flashing @p d; NULL when out of memory or threads. */
-struct worker *watch_worker_start(struct watch *w, const struct omv_device_info *d);
+/** Start a worker flashing @p d (in slot @p slot, "" for none); NULL when out of memory or threads. */
+struct worker *watch_worker_start(struct watch *w, const struct omv_device_info *d, const char *slot);
 /** Free a joined (or never started) worker. NULL is a no-op. */
 void watch_worker_free(struct worker *k);
 
 /* ---- the port table (watch_ports.c); main thread only ---- */
 /** omv_watcher_scan() callback: collect the scan into w->scan. */
 void watch_on_scan(void *user, const struct omv_device_info *dev);
-/** Apply one scan's result to the port table, starting workers. */
+/** Apply one scan's result to the port table, queueing and starting workers. */
 void watch_update(struct watch *w);
+/** Start waiting cameras while the job limit allows (not after a stop signal). */
+void watch_start_queued(struct watch *w);
 /** Collect finished workers. @return how many finished. */
 int watch_reap(struct watch *w);
 

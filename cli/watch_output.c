@@ -28,13 +28,21 @@ static void copy_prefixed(FILE *mem, char **buf, FILE *to, const char *port)
 
 void watch_worker_flush(struct worker *k)
 {
+    /* "[A1 1-2.3] ..." with a slot, "[1-2.3] ..." without */
+    char prefix[OMV_SLOT_NAME_MAX + 40];
+    snprintf(prefix, sizeof prefix, "%s%s%s", k->slot, k->slot[0] ? " " : "", watch_dash(k->port));
     if (k->mout)
-        copy_prefixed(k->mout, &k->mout_buf, stdout, watch_dash(k->port));
+        copy_prefixed(k->mout, &k->mout_buf, stdout, prefix);
     if (k->merr)
-        copy_prefixed(k->merr, &k->merr_buf, stderr, watch_dash(k->port));
+        copy_prefixed(k->merr, &k->merr_buf, stderr, prefix);
 }
 
-void watch_emit_started(struct watch *w, int hotplug)
+void watch_camera_label(char *buf, size_t n, const char *port, const char *slot)
+{
+    snprintf(buf, n, "camera%s%s at %s", slot && slot[0] ? " " : "", slot ? slot : "", watch_dash(port));
+}
+
+void watch_emit_watch_started(struct watch *w, int hotplug)
 {
     if (w->o->json) {
         struct json_obj j;
@@ -42,28 +50,87 @@ void watch_emit_started(struct watch *w, int hotplug)
         json_str(&j, "board", omv_board_name(w->board));
         json_bool(&j, "hotplug", hotplug);
         json_u64(&j, "max", w->o->max_devices);
+        json_u64(&j, "jobs", w->o->jobs);
         json_end(&j, stdout);
     } else if (w->o->verbosity >= 1) {
-        printf("watching for %s cameras (%s)%s; Ctrl-C to stop\n", omv_board_name(w->board),
-               hotplug ? "hot-plug" : "polling every 100 ms", w->o->max_devices ? "" : ", forever");
+        char jobs[48] = "";
+        if (w->o->jobs)
+            snprintf(jobs, sizeof jobs, ", at most %u at once", w->o->jobs);
+        printf("watching for %s cameras (%s%s)%s; Ctrl-C to stop\n", omv_board_name(w->board),
+               hotplug ? "hot-plug" : "polling every 100 ms", jobs, w->o->max_devices ? "" : ", forever");
         fflush(stdout);
     }
 }
 
-void watch_emit_appeared(struct watch *w, const struct omv_device_info *d)
+/* JSON: the camera's identity, as every per-camera event carries it. */
+static void json_camera(struct json_obj *j, const struct port_entry *p)
+{
+    json_str(j, "serial", p->dev.serial);
+    json_str(j, "port", p->dev.port_path);
+    json_str(j, "slot", p->slot[0] ? p->slot : NULL);
+}
+
+void watch_emit_appeared(struct watch *w, const struct port_entry *p)
+{
+    if (!w->o->json)
+        return; /* text: the waiting or flashing line says it */
+    char id[16];
+    snprintf(id, sizeof id, "%04x:%04x", p->dev.vid, p->dev.pid);
+    struct json_obj j;
+    json_begin(&j, "device_appeared");
+    json_camera(&j, p);
+    json_str(&j, "id", id);
+    json_str(&j, "mode", p->dev.mode);
+    json_end(&j, stdout);
+}
+
+void watch_emit_waiting(struct watch *w, const struct port_entry *p, size_t position)
 {
     if (w->o->json) {
-        char id[16];
-        snprintf(id, sizeof id, "%04x:%04x", d->vid, d->pid);
         struct json_obj j;
-        json_begin(&j, "device_appeared");
-        json_str(&j, "serial", d->serial);
-        json_str(&j, "port", d->port_path);
-        json_str(&j, "id", id);
-        json_str(&j, "mode", d->mode);
+        json_begin(&j, "device_waiting");
+        json_camera(&j, p);
+        json_u64(&j, "position", position);
+        json_u64(&j, "in_progress", w->busy);
         json_end(&j, stdout);
     } else if (w->o->verbosity >= 1) {
-        printf("camera at %s (serial %s, %s): flashing\n", watch_dash(d->port_path), watch_dash(d->serial), watch_dash(d->mode));
+        char label[96];
+        watch_camera_label(label, sizeof label, p->dev.port_path, p->slot);
+        printf("%s (serial %s, %s): waiting, number %zu in line (%zu in progress)\n", label,
+               watch_dash(p->dev.serial), watch_dash(p->dev.mode), position, w->busy);
+        fflush(stdout);
+    }
+}
+
+void watch_emit_device_started(struct watch *w, const struct port_entry *p)
+{
+    if (w->o->json) {
+        struct json_obj j;
+        json_begin(&j, "device_started");
+        json_camera(&j, p);
+        json_u64(&j, "in_progress", w->busy);
+        json_u64(&j, "waiting", omv_job_queue_waiting(w->jobs));
+        json_end(&j, stdout);
+    } else if (w->o->verbosity >= 1) {
+        char label[96];
+        watch_camera_label(label, sizeof label, p->dev.port_path, p->slot);
+        printf("%s (serial %s, %s): flashing\n", label, watch_dash(p->dev.serial), watch_dash(p->dev.mode));
+        fflush(stdout);
+    }
+}
+
+void watch_emit_left(struct watch *w, const struct port_entry *p)
+{
+    if (w->o->json) {
+        struct json_obj j;
+        json_begin(&j, "device_left");
+        json_camera(&j, p);
+        json_str(&j, "message", "left its port before its turn");
+        json_end(&j, stdout);
+    } else if (w->o->verbosity >= 1) {
+        char label[96];
+        watch_camera_label(label, sizeof label, p->dev.port_path, p->slot);
+        printf("%s (serial %s): left before its turn\n", label, watch_dash(p->dev.serial));
         fflush(stdout);
     }
 }
@@ -77,6 +144,7 @@ void watch_emit_result(struct worker *k)
         json_begin(&j, "device_result");
         json_str(&j, "serial", serial);
         json_str(&j, "port", k->port);
+        json_str(&j, "slot", k->slot[0] ? k->slot : NULL);
         json_u64(&j, "exit_code", (uint64_t)k->st);
         json_str(&j, "status", omv_status_name(k->st));
         json_str(&j, "message", k->st == OMV_OK ? "" : k->err.msg);
@@ -84,10 +152,12 @@ void watch_emit_result(struct worker *k)
         json_end(&j, stdout);
         return;
     }
+    char label[96];
+    watch_camera_label(label, sizeof label, k->port, k->slot);
     if (k->st == OMV_OK)
-        printf("camera at %s (serial %s): OK in %.1f s\n", watch_dash(k->port), watch_dash(serial), (double)k->elapsed_ms / 1000.0);
+        printf("%s (serial %s): OK in %.1f s\n", label, watch_dash(serial), (double)k->elapsed_ms / 1000.0);
     else
-        printf("camera at %s (serial %s): FAILED (exit %d): %s\n", watch_dash(k->port), watch_dash(serial), (int)k->st,
+        printf("%s (serial %s): FAILED (exit %d): %s\n", label, watch_dash(serial), (int)k->st,
                k->err.msg[0] ? k->err.msg : omv_status_name(k->st));
     fflush(stdout);
 }

@@ -1,10 +1,12 @@
 /* omvflashd --watch: the port table (see watch.c for the states). Main thread only. */
 #define _POSIX_C_SOURCE 200809L
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "watch_internal.h"
 
+/* The table's key: the port path, or VID:PID:serial for a device without one. */
 static void key_of(const struct omv_device_info *d, char *key, size_t n)
 {
     if (d->port_path[0])
@@ -42,31 +44,81 @@ static void remove_port(struct watch *w, size_t i)
     w->ports[i] = w->ports[--w->n_ports];
 }
 
-static int may_start(const struct watch *w)
+/* A new camera may join: not after a stop signal, and with --max N only as
+ * many as are still to be handled (started or waiting). */
+static int may_admit(const struct watch *w)
 {
-    return !*w->stop && (!w->o->max_devices || w->started < w->o->max_devices);
+    return !*w->stop &&
+           (!w->o->max_devices || w->started + omv_job_queue_waiting(w->jobs) < w->o->max_devices);
 }
 
-/* Start a worker for @p d on @p p (new or reused entry). */
-static void start_on(struct watch *w, struct port_entry *p, const struct omv_device_info *d)
+static void note(struct watch *w, const char *text)
 {
     pthread_mutex_lock(&w->lock);
-    watch_emit_appeared(w, d);
+    watch_emit_note(w, "watch_error", text);
     pthread_mutex_unlock(&w->lock);
-    struct worker *k = watch_worker_start(w, d);
+}
+
+/* Start the worker for the camera last seen on @p p (its job is counted as running). */
+static void start_on(struct watch *w, struct port_entry *p)
+{
+    struct worker *k = watch_worker_start(w, &p->dev, p->slot);
     if (!k) {
-        pthread_mutex_lock(&w->lock);
-        watch_emit_note(w, "watch_error", "cannot start a worker (out of memory or threads); camera skipped");
-        pthread_mutex_unlock(&w->lock);
+        omv_job_queue_remove(w->jobs, p->key);
+        note(w, "cannot start a worker (out of memory or threads); camera skipped");
         p->state = PORT_DONE;
         return;
     }
-    snprintf(p->port, sizeof p->port, "%s", d->port_path);
-    snprintf(p->serial, sizeof p->serial, "%s", d->serial);
+    snprintf(p->port, sizeof p->port, "%s", p->dev.port_path);
+    snprintf(p->serial, sizeof p->serial, "%s", p->dev.serial);
     p->state = PORT_BUSY;
     p->wk = k;
     w->started++;
     w->busy++;
+    pthread_mutex_lock(&w->lock);
+    watch_emit_device_started(w, p);
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* A camera @p d arrived on @p p (a new entry, or a new camera on a rebooting
+ * port): it starts at once or waits for its turn (--jobs). */
+static void arrive(struct watch *w, struct port_entry *p, const struct omv_device_info *d)
+{
+    p->dev = *d;
+    const char *slot = omv_slots_lookup(w->slots, d->port_path);
+    snprintf(p->slot, sizeof p->slot, "%s", slot ? slot : "");
+    pthread_mutex_lock(&w->lock);
+    watch_emit_appeared(w, p);
+    pthread_mutex_unlock(&w->lock);
+    int started = 0;
+    size_t position = 0;
+    omv_error err;
+    omv_error_clear(&err);
+    if (omv_job_queue_submit(w->jobs, p->key, &started, &position, &err) != OMV_OK) {
+        note(w, err.msg);
+        p->state = PORT_DONE;
+        return;
+    }
+    if (started) {
+        start_on(w, p);
+        return;
+    }
+    p->state = PORT_QUEUED;
+    pthread_mutex_lock(&w->lock);
+    watch_emit_waiting(w, p, position);
+    pthread_mutex_unlock(&w->lock);
+}
+
+void watch_start_queued(struct watch *w)
+{
+    char key[OMV_JOB_KEY_MAX];
+    while (!*w->stop && omv_job_queue_next(w->jobs, key, sizeof key)) {
+        struct port_entry *p = find_port(w, key);
+        if (p && p->state == PORT_QUEUED)
+            start_on(w, p);
+        else
+            omv_job_queue_remove(w->jobs, key); /* cannot happen: queued keys are QUEUED entries */
+    }
 }
 
 static int wanted(const struct watch *w, const struct omv_device_info *d)
@@ -87,48 +139,83 @@ void watch_on_scan(void *user, const struct omv_device_info *dev)
         w->scan_overflow = 1;
 }
 
-/* Apply one scan's result to the table. */
+/* Port paths in natural order ("1-2" < "1-2.1" < "1-10"): numbers compare as numbers. */
+static int port_cmp(const void *a, const void *b)
+{
+    const char *x = ((const struct omv_device_info *)a)->port_path;
+    const char *y = ((const struct omv_device_info *)b)->port_path;
+    while (*x && *y) {
+        if (isdigit((unsigned char)*x) && isdigit((unsigned char)*y)) {
+            char *ex, *ey;
+            unsigned long nx = strtoul(x, &ex, 10), ny = strtoul(y, &ey, 10);
+            if (nx != ny)
+                return nx < ny ? -1 : 1;
+            x = ex;
+            y = ey;
+        } else if (*x != *y) {
+            return (unsigned char)*x < (unsigned char)*y ? -1 : 1;
+        } else {
+            x++;
+            y++;
+        }
+    }
+    return (unsigned char)*x - (unsigned char)*y;
+}
+
+/* Apply one scan's result to the table. Cameras new in the same scan arrive
+ * in port order, so a line plugged in at once is flashed in port order. */
 void watch_update(struct watch *w)
 {
     uint64_t now = watch_now_ms();
+    qsort(w->scan, w->n_scan, sizeof w->scan[0], port_cmp);
     for (size_t i = 0; i < w->n_ports; i++)
         w->ports[i].seen = 0;
     for (size_t s = 0; s < w->n_scan; s++) {
         const struct omv_device_info *d = &w->scan[s];
         if (!wanted(w, d))
             continue;
-        char key[128];
+        char key[OMV_JOB_KEY_MAX];
         key_of(d, key, sizeof key);
         struct port_entry *p = find_port(w, key);
         if (p) {
             p->seen = 1;
+            if (p->state == PORT_QUEUED)
+                p->dev = *d; /* e.g. its bootloader's window ended and it runs its application now */
             if (p->state != PORT_REBOOTING)
-                continue; /* BUSY: its own re-enumeration; DONE: already handled */
+                continue; /* BUSY: its own re-enumeration; DONE: already handled; QUEUED: waiting */
             int app = strcmp(d->mode, "bootloader") != 0;
             if (app || !d->serial[0] || !p->serial[0] || strcmp(d->serial, p->serial) == 0) {
                 p->state = PORT_DONE; /* the flashed camera, back */
                 continue;
             }
-            if (may_start(w))
-                start_on(w, p, d); /* another camera's bootloader on that port */
+            if (may_admit(w))
+                arrive(w, p, d); /* another camera's bootloader on that port */
             continue;
         }
-        if (!may_start(w))
+        if (!may_admit(w))
             continue;
         p = add_port(w, key);
         if (!p)
             continue;
         p->seen = 1;
-        start_on(w, p, d);
+        arrive(w, p, d);
     }
     for (size_t i = 0; i < w->n_ports;) {
         struct port_entry *p = &w->ports[i];
-        int gone = !p->seen && (p->state == PORT_DONE || (p->state == PORT_REBOOTING && now >= p->deadline));
+        int gone = !p->seen && (p->state == PORT_DONE || p->state == PORT_QUEUED ||
+                                (p->state == PORT_REBOOTING && now >= p->deadline));
+        if (gone && p->state == PORT_QUEUED) {
+            omv_job_queue_remove(w->jobs, p->key);
+            pthread_mutex_lock(&w->lock);
+            watch_emit_left(w, p);
+            pthread_mutex_unlock(&w->lock);
+        }
         if (gone)
             remove_port(w, i);
         else
             i++;
     }
+    watch_start_queued(w);
 }
 
 /* Collect finished workers. @return how many finished. */
@@ -162,6 +249,7 @@ int watch_reap(struct watch *w)
         }
         p->wk = NULL;
         watch_worker_free(k);
+        omv_job_queue_remove(w->jobs, p->key);
         w->busy--;
         n++;
     }

@@ -80,7 +80,7 @@ void watch_take_signals(void)
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 }
 
-struct worker *watch_worker_start(struct watch *w, const struct omv_device_info *d)
+struct worker *watch_worker_start(struct watch *w, const struct omv_device_info *d, const char *slot)
 {
     struct worker *k = calloc(1, sizeof *k);
     if (!k)
@@ -88,10 +88,13 @@ struct worker *watch_worker_start(struct watch *w, const struct omv_device_info 
     k->w = w;
     snprintf(k->port, sizeof k->port, "%s", d->port_path);
     snprintf(k->serial, sizeof k->serial, "%s", d->serial);
+    snprintf(k->slot, sizeof k->slot, "%s", slot);
     cli_output_init(&k->out, w->o->json, w->o->verbosity);
     k->out.tty = 0; /* no progress bars from several cameras at once */
+    k->out.slots = w->slots;
     snprintf(k->out.serial, sizeof k->out.serial, "%s", d->serial);
     snprintf(k->out.port, sizeof k->out.port, "%s", d->port_path);
+    snprintf(k->out.slot, sizeof k->out.slot, "%s", slot);
     if (!w->o->json) {
         k->mout = open_memstream(&k->mout_buf, &k->mout_len);
         k->merr = open_memstream(&k->merr_buf, &k->merr_len);

@@ -39,6 +39,29 @@ char *omvi_strdup(const char *s);
 /** Thread-safe strerror into @p buf. */
 const char *omvi_strerror(int errnum, char *buf, size_t len);
 
+/* ---- strict INI files (ini_strict.c) ------------------------------------ */
+
+/**
+ * What omvi_ini_parse() hands to its caller. Each callback gets the line
+ * number and returns OMV_OK to go on, or an error it set in @p err (as
+ * "FILE:LINE: ...") to stop the parse.
+ */
+typedef struct omvi_ini_ops {
+    /** A section header; @p title is trimmed ("slot A1" for "[ slot A1 ]"). */
+    omv_status (*section)(void *user, const char *title, int line, omv_error *err);
+    /** "name = value" (both trimmed by inih; value may be ""). */
+    omv_status (*key)(void *user, const char *name, const char *value, int line, omv_error *err);
+} omvi_ini_ops;
+
+/**
+ * Parse INI file @p path strictly: malformed lines, NUL bytes, over-long
+ * lines and unreadable files fail with @p code and "PATH:LINE: ..."; the
+ * callbacks' own errors stop the parse. Section and key semantics are the
+ * caller's.
+ * @return OMV_OK, @p code, the callbacks' codes, OMV_E_NOMEM.
+ */
+omv_status omvi_ini_parse(const char *path, omv_status code, const omvi_ini_ops *ops, void *user, omv_error *err);
+
 /* ---- the board (board_load.c) ------------------------------------------ */
 
 typedef struct omvi_raw_option {

@@ -279,6 +279,108 @@ omv_status omv_watcher_wait(omv_watcher *w, uint32_t timeout_ms, omv_error *err)
 /** Stop the hot-plug watches, unload the plugins, free @p w. NULL is a no-op. */
 void omv_watcher_close(omv_watcher *w);
 
+/* ---- Bounded parallelism (omvflashd --watch --jobs N) ------------------ */
+
+/**
+ * A first-come-first-served admission queue (opaque): at most `limit` jobs
+ * (cameras being flashed) run at once, the others wait in arrival order.
+ * Jobs are named by a key, e.g. the camera's port path. It does no I/O and
+ * starts no thread; use it from one thread at a time.
+ */
+typedef struct omv_job_queue omv_job_queue;
+
+/** Longest job key, including the terminating NUL. */
+#define OMV_JOB_KEY_MAX 128
+
+/**
+ * Create a queue.
+ * @param limit  most jobs running at once; 0 = no limit (nobody waits).
+ * @param out    receives the queue; free it with omv_job_queue_free().
+ * @return OMV_OK, OMV_E_USAGE (out NULL), OMV_E_NOMEM.
+ */
+omv_status omv_job_queue_new(unsigned limit, omv_job_queue **out, omv_error *err);
+
+/** Free @p q. NULL is a no-op. */
+void omv_job_queue_free(omv_job_queue *q);
+
+/**
+ * A job arrives. It runs at once (*started = 1) when fewer than `limit` run
+ * and nobody is waiting; otherwise it waits behind every job that arrived
+ * before it (*started = 0) and @p position (may be NULL) receives its
+ * 1-based place among the waiting.
+ * @return OMV_OK; OMV_E_USAGE for a NULL, empty or too long key or a key
+ *         already queued or running; OMV_E_NOMEM.
+ */
+omv_status omv_job_queue_submit(omv_job_queue *q, const char *key, int *started, size_t *position,
+                                omv_error *err);
+
+/**
+ * Start the next waiting job if there is room: copies its key into @p key
+ * (@p key_size bytes, OMV_JOB_KEY_MAX is enough; may be NULL), counts it as
+ * running and returns 1. Returns 0 when `limit` jobs run or nobody waits.
+ * Call it until it returns 0 whenever a job was removed.
+ */
+int omv_job_queue_next(omv_job_queue *q, char *key, size_t key_size);
+
+/**
+ * Forget job @p key: a running job finished (its place goes to the next
+ * waiting one through omv_job_queue_next()), or a waiting one left.
+ * @return 1 when @p key was queued or running, else 0.
+ */
+int omv_job_queue_remove(omv_job_queue *q, const char *key);
+
+/** Number of running jobs (0 for NULL). */
+size_t omv_job_queue_running(const omv_job_queue *q);
+
+/** Number of waiting jobs (0 for NULL). */
+size_t omv_job_queue_waiting(const omv_job_queue *q);
+
+/** 1-based place of waiting job @p key; 0 when it is not waiting. */
+size_t omv_job_queue_position(const omv_job_queue *q, const char *key);
+
+/* ---- Slots: names for the USB ports of a production line ---------------- */
+
+/**
+ * A loaded slots file (opaque): a name for each physical USB port, matched
+ * by port path (struct omv_device_info.port_path, "1-2.3"), which stays the
+ * same for a hub socket however often cameras come and go. Read-only after
+ * loading: may be shared between threads.
+ */
+typedef struct omv_slots omv_slots;
+
+/** Longest slot name, including the terminating NUL. */
+#define OMV_SLOT_NAME_MAX 32
+
+/**
+ * Load a slots file: INI sections `[slot NAME]`, each with one key
+ * `port = PATH` (a Linux USB port path, BUS-PORT[.PORT]..., e.g. 1-2.3).
+ * NAME is 1 to 31 letters, digits, '_', '-' or '.'. An unknown section or
+ * key, a slot without port, a name or port given twice, a malformed line and
+ * a file without any slot fail with "FILE:LINE: ...".
+ * @param out  receives the slots; free them with omv_slots_free().
+ * @return OMV_OK, OMV_E_CONFIG (also an unreadable file), OMV_E_USAGE (NULL
+ *         arguments), OMV_E_NOMEM.
+ */
+omv_status omv_slots_load(const char *path, omv_slots **out, omv_error *err);
+
+/** Free @p slots. NULL is a no-op. */
+void omv_slots_free(omv_slots *slots);
+
+/**
+ * Name of the slot on USB port @p port_path, or NULL when no slot names it
+ * (also for NULL @p slots, or a NULL or empty @p port_path).
+ */
+const char *omv_slots_lookup(const omv_slots *slots, const char *port_path);
+
+/** Port path of slot @p name, or NULL when there is no such slot. */
+const char *omv_slots_port(const omv_slots *slots, const char *name);
+
+/** Number of slots (0 for NULL). */
+size_t omv_slots_count(const omv_slots *slots);
+
+/** Name of slot @p i (0 .. count-1, file order), or NULL beyond the end. */
+const char *omv_slots_name_at(const omv_slots *slots, size_t i);
+
 #ifdef __cplusplus
 }
 #endif

@@ -37,6 +37,8 @@ typedef enum omv_status {
     OMV_E_ACCESS = 15,       /**< permission denied opening the device (udev rules?) */
     OMV_E_NOMEM = 16,        /**< out of memory */
     OMV_E_UNSUPPORTED = 17,  /**< the plugin or device cannot do what was asked */
+    OMV_E_CONFIG = 18,       /**< a daemon file is malformed (slots file: file:line) or cannot be
+                                  written (--report, --metrics) */
 } omv_status;
 
 /** Size of the message buffer in struct omv_error. */
@@ -145,6 +147,7 @@ static inline const char *omv_status_name(omv_status s)
     case OMV_E_ACCESS: return "E_ACCESS";
     case OMV_E_NOMEM: return "E_NOMEM";
     case OMV_E_UNSUPPORTED: return "E_UNSUPPORTED";
+    case OMV_E_CONFIG: return "E_CONFIG";
     }
     return "E_UNKNOWN";
 }
