@@ -139,6 +139,8 @@ static void run_loop(struct watch *w, omv_watcher *watcher, int hotplug)
             need_scan = 0;
             now = watch_now_ms();
             next_scan = now + (hotplug ? WATCH_SAFETY_SCAN_MS : WATCH_POLL_MS);
+            if (w->rescan_at && w->rescan_at < next_scan)
+                next_scan = w->rescan_at; /* confirm that a port is empty */
         }
         uint64_t timeout = next_scan > now ? next_scan - now : 0;
         if (w->busy && timeout > WATCH_REAP_MS)

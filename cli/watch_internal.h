@@ -24,6 +24,12 @@
 #define WATCH_REAP_MS 50u
 /* After a successful flash with reset, how long the port may stay empty or show the same camera again. */
 #define WATCH_REBOOT_MS 10000u
+/* A port counts as empty only after two scans at least this far apart found
+ * nothing on it: one listing may miss a device that is there (its sysfs
+ * entries read while another camera's port is being removed), and a DONE
+ * port taken for empty would flash its camera again. No one unplugs a camera
+ * and plugs another in within this. */
+#define WATCH_ABSENT_MS 150u
 /* Most devices one scan reports. */
 #define WATCH_MAX_SCAN 128
 
@@ -56,6 +62,7 @@ struct port_entry {
     struct omv_device_info dev;   /* QUEUED: the camera as last seen, flashed when its turn comes */
     enum port_state state;
     int seen;                     /* in the current scan */
+    uint64_t missing_since;       /* first scan that did not see it (0: seen in the last scan) */
     uint64_t deadline;            /* REBOOTING */
     struct worker *wk;            /* BUSY */
 };
@@ -75,6 +82,7 @@ struct watch {
     size_t busy;
     unsigned started, handled, succeeded, failed;
     omv_status last;              /* status of the last camera handled (--once) */
+    uint64_t rescan_at;           /* a port's absence is to be confirmed by a scan then (0: none) */
     struct omv_device_info scan[WATCH_MAX_SCAN];
     size_t n_scan;
     int scan_overflow;

@@ -162,6 +162,26 @@ static int port_cmp(const void *a, const void *b)
     return (unsigned char)*x - (unsigned char)*y;
 }
 
+/* Whether port entry @p p is to be forgotten after a scan at @p now: a port
+ * that is not being flashed is empty once two scans WATCH_ABSENT_MS apart did
+ * not see it (REBOOTING: and its window is over). */
+static int gone(struct watch *w, struct port_entry *p, uint64_t now)
+{
+    if (p->seen || p->state == PORT_BUSY) {
+        p->missing_since = 0;
+        return 0;
+    }
+    if (!p->missing_since)
+        p->missing_since = now;
+    if (now - p->missing_since < WATCH_ABSENT_MS) {
+        uint64_t at = p->missing_since + WATCH_ABSENT_MS;
+        if (!w->rescan_at || at < w->rescan_at)
+            w->rescan_at = at; /* confirm it soon */
+        return 0;
+    }
+    return p->state != PORT_REBOOTING || now >= p->deadline;
+}
+
 /* Apply one scan's result to the table. Cameras new in the same scan arrive
  * in port order, so a line plugged in at once is flashed in port order. */
 void watch_update(struct watch *w)
@@ -200,20 +220,20 @@ void watch_update(struct watch *w)
         p->seen = 1;
         arrive(w, p, d);
     }
+    w->rescan_at = 0;
     for (size_t i = 0; i < w->n_ports;) {
         struct port_entry *p = &w->ports[i];
-        int gone = !p->seen && (p->state == PORT_DONE || p->state == PORT_QUEUED ||
-                                (p->state == PORT_REBOOTING && now >= p->deadline));
-        if (gone && p->state == PORT_QUEUED) {
-            omv_job_queue_remove(w->jobs, p->key);
-            pthread_mutex_lock(&w->lock);
-            watch_emit_left(w, p);
-            pthread_mutex_unlock(&w->lock);
-        }
-        if (gone)
+        if (gone(w, p, now)) {
+            if (p->state == PORT_QUEUED) {
+                omv_job_queue_remove(w->jobs, p->key);
+                pthread_mutex_lock(&w->lock);
+                watch_emit_left(w, p);
+                pthread_mutex_unlock(&w->lock);
+            }
             remove_port(w, i);
-        else
+        } else {
             i++;
+        }
     }
     watch_start_queued(w);
 }
