@@ -144,7 +144,7 @@ static int parse_runs(pcur *c, uint32_t addr, dfuse_layout *out)
 {
     uint64_t next = addr;
     for (;;) {
-        uint32_t count, size, mult = 1;
+        uint32_t count = 0, size = 0, mult = 1;
         uint8_t caps = 0;
         size_t at = c->pos;
         if (parse_dec(c, "sector count", &count) < 0)
