@@ -32,7 +32,7 @@ struct cdc_options {
     uint32_t safe_chunk, fast_chunk, fast_batch;
     uint32_t safe_write_delay_ms, safe_erase_delay_ms;
     uint32_t start_write_timeout_ms, start_read_timeout_ms, start_stall_ms;
-    uint32_t reset_delay_ms, write_timeout_ms, reply_timeout_ms, poll_ms;
+    uint32_t reset_delay_ms, reset_leave_ms, write_timeout_ms, reply_timeout_ms, poll_ms;
     struct leg_range fw, fs, qspi;
     uint32_t qspi_block_size, qspi_page_size;
     uint32_t qspi_erase_delay_ms;   /* least time from a QSPI block erase to the next QSPI command */

@@ -35,6 +35,9 @@ static const struct omv_option_spec cdc_options[] = {
     {"start_read_timeout_ms", OMV_OPT_UINT, "10", "how long one catch attempt waits for the START reply, ms"},
     {"start_stall_ms", OMV_OPT_UINT, "2", "without a reply after this long, send another START, ms"},
     {"reset_delay_ms", OMV_OPT_UINT, "5", "sleep before and after the final RESET, ms"},
+    {"reset_leave_ms", OMV_OPT_UINT, "1500",
+     "after RESET, wait at most this long for the bootloader's port to go away (its main loop looks every 200 ms and "
+     "may sit out its 1 s window first), ms; 0 = do not wait"},
     {"write_timeout_ms", OMV_OPT_UINT, "3000", "longest the port may take to accept one command, ms"},
     {"reply_timeout_ms", OMV_OPT_UINT, "5000",
      "longest wait for a layout reply or barrier (covers one sector erase), ms; a partition's timeout_ms overrides it"},
@@ -155,6 +158,7 @@ omv_status cdc_options_load(const struct omv_host *host, struct cdc_options *opt
         (st = get_uint(host, "start_read_timeout_ms", 1, 60000, &opt->start_read_timeout_ms, err)) != OMV_OK ||
         (st = get_uint(host, "start_stall_ms", 1, 60000, &opt->start_stall_ms, err)) != OMV_OK ||
         (st = get_uint(host, "reset_delay_ms", 0, 60000, &opt->reset_delay_ms, err)) != OMV_OK ||
+        (st = get_uint(host, "reset_leave_ms", 0, 60000, &opt->reset_leave_ms, err)) != OMV_OK ||
         (st = get_uint(host, "write_timeout_ms", 1, 600000, &opt->write_timeout_ms, err)) != OMV_OK ||
         (st = get_uint(host, "reply_timeout_ms", 1, 600000, &opt->reply_timeout_ms, err)) != OMV_OK ||
         (st = get_uint(host, "poll_ms", 1, 10000, &opt->poll_ms, err)) != OMV_OK ||

@@ -282,10 +282,27 @@ static void send_reset(struct cdc_session *s)
     leg_encode_cmd(cmd, LEG_CMD_RESET);
     if (s->opt.reset_delay_ms)
         s->host->sleep_ms(s->host, s->opt.reset_delay_ms);
-    if (omv_serial_write(s->port, cmd, sizeof cmd, s->opt.write_timeout_ms, why, sizeof why) != 0)
+    if (omv_serial_write(s->port, cmd, sizeof cmd, s->opt.write_timeout_ms, why, sizeof why) != 0) {
         s->host->log(s->host, OMV_LOG_DEBUG, "RESET: %s (the bootloader may already have left)", why);
+        return;
+    }
     if (s->opt.reset_delay_ms)
         s->host->sleep_ms(s->host, s->opt.reset_delay_ms);
+    /* The bootloader leaves (USB de-initialised, its port hangs up) once its
+     * main loop sees RESET. Waiting for that makes the end of the run mean
+     * "on its way to the application": a command started right after it
+     * does not find the old bootloader's port and catch it there. */
+    const struct omv_host *h = s->host;
+    uint64_t end = h->now_ms(h) + s->opt.reset_leave_ms;
+    uint8_t junk[64];
+    for (uint64_t now = h->now_ms(h); now < end; now = h->now_ms(h)) {
+        if (omv_serial_read(s->port, junk, sizeof junk, (uint32_t)(end - now)) < 0) {
+            h->log(h, OMV_LOG_DEBUG, "RESET: the bootloader's port went away");
+            return;
+        }
+    }
+    if (s->opt.reset_leave_ms)
+        h->log(h, OMV_LOG_DEBUG, "RESET: the port is still there after %u ms", (unsigned)s->opt.reset_leave_ms);
 }
 
 /* Open the one port and try to catch its bootloader once. E_NO_DEVICE = try again later. */

@@ -215,7 +215,7 @@ uint32_t leg_sector_count(enum leg_mcu mcu)
     return 0;
 }
 
-/* Fact sheet §2.3 (FW boot/src/ports/stm32/stm32_flash.c):
+/* OpenMV firmware boot/src/ports/stm32/stm32_flash.c sector tables:
  * F4: 16K x4, 64K, 128K x7;  F7: 32K x4, 128K, 256K x7;  H7: 128K x16 (two banks of 8). */
 uint32_t leg_sector_size(enum leg_mcu mcu, uint32_t sector)
 {

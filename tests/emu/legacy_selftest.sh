@@ -126,7 +126,7 @@ stat_is v2_syncs 1; stat_is v2_boots 1; stat_is v2_bad_crc 0
 run 0 --camera m4-legacy --app-mode v2 --stats stats.json -- match:app find:1000 \
     w:hex=AAD5000000000000B0AD none:200 w:v2=0x11,1 none:200 w:v2=0,0 expect:AAD50000010000000846
 stat_is v2_bad_crc 1; stat_is v2_bad_seq 1; stat_is v2_boots 0
-ok "app v2: SYNC (fact-sheet vector) -> ACK AA D5 00 00 01 00 00 00 08 46; SYS_BOOT -> bootloader; bad CRC/sequence dropped"
+ok "app v2: SYNC (CRC test vector) -> ACK AA D5 00 00 01 00 00 00 08 46; SYS_BOOT -> bootloader; bad CRC/sequence dropped"
 
 # --- 9. programming unerased flash, erasing the bootloader -----------------------------
 run 0 --camera h7-legacy --dump d9 --stats stats.json -- find:1000 w:start expect:0300CDAB \

@@ -1,7 +1,7 @@
 /*
  * Unit tests of the legacy CDC bootloader encoder/decoder (legacy_proto.c):
  * exact bytes, chunk sizes per mode, 0xFF padding, packet sizes, fast erase,
- * layouts, sector ranges and the STM32 sector maps (fact sheet §2).
+ * layouts, sector ranges and the STM32 sector maps.
  */
 #include <setjmp.h>
 #include <stdarg.h>
