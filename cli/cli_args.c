@@ -37,6 +37,7 @@ enum {
     OPT_JOBS,
     OPT_SLOTS,
     OPT_SLOT,
+    OPT_REPORT,
 };
 
 static const struct option long_opts[] = {
@@ -71,6 +72,7 @@ static const struct option long_opts[] = {
     {"jobs", required_argument, NULL, OPT_JOBS},
     {"slots", required_argument, NULL, OPT_SLOTS},
     {"slot", required_argument, NULL, OPT_SLOT},
+    {"report", required_argument, NULL, OPT_REPORT},
     {NULL, 0, NULL, 0},
 };
 
@@ -114,6 +116,9 @@ void cli_print_usage(FILE *f)
           "                        order (default: no limit)\n"
           "  --slots FILE          names for USB ports ([slot NAME] / port = 1-2.3): the slot is\n"
           "                        in every event, text line and --list-devices\n"
+          "  --report FILE         append one JSON line per camera and run (time, board, serial,\n"
+          "                        port, slot, images, result, ...), synced before the result\n"
+          "                        is reported; also without --watch\n"
           "\n"
           "Device selection:\n"
           "  --serial S            only the camera with serial number S\n"
@@ -231,6 +236,7 @@ omv_status cli_parse_args(int argc, char **argv, struct cli_opts *o, omv_error *
         case OPT_JOBS: st = parse_count("jobs", optarg, &o->jobs, err); break;
         case OPT_SLOTS: o->slots_file = optarg; break;
         case OPT_SLOT: o->slot = optarg; break;
+        case OPT_REPORT: o->report_file = optarg; break;
         case OPT_ONCE: o->once = 1; o->watch = 1; break;
         case 'v': o->verbosity++; break;
         case 'q': o->verbosity = 0; break;
@@ -254,6 +260,9 @@ omv_status cli_parse_args(int argc, char **argv, struct cli_opts *o, omv_error *
         return omv_error_set(err, OMV_E_USAGE, "--slot NAME needs --slots FILE (the file naming the slots)");
     if (o->slot && o->port)
         return omv_error_set(err, OMV_E_USAGE, "--slot and --port exclude each other");
+    if (o->report_file && (o->mode != CLI_MODE_FLASH || o->dry_run))
+        return omv_error_set(err, OMV_E_USAGE, "--report records flashing runs; it does not combine with "
+                                               "--dry-run, --list-devices or --list-actions");
     if (o->jobs && !o->watch)
         return omv_error_set(err, OMV_E_USAGE, "--jobs limits watch mode; add --watch (or --max N)");
     if (o->watch) {

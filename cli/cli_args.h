@@ -44,6 +44,7 @@ struct cli_opts {
     unsigned jobs;              /* --jobs N: at most N cameras flashed at once; 0 = no limit */
     const char *slots_file;     /* --slots FILE: names of USB ports */
     const char *slot;           /* --slot NAME: the camera in that slot (needs --slots) */
+    const char *report_file;    /* --report FILE: one JSON record per camera per run, appended */
 };
 
 /**

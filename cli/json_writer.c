@@ -86,3 +86,13 @@ void json_end(struct json_obj *o, FILE *f)
     }
     fflush(f);
 }
+
+void json_write_str(FILE *f, const char *s)
+{
+    struct json_obj o;
+    o.len = 0;
+    o.truncated = 0;
+    o.buf[0] = '\0';
+    append_escaped(&o, s ? s : "");
+    fputs(o.truncated ? "\"(too long for the record)\"" : o.buf, f);
+}

@@ -23,5 +23,11 @@ void json_u64(struct json_obj *o, const char *key, uint64_t value);
 void json_bool(struct json_obj *o, const char *key, int value);
 /** Close the object and write it plus '\n' to @p f, then flush (consumers read line by line). */
 void json_end(struct json_obj *o, FILE *f);
+/**
+ * Write @p s (NULL: "") to @p f as one JSON string, quoted and escaped as
+ * json_str() does, for writers of nested objects (the --report record). A
+ * string too long for the object buffer is written as a marker string.
+ */
+void json_write_str(FILE *f, const char *s);
 
 #endif

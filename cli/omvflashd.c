@@ -14,6 +14,7 @@
 
 #include "cli_args.h"
 #include "cli_output.h"
+#include "fleet.h"
 #include "watch.h"
 
 #ifndef OMV_BUILD_BOARD_DIR
@@ -193,15 +194,32 @@ static int confirm(void *user, const char *what)
     return tolower((unsigned char)line[0]) == 'y';
 }
 
-/* Route events to the output and confirmations to confirm(): both need their own state. */
+/* Route events to the output (and the --report record) and confirmations to
+ * confirm(): both need their own state. */
 struct flash_ctx {
     struct cli_output *out;
     const struct cli_opts *opts;
+    struct cli_fleet *fleet;
+    struct camera_record rec;
+    omv_status report_failed;     /* the record could not be written */
 };
 
 static void flash_event(void *user, const omv_event *ev)
 {
     struct flash_ctx *c = user;
+    omv_error rerr;
+    omv_error_clear(&rerr);
+    if (cli_fleet_record_event(c->fleet, &c->rec, ev, &rerr) != OMV_OK) {
+        /* Said before the result: a run whose record is lost did not succeed. */
+        c->report_failed = rerr.code;
+        cli_output_error(c->out, rerr.code, rerr.msg);
+        if (ev->type == OMV_EV_FINISHED && ev->status == OMV_OK) {
+            omv_event failed = *ev;
+            failed.status = rerr.code;
+            cli_output_event(c->out, &failed);
+            return;
+        }
+    }
     cli_output_event(c->out, ev);
 }
 
@@ -233,7 +251,7 @@ static int run_list_actions(const struct cli_opts *o, struct cli_output *out)
     return (int)st;
 }
 
-static int run_flash(const struct cli_opts *o, struct cli_output *out, const omv_slots *slots)
+static int run_flash(const struct cli_opts *o, struct cli_output *out, struct cli_fleet *fleet)
 {
     omv_error err;
     omv_error_clear(&err);
@@ -244,6 +262,7 @@ static int run_flash(const struct cli_opts *o, struct cli_output *out, const omv
         cli_output_finished(out, st);
         return (int)st;
     }
+    cli_fleet_set_board(fleet, board);
 
     omv_request req = {
         .firmware_dir = o->firmware_dir,
@@ -271,45 +290,16 @@ static int run_flash(const struct cli_opts *o, struct cli_output *out, const omv
     if (!req.firmware_dir && !req.n_images && !req.n_reads && !req.n_actions && !req.erase_filesystem)
         req.firmware_dir = ".";
     if (o->watch) {
-        int code = cli_watch(o, board, &req, slots, &stop_requested, &cancel_requested);
+        int code = cli_watch(o, board, &req, fleet, &stop_requested, &cancel_requested);
         omv_board_free(board);
         return code;
     }
-    struct flash_ctx ctx = {out, o};
+    struct flash_ctx ctx = {.out = out, .opts = o, .fleet = fleet};
+    camera_record_start(&ctx.rec, o->serial, o->port, omv_slots_lookup(fleet->slots, o->port));
     omv_callbacks cb = {.event = flash_event, .confirm = flash_confirm, .user = &ctx, .log_debug = o->verbosity >= 3};
     st = omv_flash(board, &req, &cb, &err);
     omv_board_free(board);
-    return (int)st;
-}
-
-/* --slots FILE (and --slot NAME -> its port). @return OMV_OK or the error, reported. */
-static omv_status load_slots(struct cli_opts *o, struct cli_output *out, omv_slots **slots)
-{
-    *slots = NULL;
-    if (!o->slots_file)
-        return OMV_OK;
-    omv_error err;
-    omv_error_clear(&err);
-    omv_status st = omv_slots_load(o->slots_file, slots, &err);
-    if (st == OMV_OK && o->slot) {
-        o->port = omv_slots_port(*slots, o->slot);
-        if (!o->port) {
-            char names[512] = "";
-            for (size_t i = 0, len = 0; i < omv_slots_count(*slots) && len < sizeof names; i++)
-                len += (size_t)snprintf(names + len, sizeof names - len, "%s%s", i ? ", " : "",
-                                        omv_slots_name_at(*slots, i));
-            st = omv_error_set(&err, OMV_E_USAGE, "--slot %s: %s names no such slot (it has: %s)", o->slot,
-                               o->slots_file, names);
-        }
-    }
-    if (st != OMV_OK) {
-        omv_slots_free(*slots);
-        *slots = NULL;
-        cli_output_error(out, st, err.msg);
-        cli_output_finished(out, st);
-    }
-    out->slots = *slots;
-    return st;
+    return st == OMV_OK && ctx.report_failed ? (int)ctx.report_failed : (int)st;
 }
 
 int main(int argc, char **argv)
@@ -338,13 +328,17 @@ int main(int argc, char **argv)
     case CLI_MODE_FLASH:
         break;
     }
-    omv_slots *slots = NULL;
-    st = load_slots(&opts, &out, &slots);
-    if (st != OMV_OK)
+    struct cli_fleet fleet;
+    st = cli_fleet_open(&opts, &fleet, &err);
+    if (st != OMV_OK) {
+        cli_output_error(&out, st, err.msg);
+        cli_output_finished(&out, st);
         return (int)st;
+    }
+    out.slots = fleet.slots;
     watch_mode = opts.mode == CLI_MODE_FLASH && opts.watch;
     install_signals();
-    int code = opts.mode == CLI_MODE_LIST ? run_list(&opts, &out) : run_flash(&opts, &out, slots);
-    omv_slots_free(slots);
+    int code = opts.mode == CLI_MODE_LIST ? run_list(&opts, &out) : run_flash(&opts, &out, &fleet);
+    cli_fleet_close(&fleet);
     return code;
 }

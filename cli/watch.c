@@ -155,7 +155,7 @@ static void run_loop(struct watch *w, omv_watcher *watcher, int hotplug)
     }
 }
 
-int cli_watch(const struct cli_opts *o, const omv_board *board, const omv_request *base, const omv_slots *slots,
+int cli_watch(const struct cli_opts *o, const omv_board *board, const omv_request *base, struct cli_fleet *fleet,
               const volatile sig_atomic_t *stop, const volatile sig_atomic_t *abort_flag)
 {
     struct watch *w = calloc(1, sizeof *w);
@@ -171,7 +171,8 @@ int cli_watch(const struct cli_opts *o, const omv_board *board, const omv_reques
     w->o = o;
     w->board = board;
     w->base = base;
-    w->slots = slots;
+    w->fleet = fleet;
+    w->slots = fleet->slots;
     w->stop = stop;
     w->abort_flag = abort_flag;
     pthread_mutex_init(&w->lock, NULL);

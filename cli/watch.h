@@ -10,12 +10,13 @@
 #include <omvflash/omvflash.h>
 
 #include "cli_args.h"
+#include "fleet.h"
 
 /**
  * Run watch mode until a signal (or --max/--once) ends it.
  * @param base   the request every camera gets (port_path, cancel and
  *               confirmation are set per worker; base->serial filters).
- * @param slots  names of USB ports (--slots), or NULL.
+ * @param fleet  --slots, --report (and the records' board and host).
  * @param stop   set by the first SIGINT/SIGTERM: start no new worker, let
  *               the ones in flight finish, exit 0.
  * @param abort_flag set by the second: every worker's omv_request.cancel.
@@ -23,7 +24,7 @@
  *         succeeded, else 1; with --once, that camera's code; a setup
  *         failure's code (plugins, images) before anything was watched.
  */
-int cli_watch(const struct cli_opts *o, const omv_board *board, const omv_request *base, const omv_slots *slots,
+int cli_watch(const struct cli_opts *o, const omv_board *board, const omv_request *base, struct cli_fleet *fleet,
               const volatile sig_atomic_t *stop, const volatile sig_atomic_t *abort_flag);
 
 #endif

@@ -15,6 +15,7 @@
 
 #include "cli_args.h"
 #include "cli_output.h"
+#include "fleet.h"
 
 /* Scan interval without hot-plug (the portable path). */
 #define WATCH_POLL_MS 100u
@@ -48,6 +49,10 @@ struct worker {
     char port[32];
     char serial[64];
     char slot[OMV_SLOT_NAME_MAX]; /* "" when the port has no slot */
+    struct camera_record rec;     /* --report: this run's record */
+    int recorded;                 /* the record is on disk */
+    omv_status report_failed;     /* the record could not be written ... */
+    char report_msg[OMV_ERROR_MSG_MAX]; /* ... and why */
     omv_request req;
     omv_status st;
     omv_error err;
@@ -71,7 +76,8 @@ struct watch {
     const struct cli_opts *o;
     const omv_board *board;
     const omv_request *base;
-    const omv_slots *slots;       /* --slots, or NULL */
+    struct cli_fleet *fleet;      /* --slots, --report */
+    const omv_slots *slots;       /* fleet->slots: --slots, or NULL */
     omv_job_queue *jobs;          /* --jobs: who runs, who waits (keys: port_entry.key) */
     const volatile sig_atomic_t *stop;
     const volatile sig_atomic_t *abort_flag;

@@ -149,6 +149,8 @@ void watch_emit_result(struct worker *k)
         json_str(&j, "status", omv_status_name(k->st));
         json_str(&j, "message", k->st == OMV_OK ? "" : k->err.msg);
         json_u64(&j, "elapsed_ms", k->elapsed_ms);
+        if (w->fleet->report)
+            json_bool(&j, "recorded", k->recorded);
         json_end(&j, stdout);
         return;
     }

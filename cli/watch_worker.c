@@ -9,6 +9,17 @@
 static void worker_event(void *user, const omv_event *ev)
 {
     struct worker *k = user;
+    /* The record first (its fsync outside the output lock): at the end of the
+     * run it is on disk before the result is shown. */
+    omv_error rerr;
+    omv_error_clear(&rerr);
+    omv_status rst = cli_fleet_record_event(k->w->fleet, &k->rec, ev, &rerr);
+    if (ev->type == OMV_EV_FINISHED)
+        k->recorded = k->w->fleet->report && rst == OMV_OK;
+    if (rst != OMV_OK) {
+        k->report_failed = rst;
+        snprintf(k->report_msg, sizeof k->report_msg, "%s", rerr.msg);
+    }
     pthread_mutex_lock(&k->w->lock);
     cli_output_event(&k->out, ev);
     watch_worker_flush(k);
@@ -32,6 +43,11 @@ static void *worker_main(void *arg)
     omv_error_clear(&k->err);
     k->st = omv_flash(k->w->board, &k->req, &cb, &k->err);
     k->elapsed_ms = watch_now_ms() - t0;
+    if (k->report_failed && k->st == OMV_OK) {
+        /* A camera whose record is lost did not succeed: the line relies on it. */
+        k->st = k->report_failed;
+        snprintf(k->err.msg, sizeof k->err.msg, "%s", k->report_msg);
+    }
     pthread_mutex_lock(&k->w->lock);
     watch_worker_flush(k);
     watch_emit_result(k);
@@ -89,6 +105,7 @@ struct worker *watch_worker_start(struct watch *w, const struct omv_device_info 
     snprintf(k->port, sizeof k->port, "%s", d->port_path);
     snprintf(k->serial, sizeof k->serial, "%s", d->serial);
     snprintf(k->slot, sizeof k->slot, "%s", slot);
+    camera_record_start(&k->rec, d->serial, d->port_path, slot);
     cli_output_init(&k->out, w->o->json, w->o->verbosity);
     k->out.tty = 0; /* no progress bars from several cameras at once */
     k->out.slots = w->slots;

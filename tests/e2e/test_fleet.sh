@@ -168,4 +168,110 @@ case_slots_errors() {
     assert_grep "$WORK/err" "--jobs '0': expected a number of cameras (1 or more)"
 }
 
+CHECK_REPORT="python3 $(dirname "$0")/check_report.py"
+command -v python3 >/dev/null || { echo "SKIP: python3 not installed"; exit 77; }
+
+# --report: one complete record per camera and run, with the documented
+# fields; a failed camera says why; device_result says it was recorded.
+case_report_records() {
+    ae3_firmware "$FW"
+    write_slots
+    # shellcheck disable=SC2046
+    run 1 timeout 60 "$OMVEMU" --camera ae3 --forced --camera ae3 --forced --fault errWRITE@HE:1 --camera ae3 --forced \
+        --dump "$DUMP" -- "$OMVFLASHD" --board "$BOARD" --firmware "$FW" --watch --max 3 --json \
+        --slots "$WORK/slots.ini" --report "$WORK/report.jsonl"
+    [ "$($CHECK_REPORT "$WORK/report.jsonl")" = 3 ] || fail "3 records expected"
+    jq -e -s 'map(select(.event == "device_result")) | length == 3 and all(.recorded == true)' "$OUT" >/dev/null \
+        || fail "every device_result must say recorded"
+    local r1 r2
+    r1=$(jq -c --arg s "$(serial_of 1)" 'select(.serial == $s)' "$WORK/report.jsonl")
+    echo "$r1" | jq -e --arg fw "$FW" '.result == "ok" and .exit_code == 0 and .port == "1-1" and .slot == "A1"
+        and .board == "ae3" and .board_name == "OpenMV AE3" and .mode == "bootloader" and .bootloader_version == "1.0.3"
+        and ([.images[] | "\(.partition)=\(.bytes)=\(.written)"] | join(" "))
+            == "HP=40960=true HE=20000=true ROMFS1=12288=true ROMFS0=36865=true"
+        and .images[0].file == "\($fw)/firmware_M55_HP.bin" and .images[0].sha256 == null
+        and .skipped_bytes == 0 and .retries == 0 and .firmware_version == null and .duration_ms > 0
+        and (.time | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z$"))' >/dev/null \
+        || fail "record of camera 1: $r1"
+    r2=$(jq -c --arg s "$(serial_of 2)" 'select(.serial == $s)' "$WORK/report.jsonl")
+    echo "$r2" | jq -e '.result == "failed" and .exit_code == 9 and .status == "E_DEVICE" and .slot == "A2"
+        and (.message | test("write HE.*errWRITE"))
+        and ([.images[] | "\(.partition)=\(.written)"] | join(" ")) == "HP=true HE=false ROMFS1=false ROMFS0=false"' \
+        >/dev/null || fail "record of the failed camera 2: $r2"
+    jq -s -e --arg s "$(serial_of 3)" 'any(.[]; .serial == $s and .port == "1-3" and .slot == null)' \
+        "$WORK/report.jsonl" >/dev/null || fail "camera 3 has no slot"
+    # Without --watch: one record for the run, appended.
+    run 0 timeout 60 "$OMVEMU" --camera ae3 -- "$OMVFLASHD" --board "$BOARD" --firmware "$FW" --report "$WORK/report.jsonl"
+    [ "$($CHECK_REPORT "$WORK/report.jsonl")" = 4 ] || fail "the single run's record was not appended"
+}
+
+# SIGKILL in the middle of a run: every line of the report is a complete
+# record, every result that was reported has its record, and the next run
+# appends to the same file.
+case_report_sigkill() {
+    ae3_firmware "$FW"
+    local args=() i
+    for i in 1 2 3 4 5 6; do args+=(--camera ae3 --forced --fault slow=300@HP:1); done
+    {
+        printf '%q ' "$OMVFLASHD" --board "$BOARD" --firmware "$FW" --watch --jobs 2 --json --report "$WORK/report.jsonl"
+        echo ">$OUT 2>$WORK/err &"
+        echo 'pid=$!'
+        echo "for i in \$(seq 1500); do [ \$(grep -c '\"device_result\"' $OUT) -ge 3 ] && break; sleep 0.02; done"
+        echo 'kill -KILL $pid; wait $pid; exit 0'
+    } >"$WORK/kill.sh"
+    run 0 timeout 60 "$OMVEMU" "${args[@]}" -- bash "$WORK/kill.sh"
+    local results records
+    results=$(grep -c '"device_result"' "$OUT" || true)
+    [ "$results" -ge 3 ] && [ "$results" -lt 6 ] || fail "the kill must land mid-run (saw $results results)"
+    records=$($CHECK_REPORT "$WORK/report.jsonl") || fail "report after SIGKILL: $records"
+    [ "$records" -ge "$results" ] || fail "$results results reported but only $records records"
+    [ "$(jq -r .serial "$WORK/report.jsonl" | sort | uniq -d)" = "" ] || fail "a camera recorded twice"
+    jq -r 'select(.event == "device_result") | "\(.serial) \(.exit_code)"' "$OUT" | while read -r s code; do
+        jq -s -e --arg s "$s" --argjson c "$code" 'any(.[]; .serial == $s and .exit_code == $c)' "$WORK/report.jsonl" \
+            >/dev/null || fail "camera $s: result reported but not recorded"
+    done
+    run 0 timeout 60 "$OMVEMU" --camera ae3 --forced --camera ae3 --forced -- \
+        "$OMVFLASHD" --board "$BOARD" --firmware "$FW" --watch --max 2 --json --report "$WORK/report.jsonl"
+    [ "$($CHECK_REPORT "$WORK/report.jsonl")" = $((records + 2)) ] || fail "the next run must append 2 records"
+}
+
+# A record torn by a crash (power lost mid-append: part of a line, no '\n')
+# stays one line of its own: the next record starts on a fresh line and
+# every record after it parses.
+case_report_torn_tail() {
+    ae3_firmware "$FW"
+    run 0 timeout 60 "$OMVEMU" --camera ae3 -- "$OMVFLASHD" --board "$BOARD" --firmware "$FW" --report "$WORK/report.jsonl"
+    printf '{"time":"2026-01-01T00:00:00.000Z","host":"line1","board":"ae3","ser' >>"$WORK/report.jsonl"
+    printf '\0\0\0\0' >>"$WORK/report.jsonl"  # blocks the filesystem allocated but never wrote
+    run 0 timeout 60 "$OMVEMU" --camera ae3 -- "$OMVFLASHD" --board "$BOARD" --firmware "$FW" --report "$WORK/report.jsonl"
+    run 0 timeout 60 "$OMVEMU" --camera ae3 -- "$OMVFLASHD" --board "$BOARD" --firmware "$FW" --report "$WORK/report.jsonl"
+    [ "$(wc -l <"$WORK/report.jsonl")" = 4 ] || fail "expected 3 records and the torn line: $(cat -A "$WORK/report.jsonl")"
+    sed -n 2p "$WORK/report.jsonl" | grep -q '^{"time":"2026-01-01T00:00:00.000Z","host":"line1","board":"ae3","ser' \
+        || fail "the torn line must stay as it was, on its own line"
+    [ "$($CHECK_REPORT "$WORK/report.jsonl" --torn 1)" = 3 ] || fail "3 complete records around the torn line"
+    if $CHECK_REPORT "$WORK/report.jsonl" >/dev/null 2>&1; then fail "the checker must see the torn line"; fi
+}
+
+# A report file that cannot be opened stops omvflashd before anything else
+# (exit 18); a record that cannot be written makes the camera's result 18,
+# said before the result, never a silent success.
+case_report_errors() {
+    ae3_firmware "$FW"
+    run 18 "$OMVFLASHD" --board "$BOARD" --firmware "$FW" --watch --report "$WORK/no/such/dir/report.jsonl"
+    assert_grep "$WORK/err" "--report $WORK/no/such/dir/report.jsonl: cannot open: No such file or directory"
+    run 2 "$OMVFLASHD" --board "$BOARD" --firmware "$FW" --dry-run --report "$WORK/r.jsonl"
+    assert_absent "$WORK/r.jsonl"
+    [ -w /dev/full ] || { echo "SKIP: no /dev/full"; return 0; }
+    run 18 timeout 60 "$OMVEMU" --camera ae3 -- "$OMVFLASHD" --board "$BOARD" --firmware "$FW" --report /dev/full --json
+    jq -e -s 'any(.[]; .event == "error" and .code == 18
+                      and .message == "--report /dev/full: cannot append a record: No space left on device")' "$OUT" \
+        >/dev/null || fail "record error event: $(cat "$OUT")"
+    jq -e -s 'map(select(.event == "finished")) | length == 1 and .[0].exit_code == 18' "$OUT" >/dev/null \
+        || fail "finished must say 18"
+    run 18 timeout 60 "$OMVEMU" --camera ae3 -- "$OMVFLASHD" --board "$BOARD" --firmware "$FW" --once --report /dev/full --json
+    jq -e -s 'any(.[]; .event == "device_result" and .exit_code == 18 and .recorded == false
+                      and (.message | test("cannot append a record")))' "$OUT" >/dev/null \
+        || fail "watch: device_result must say 18, not recorded: $(grep device_result "$OUT")"
+}
+
 "case_$1"
