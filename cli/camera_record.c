@@ -96,6 +96,14 @@ void camera_record_event(struct camera_record *r, const omv_event *ev, const omv
     }
 }
 
+uint64_t camera_record_bytes_written(const struct camera_record *r)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < r->n_images; i++)
+        n += r->images[i].written ? r->images[i].bytes : 0;
+    return n;
+}
+
 void record_meta_init(struct record_meta *m, const omv_board *board)
 {
     memset(m, 0, sizeof *m);

@@ -56,6 +56,9 @@ void camera_record_start(struct camera_record *r, const char *serial, const char
  */
 void camera_record_event(struct camera_record *r, const omv_event *ev, const omv_slots *slots);
 
+/** Bytes of the images whose write step completed. */
+uint64_t camera_record_bytes_written(const struct camera_record *r);
+
 /** What every record of this process says about where it was written. */
 struct record_meta {
     char board[64];         /* board file name without .ini ("ae3") */

@@ -38,6 +38,7 @@ enum {
     OPT_SLOTS,
     OPT_SLOT,
     OPT_REPORT,
+    OPT_METRICS,
 };
 
 static const struct option long_opts[] = {
@@ -73,6 +74,7 @@ static const struct option long_opts[] = {
     {"slots", required_argument, NULL, OPT_SLOTS},
     {"slot", required_argument, NULL, OPT_SLOT},
     {"report", required_argument, NULL, OPT_REPORT},
+    {"metrics", required_argument, NULL, OPT_METRICS},
     {NULL, 0, NULL, 0},
 };
 
@@ -119,6 +121,9 @@ void cli_print_usage(FILE *f)
           "  --report FILE         append one JSON line per camera and run (time, board, serial,\n"
           "                        port, slot, images, result, ...), synced before the result\n"
           "                        is reported; also without --watch\n"
+          "  --metrics FILE        keep FILE a Prometheus text exposition of watch mode (cameras\n"
+          "                        by result, bytes, durations, in progress, last success),\n"
+          "                        replaced atomically, for node_exporter's textfile collector\n"
           "\n"
           "Device selection:\n"
           "  --serial S            only the camera with serial number S\n"
@@ -237,6 +242,7 @@ omv_status cli_parse_args(int argc, char **argv, struct cli_opts *o, omv_error *
         case OPT_SLOTS: o->slots_file = optarg; break;
         case OPT_SLOT: o->slot = optarg; break;
         case OPT_REPORT: o->report_file = optarg; break;
+        case OPT_METRICS: o->metrics_file = optarg; break;
         case OPT_ONCE: o->once = 1; o->watch = 1; break;
         case 'v': o->verbosity++; break;
         case 'q': o->verbosity = 0; break;
@@ -263,6 +269,8 @@ omv_status cli_parse_args(int argc, char **argv, struct cli_opts *o, omv_error *
     if (o->report_file && (o->mode != CLI_MODE_FLASH || o->dry_run))
         return omv_error_set(err, OMV_E_USAGE, "--report records flashing runs; it does not combine with "
                                                "--dry-run, --list-devices or --list-actions");
+    if (o->metrics_file && !o->watch)
+        return omv_error_set(err, OMV_E_USAGE, "--metrics counts the cameras of watch mode; add --watch (or --max N)");
     if (o->jobs && !o->watch)
         return omv_error_set(err, OMV_E_USAGE, "--jobs limits watch mode; add --watch (or --max N)");
     if (o->watch) {

@@ -45,6 +45,7 @@ struct cli_opts {
     const char *slots_file;     /* --slots FILE: names of USB ports */
     const char *slot;           /* --slot NAME: the camera in that slot (needs --slots) */
     const char *report_file;    /* --report FILE: one JSON record per camera per run, appended */
+    const char *metrics_file;   /* --metrics FILE: Prometheus text exposition (watch mode) */
 };
 
 /**

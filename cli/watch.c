@@ -58,6 +58,8 @@ static omv_status setup(struct watch *w, omv_watcher **watcher, omv_error *err)
     omv_status st = omv_flash(w->board, &check, NULL, err);
     if (st == OMV_OK)
         st = omv_job_queue_new(w->o->jobs, &w->jobs, err);
+    if (st == OMV_OK && w->o->metrics_file)
+        st = metrics_open(w->o->metrics_file, w->fleet->meta.board, &w->metrics, err);
     if (st == OMV_OK) {
         omv_callbacks dcb = {.event = watch_daemon_event, .user = w};
         sigset_t old;
@@ -113,6 +115,26 @@ static void note_signals(struct watch *w, int *stop_noted, int *abort_noted)
     }
 }
 
+/* --metrics: the cameras in progress and waiting now, written if anything
+ * changed. A failed write is said once (and again after it worked again);
+ * the daemon keeps serving: the metrics are for watching it, the report
+ * holds what happened. */
+static void update_metrics(struct watch *w)
+{
+    if (!w->metrics)
+        return;
+    metrics_set_cameras(w->metrics, w->busy, omv_job_queue_waiting(w->jobs));
+    omv_error merr;
+    omv_error_clear(&merr);
+    omv_status st = metrics_flush(w->metrics, &merr);
+    if (st != OMV_OK && !w->metrics_failing) {
+        pthread_mutex_lock(&w->lock);
+        watch_emit_note(w, "watch_error", merr.msg);
+        pthread_mutex_unlock(&w->lock);
+    }
+    w->metrics_failing = st != OMV_OK;
+}
+
 /* The main loop: scan, start, reap, until a signal or --max ends it. */
 static void run_loop(struct watch *w, omv_watcher *watcher, int hotplug)
 {
@@ -126,6 +148,7 @@ static void run_loop(struct watch *w, omv_watcher *watcher, int hotplug)
             watch_start_queued(w);
         }
         note_signals(w, &stop_noted, &abort_noted);
+        update_metrics(w);
         int limit_reached = o->max_devices && w->handled >= o->max_devices;
         if ((*w->stop || limit_reached) && w->busy == 0)
             break;
@@ -192,6 +215,7 @@ int cli_watch(const struct cli_opts *o, const omv_board *board, const omv_reques
         watch_emit_watch_started(w, hotplug);
         pthread_mutex_unlock(&w->lock);
         run_loop(w, watcher, hotplug);
+        update_metrics(w);
         if (*stop)
             code = 0; /* an orderly stop; each camera's outcome is in its result */
         else if (o->once)
@@ -204,6 +228,7 @@ int cli_watch(const struct cli_opts *o, const omv_board *board, const omv_reques
     }
     omv_watcher_close(watcher);
     omv_job_queue_free(w->jobs);
+    metrics_close(w->metrics);
     free(w->ports);
     pthread_mutex_destroy(&w->lock);
     free(w);

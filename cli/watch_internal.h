@@ -16,6 +16,7 @@
 #include "cli_args.h"
 #include "cli_output.h"
 #include "fleet.h"
+#include "metrics_file.h"
 
 /* Scan interval without hot-plug (the portable path). */
 #define WATCH_POLL_MS 100u
@@ -79,6 +80,8 @@ struct watch {
     struct cli_fleet *fleet;      /* --slots, --report */
     const omv_slots *slots;       /* fleet->slots: --slots, or NULL */
     omv_job_queue *jobs;          /* --jobs: who runs, who waits (keys: port_entry.key) */
+    struct metrics_file *metrics; /* --metrics, or NULL */
+    int metrics_failing;          /* the last write failed (said once) */
     const volatile sig_atomic_t *stop;
     const volatile sig_atomic_t *abort_flag;
     pthread_mutex_t lock;         /* all output, and worker->finished */

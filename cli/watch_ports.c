@@ -267,6 +267,7 @@ int watch_reap(struct watch *w)
         } else {
             p->state = PORT_DONE;
         }
+        metrics_camera_done(w->metrics, k->st, k->elapsed_ms, camera_record_bytes_written(&k->rec));
         p->wk = NULL;
         watch_worker_free(k);
         omv_job_queue_remove(w->jobs, p->key);

@@ -274,4 +274,61 @@ case_report_errors() {
         || fail "watch: device_result must say 18, not recorded: $(grep device_result "$OUT")"
 }
 
+CHECK_PROM="python3 $(dirname "$0")/check_prometheus.py"
+
+# metric VALUES-JSON NAME{LABELS}: one sample's value as an integer.
+metric() { jq -r --arg k "$2" '.[$k] | floor' "$1"; }
+
+# --metrics: the file is a valid exposition at every moment (replaced
+# atomically), shows the cameras in progress and waiting while they are, and
+# counts results, bytes and durations; promtool (Debian's prometheus
+# package) lints it when installed.
+case_metrics() {
+    ae3_firmware "$FW"
+    local prom="$WORK/prom/omvflash-ae3.prom"
+    mkdir -p "$WORK/prom"
+    # Runs inside omvemu: omvflashd in the background; while it runs, every
+    # snapshot of the file parses, and one shows 2 in progress and 2 waiting.
+    cat >"$WORK/sample.sh" <<'EOS'
+prom=$1 check=$2 snap=$3; shift 3
+"$@" &
+pid=$!
+busy=0
+while kill -0 $pid 2>/dev/null; do
+    [ -e "$prom" ] || continue
+    python3 "$check" "$prom" >"$snap" || { echo "torn metrics file" >&2; kill $pid; exit 3; }
+    [ "$(jq -r '[.["omvflash_cameras_in_progress{board=\"ae3\"}"], .["omvflash_cameras_waiting{board=\"ae3\"}"]] | join(" ")' "$snap")" = "2 2" ] && busy=1
+done
+wait $pid; rc=$?
+[ $busy = 1 ] || { echo "never saw 2 in progress and 2 waiting" >&2; exit 4; }
+exit $rc
+EOS
+    run 1 timeout 90 "$OMVEMU" --camera ae3 --forced --fault slow=1500@HP:1 --camera ae3 --forced --fault slow=1500@HP:1 \
+        --camera ae3 --forced --fault errWRITE@HE:1 --camera ae3 --forced -- \
+        bash "$WORK/sample.sh" "$prom" "$(dirname "$0")/check_prometheus.py" "$WORK/snap.json" \
+        "$OMVFLASHD" --board "$BOARD" --firmware "$FW" --watch --max 4 --jobs 2 --json --metrics "$prom"
+    $CHECK_PROM "$prom" >"$WORK/final.json" || fail "final metrics file"
+    local k='{board="ae3"}'
+    [ "$(metric "$WORK/final.json" 'omvflash_cameras_total{board="ae3",result="ok"}')" = 3 ] || fail "3 ok: $(cat "$WORK/final.json")"
+    [ "$(metric "$WORK/final.json" 'omvflash_cameras_total{board="ae3",result="device"}')" = 1 ] || fail "1 device error"
+    [ "$(metric "$WORK/final.json" "omvflash_bytes_written_total$k")" = $((3 * (40960 + 20000 + 12288 + 36865) + 40960)) ] \
+        || fail "bytes written"
+    [ "$(metric "$WORK/final.json" "omvflash_flash_duration_seconds_count$k")" = 3 ] || fail "3 durations"
+    [ "$(metric "$WORK/final.json" 'omvflash_flash_duration_seconds_bucket{board="ae3",le="1"}')" -le 2 ] \
+        || fail "the two 1.5 s flashes are not in the 1 s bucket"
+    [ "$(metric "$WORK/final.json" "omvflash_cameras_in_progress$k")" = 0 ] || fail "nothing in progress at the end"
+    [ "$(metric "$WORK/final.json" "omvflash_last_success_timestamp_seconds$k")" -ge \
+      "$(metric "$WORK/final.json" "omvflash_start_time_seconds$k")" ] || fail "last success before the start"
+    [ "$(ls -A "$WORK/prom")" = "omvflash-ae3.prom" ] || fail "temporary files left: $(ls -A "$WORK/prom")"
+    if command -v promtool >/dev/null; then
+        promtool check metrics <"$prom" || fail "promtool check metrics"
+    else
+        echo "promtool not installed (Debian: prometheus): strict python check only"
+    fi
+    run 18 "$OMVFLASHD" --board "$BOARD" --firmware "$FW" --watch --metrics "$WORK/no/dir/m.prom"
+    assert_grep "$WORK/err" "--metrics $WORK/no/dir/m.prom: cannot create $WORK/no/dir/.m.prom."
+    run 2 "$OMVFLASHD" --board "$BOARD" --firmware "$FW" --metrics "$WORK/m.prom"
+    assert_grep "$WORK/err" "--metrics counts the cameras of watch mode"
+}
+
 "case_$1"
