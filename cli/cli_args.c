@@ -93,7 +93,8 @@ void cli_print_usage(FILE *f)
           "  --read NAME=FILE      read partition NAME into FILE (repeatable)\n"
           "  --verify              read every written partition back and compare\n"
           "  --dry-run             show the plan (device, partitions, files, sizes); write nothing\n"
-          "  --list-devices        list attached OpenMV cameras and bootloaders\n"
+          "  --list-devices        list attached OpenMV cameras and bootloaders (takes --board,\n"
+          "                        --json, -v, -q, --plugin-dir; flash options are refused)\n"
           "  --erase-filesystem    erase the board's filesystem partition first (alone: erase only)\n"
           "\n"
           "Actions (board-file [action NAME] sections, e.g. AE3 MRAM init):\n"
@@ -135,7 +136,8 @@ void cli_print_usage(FILE *f)
           "Output:\n"
           "  -v, --verbose         more detail (repeat for debug)\n"
           "  -q, --quiet           errors only\n"
-          "  --json                one JSON object per line for every event\n"
+          "  --json                one JSON object per line for every event, in every mode;\n"
+          "                        the last one is always \"finished\" (exit_code)\n"
           "  --plugin-dir DIR      search DIR for plugins first\n"
           "  -h, --help            this text\n"
           "  --version             print the version\n"
@@ -144,8 +146,24 @@ void cli_print_usage(FILE *f)
           "7 several devices match, 8 device does not match board, 9 device error status,\n"
           "10 I/O error or device lost, 11 timeout, 12 verify mismatch, 13 read-only partition,\n"
           "14 cancelled, 15 permission denied, 16 out of memory, 17 unsupported,\n"
-          "18 slots/report/metrics file malformed or not writable.\n",
+          "18 slots/report/metrics file malformed or not writable, 19 camera busy (claimed\n"
+          "by another program).\n",
           f);
+}
+
+/* Options that --list-devices and --list-actions accept. */
+static int list_ok(int val)
+{
+    return val == OPT_BOARD || val == OPT_JSON || val == OPT_LIST || val == OPT_LIST_ACTIONS ||
+           val == OPT_PLUGIN_DIR || val == 'v' || val == 'q' || val == 'h' || val == OPT_VERSION;
+}
+
+int cli_argv_wants_json(int argc, char **argv)
+{
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--json") == 0)
+            return 1;
+    return 0;
 }
 
 /* "NAME=FILE" -> spec; both parts non-empty. */
@@ -197,9 +215,14 @@ omv_status cli_parse_args(int argc, char **argv, struct cli_opts *o, omv_error *
     o->verbosity = 1;
     opterr = 0; /* we report errors ourselves, in one line */
     optind = 1;
-    int c;
-    while ((c = getopt_long(argc, argv, ":vqh", long_opts, NULL)) != -1) {
+    int c, idx = -1;
+    while ((c = getopt_long(argc, argv, ":vqh", long_opts, &idx)) != -1) {
         omv_status st = OMV_OK;
+        /* Remember the first option that only means something for a flash
+         * (--list-devices and --list-actions refuse it rather than ignore it). */
+        if (idx >= 0 && !o->flash_opt && !list_ok(long_opts[idx].val))
+            o->flash_opt = long_opts[idx].name;
+        idx = -1;
         switch (c) {
         case OPT_BOARD: o->board = optarg; break;
         case OPT_FIRMWARE: o->firmware_dir = optarg; break;
@@ -227,6 +250,8 @@ omv_status cli_parse_args(int argc, char **argv, struct cli_opts *o, omv_error *
             break;
         case OPT_SET: st = parse_spec("set", optarg, o->settings, &o->n_settings, err); break;
         case OPT_MODE: /* shorthand for --set mode=M (legacy serial bootloader: safe|fast) */
+            if (strcmp(optarg, "safe") != 0 && strcmp(optarg, "fast") != 0)
+                return omv_error_set(err, OMV_E_USAGE, "--mode '%s': use safe or fast", optarg);
             if (o->n_settings >= CLI_MAX_SPECS)
                 return omv_error_set(err, OMV_E_USAGE, "--mode: too many settings");
             o->settings[o->n_settings].partition = "mode";
@@ -258,6 +283,11 @@ omv_status cli_parse_args(int argc, char **argv, struct cli_opts *o, omv_error *
     }
     if (optind < argc)
         return omv_error_set(err, OMV_E_USAGE, "unexpected argument '%s' (see --help)", argv[optind]);
+    if ((o->mode == CLI_MODE_LIST || o->mode == CLI_MODE_ACTIONS) && o->flash_opt)
+        return omv_error_set(err, OMV_E_USAGE,
+                             "--%s only lists; --%s is for flashing (with --list-*: --board, --json, -v, -q, "
+                             "--plugin-dir)",
+                             o->mode == CLI_MODE_LIST ? "list-devices" : "list-actions", o->flash_opt);
     if ((o->mode == CLI_MODE_FLASH || o->mode == CLI_MODE_ACTIONS) && !o->board)
         return omv_error_set(err, OMV_E_USAGE, "--board FILE|NAME is required (e.g. --board boards/ae3.ini)");
     if (o->mode == CLI_MODE_FLASH && o->firmware_dir && o->n_images && !o->n_actions)

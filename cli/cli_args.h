@@ -46,6 +46,7 @@ struct cli_opts {
     const char *slot;           /* --slot NAME: the camera in that slot (needs --slots) */
     const char *report_file;    /* --report FILE: one JSON record per camera per run, appended */
     const char *metrics_file;   /* --metrics FILE: Prometheus text exposition (watch mode) */
+    const char *flash_opt;      /* first option given that only a flash uses ("image"), or NULL */
 };
 
 /**
@@ -53,6 +54,12 @@ struct cli_opts {
  * one-line message in @p err; --help/--version set out->mode.
  */
 omv_status cli_parse_args(int argc, char **argv, struct cli_opts *out, omv_error *err);
+
+/**
+ * Non-zero when @p argv asks for --json anywhere before "--": usage errors
+ * are reported as JSON even when parsing stopped before reaching it.
+ */
+int cli_argv_wants_json(int argc, char **argv);
 
 /** Print the usage text to @p f. */
 void cli_print_usage(FILE *f);

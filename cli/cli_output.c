@@ -335,3 +335,21 @@ void cli_output_device(void *user, const char *board_name, const struct omv_devi
                 slot_col, d->serial[0] ? d->serial : "-", board_name, d->mode[0] ? d->mode : "-", d->product);
     }
 }
+
+void cli_output_action(void *user, const char *action, const char *plugin, const char *description,
+                       const char *restores)
+{
+    struct cli_output *o = user;
+    if (o->json) {
+        struct json_obj j;
+        json_begin(&j, "action");
+        json_str(&j, "action", action);
+        json_str(&j, "plugin", plugin);
+        json_str(&j, "description", description);
+        json_str(&j, "restores", restores);
+        json_end(&j, o->out);
+        return;
+    }
+    fprintf(o->out, "%-12s plugin %-12s %s%s%s%s\n", action, plugin, description,
+            restores[0] ? " (then restores " : "", restores, restores[0] ? ")" : "");
+}

@@ -38,6 +38,11 @@ void cli_output_error(struct cli_output *o, omv_status st, const char *msg);
 /** Report the final status outside omv_flash() (JSON "finished" event). */
 void cli_output_finished(struct cli_output *o, omv_status st);
 
+/** omv_list_actions callback (@p user: struct cli_output): one line, or an
+ *  "action" JSON event (action, plugin, description, restores). */
+void cli_output_action(void *user, const char *action, const char *plugin, const char *description,
+                       const char *restores);
+
 /** omv_list_devices callback: one line (or JSON object) per device. */
 void cli_output_device(void *user, const char *board_name, const struct omv_device_info *dev);
 

@@ -21,7 +21,32 @@ static void append(struct json_obj *o, const char *fmt, ...)
         o->len += (size_t)n;
 }
 
-/* Escape per RFC 8259: quote, backslash and control characters. */
+/* Length of the well-formed UTF-8 sequence at @p p (RFC 3629: no overlong
+ * forms, no surrogates, nothing above U+10FFFF), 0 if it is not one. */
+static size_t utf8_len(const unsigned char *p)
+{
+    unsigned char b = p[0], lo = 0x80, hi = 0xBF;
+    size_t n;
+    if (b >= 0xC2 && b <= 0xDF)
+        n = 2;
+    else if (b >= 0xE0 && b <= 0xEF)
+        n = 3, lo = b == 0xE0 ? 0xA0 : 0x80, hi = b == 0xED ? 0x9F : 0xBF;
+    else if (b >= 0xF0 && b <= 0xF4)
+        n = 4, lo = b == 0xF0 ? 0x90 : 0x80, hi = b == 0xF4 ? 0x8F : 0xBF;
+    else
+        return 0;
+    if (p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if (p[i] < 0x80 || p[i] > 0xBF)
+            return 0;
+    return n;
+}
+
+/* Escape per RFC 8259: quote, backslash and control characters. Strings from
+ * the system (file names, USB strings, messages quoting either) may hold any
+ * bytes; JSON text is UTF-8, so a byte that does not start a well-formed
+ * sequence becomes U+FFFD (\ufffd) and the output stays valid JSON. */
 static void append_escaped(struct json_obj *o, const char *s)
 {
     append(o, "\"");
@@ -33,10 +58,19 @@ static void append_escaped(struct json_obj *o, const char *s)
         case '\r': append(o, "\\r"); break;
         case '\t': append(o, "\\t"); break;
         default:
-            if (*p < 0x20)
+            if (*p < 0x20) {
                 append(o, "\\u%04x", *p);
-            else
+            } else if (*p < 0x80) {
                 append(o, "%c", *p);
+            } else {
+                size_t n = utf8_len(p);
+                if (n) {
+                    append(o, "%.*s", (int)n, (const char *)p);
+                    p += n - 1;
+                } else {
+                    append(o, "\\ufffd");
+                }
+            }
         }
     }
     append(o, "\"");

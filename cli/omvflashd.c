@@ -13,18 +13,12 @@
 #include <sys/stat.h>
 
 #include "cli_args.h"
+#include "cli_boards.h"
+#include "cli_hints.h"
 #include "cli_output.h"
 #include "fleet.h"
 #include "watch.h"
 
-#ifndef OMV_BUILD_BOARD_DIR
-#define OMV_BUILD_BOARD_DIR ""
-#endif
-#ifndef OMV_INSTALL_BOARD_DIR
-#define OMV_INSTALL_BOARD_DIR "/usr/local/share/omvflash/boards"
-#endif
-
-#define MAX_BOARDS 64
 
 /* Set from the signal handler; the library polls it through omv_request.cancel. */
 static volatile sig_atomic_t cancel_requested;
@@ -52,122 +46,26 @@ static void install_signals(void)
     sigaction(SIGTERM, &sa, NULL);
 }
 
-static int is_dir(const char *p)
-{
-    struct stat st;
-    return p && *p && stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-/* Board directories in search order: $OMVFLASH_BOARD_PATH, the source tree's
- * boards/ (for a build tree), the installed data dir. */
-static size_t board_dirs(char dirs[][512], size_t max)
-{
-    size_t n = 0;
-    const char *env = getenv("OMVFLASH_BOARD_PATH");
-    if (env && *env) {
-        char copy[4096];
-        snprintf(copy, sizeof copy, "%s", env);
-        char *save = NULL;
-        for (char *d = strtok_r(copy, ":", &save); d && n < max; d = strtok_r(NULL, ":", &save))
-            snprintf(dirs[n++], 512, "%s", d);
-    }
-    if (n < max && is_dir(OMV_BUILD_BOARD_DIR))
-        snprintf(dirs[n++], 512, "%s", OMV_BUILD_BOARD_DIR);
-    if (n < max)
-        snprintf(dirs[n++], 512, "%s", OMV_INSTALL_BOARD_DIR);
-    return n;
-}
-
-/* --board accepts a path ("boards/ae3.ini") or a name ("ae3") looked up in the board dirs. */
-static omv_status resolve_board(const char *arg, char *path, size_t n, omv_error *err)
-{
-    size_t len = strlen(arg);
-    if (strchr(arg, '/') || (len > 4 && strcmp(arg + len - 4, ".ini") == 0)) {
-        snprintf(path, n, "%s", arg);
-        return OMV_OK;
-    }
-    char dirs[8][512];
-    size_t nd = board_dirs(dirs, 8);
-    char searched[2048] = "";
-    for (size_t i = 0; i < nd; i++) {
-        snprintf(path, n, "%s/%s.ini", dirs[i], arg);
-        struct stat st;
-        if (stat(path, &st) == 0)
-            return OMV_OK;
-        size_t sl = strlen(searched);
-        snprintf(searched + sl, sizeof searched - sl, "%s%s", sl ? ", " : "", dirs[i]);
-    }
-    return omv_error_set(err, OMV_E_BOARD, "board '%s' not found (searched: %s)", arg, searched);
-}
-
-/* --board FILE|NAME -> a loaded board. */
-static omv_status load_board(const char *arg, omv_board **board, omv_error *err)
-{
-    char path[1024];
-    omv_status st = resolve_board(arg, path, sizeof path, err);
-    return st == OMV_OK ? omv_board_load(path, board, err) : st;
-}
-
-static int name_cmp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Load every *.ini of the first board dir that has any (for --list-devices without --board). */
-static omv_status load_all_boards(omv_board **boards, size_t *count, omv_error *err)
-{
-    char dirs[8][512];
-    size_t nd = board_dirs(dirs, 8);
-    *count = 0;
-    for (size_t i = 0; i < nd && *count == 0; i++) {
-        DIR *d = opendir(dirs[i]);
-        if (!d)
-            continue;
-        char *names[MAX_BOARDS];
-        size_t nn = 0;
-        struct dirent *e;
-        while ((e = readdir(d)) && nn < MAX_BOARDS) {
-            size_t l = strlen(e->d_name);
-            if (l > 4 && strcmp(e->d_name + l - 4, ".ini") == 0)
-                names[nn++] = strdup(e->d_name);
-        }
-        closedir(d);
-        qsort(names, nn, sizeof names[0], name_cmp);
-        omv_status st = OMV_OK;
-        for (size_t k = 0; k < nn; k++) {
-            char path[1024];
-            snprintf(path, sizeof path, "%s/%s", dirs[i], names[k]);
-            if (st == OMV_OK && names[k]) {
-                st = omv_board_load(path, &boards[*count], err);
-                if (st == OMV_OK)
-                    (*count)++;
-            }
-            free(names[k]);
-        }
-        if (st != OMV_OK)
-            return st;
-    }
-    if (*count == 0)
-        return omv_error_set(err, OMV_E_BOARD, "no board files found (set OMVFLASH_BOARD_PATH or use --board)");
-    return OMV_OK;
-}
-
 static int run_list(const struct cli_opts *o, struct cli_output *out)
 {
     omv_error err;
     omv_error_clear(&err);
-    omv_board *boards[MAX_BOARDS];
+    omv_board *boards[CLI_MAX_BOARDS];
     size_t n = 0;
     omv_status st;
     if (o->board) {
-        st = load_board(o->board, &boards[0], &err);
+        st = cli_load_board(o->board, &boards[0], &err);
         if (st == OMV_OK)
             n = 1;
     } else {
-        st = load_all_boards(boards, &n, &err);
+        st = cli_load_all_boards(boards, CLI_MAX_BOARDS, &n, &err);
     }
+    /* Plugin warnings (a camera that cannot be opened: permission denied,
+     * udev rules) are shown with the list. */
+    omv_callbacks cb = {.event = cli_output_event, .user = out, .log_debug = o->verbosity >= 3};
     if (st == OMV_OK)
-        st = omv_list_devices((const omv_board *const *)boards, n, o->plugin_dir, cli_output_device, out, &err);
+        st = omv_list_devices_cb((const omv_board *const *)boards, n, o->plugin_dir, &cb, cli_output_device, out,
+                                 &err);
     for (size_t i = 0; i < n; i++)
         omv_board_free(boards[i]);
     if (st != OMV_OK)
@@ -202,6 +100,7 @@ struct flash_ctx {
     struct cli_fleet *fleet;
     struct camera_record rec;
     omv_status report_failed;     /* the record could not be written */
+    const omv_board *board;
 };
 
 static void flash_event(void *user, const omv_event *ev)
@@ -220,6 +119,16 @@ static void flash_event(void *user, const omv_event *ev)
             return;
         }
     }
+    if (ev->type == OMV_EV_ERROR && ev->status == OMV_E_NO_DEVICE && ev->message) {
+        /* A wrong --board is the usual cause: name what is attached instead. */
+        char hint[768], msg[OMV_ERROR_MSG_MAX + sizeof hint];
+        cli_other_cameras_hint(c->board, c->opts->plugin_dir, hint, sizeof hint);
+        snprintf(msg, sizeof msg, "%s%s", ev->message, hint);
+        omv_event e = *ev;
+        e.message = msg;
+        cli_output_event(c->out, &e);
+        return;
+    }
     cli_output_event(c->out, ev);
 }
 
@@ -229,25 +138,18 @@ static int flash_confirm(void *user, const char *what)
     return confirm((void *)c->opts, what);
 }
 
-static void print_action(void *user, const char *action, const char *plugin, const char *description,
-                         const char *restores)
-{
-    (void)user;
-    printf("%-12s plugin %-12s %s%s%s%s\n", action, plugin, description, restores[0] ? " (then restores " : "",
-           restores, restores[0] ? ")" : "");
-}
-
 static int run_list_actions(const struct cli_opts *o, struct cli_output *out)
 {
     omv_error err;
     omv_error_clear(&err);
     omv_board *board = NULL;
-    omv_status st = load_board(o->board, &board, &err);
+    omv_status st = cli_load_board(o->board, &board, &err);
     if (st == OMV_OK)
-        st = omv_list_actions(board, o->plugin_dir, print_action, NULL, &err);
+        st = omv_list_actions(board, o->plugin_dir, cli_output_action, out, &err);
     omv_board_free(board);
     if (st != OMV_OK)
         cli_output_error(out, st, err.msg);
+    cli_output_finished(out, st);
     return (int)st;
 }
 
@@ -256,7 +158,7 @@ static int run_flash(const struct cli_opts *o, struct cli_output *out, struct cl
     omv_error err;
     omv_error_clear(&err);
     omv_board *board = NULL;
-    omv_status st = load_board(o->board, &board, &err);
+    omv_status st = cli_load_board(o->board, &board, &err);
     if (st != OMV_OK) {
         cli_output_error(out, st, err.msg);
         cli_output_finished(out, st);
@@ -294,7 +196,7 @@ static int run_flash(const struct cli_opts *o, struct cli_output *out, struct cl
         omv_board_free(board);
         return code;
     }
-    struct flash_ctx ctx = {.out = out, .opts = o, .fleet = fleet};
+    struct flash_ctx ctx = {.out = out, .opts = o, .fleet = fleet, .board = board};
     camera_record_start(&ctx.rec, o->serial, o->port, omv_slots_lookup(fleet->slots, o->port));
     omv_callbacks cb = {.event = flash_event, .confirm = flash_confirm, .user = &ctx, .log_debug = o->verbosity >= 3};
     st = omv_flash(board, &req, &cb, &err);
@@ -307,9 +209,13 @@ int main(int argc, char **argv)
     struct cli_opts opts;
     omv_error err;
     omv_error_clear(&err);
+    /* One line at a time also into a pipe or a log file: whoever reads our
+     * output (tee, a supervisor, a script waiting for a step) sees each
+     * event when it happens, not when the buffer fills or we exit. */
+    setvbuf(stdout, NULL, _IOLBF, 0);
     omv_status st = cli_parse_args(argc, argv, &opts, &err);
     struct cli_output out;
-    cli_output_init(&out, opts.json, opts.verbosity);
+    cli_output_init(&out, opts.json || (st != OMV_OK && cli_argv_wants_json(argc, argv)), opts.verbosity);
     if (st != OMV_OK) {
         cli_output_error(&out, st, err.msg);
         cli_output_finished(&out, st);

@@ -188,6 +188,12 @@ void watch_emit_finished(struct watch *w, int code, uint64_t elapsed)
         json_u64(&j, "failed", w->failed);
         json_u64(&j, "elapsed_ms", elapsed);
         json_end(&j, stdout);
+        /* The last line of every run, as without --watch. */
+        json_begin(&j, "finished");
+        json_u64(&j, "exit_code", (uint64_t)code);
+        json_str(&j, "status", omv_status_name((omv_status)code));
+        json_u64(&j, "elapsed_ms", elapsed);
+        json_end(&j, stdout);
     } else if (w->o->verbosity >= 1) {
         printf("watch ended: %u camera%s handled, %u OK, %u failed\n", w->handled, w->handled == 1 ? "" : "s",
                w->succeeded, w->failed);

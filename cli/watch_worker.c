@@ -20,6 +20,10 @@ static void worker_event(void *user, const omv_event *ev)
         k->report_failed = rst;
         snprintf(k->report_msg, sizeof k->report_msg, "%s", rerr.msg);
     }
+    /* A camera's run ends with its device_result; `finished` ends the
+     * process's output, once (a consumer may stop reading at it). */
+    if (ev->type == OMV_EV_FINISHED && k->w->o->json)
+        return;
     pthread_mutex_lock(&k->w->lock);
     cli_output_event(&k->out, ev);
     watch_worker_flush(k);

@@ -15,6 +15,7 @@ typedef struct seen_dev {
 } seen_dev;
 
 typedef struct list_ctx {
+    const omv_callbacks *cb;   /* plugin logs (e.g. a device that cannot be opened), never NULL */
     const char *board_name;
     void (*found)(void *user, const char *board_name, const struct omv_device_info *dev);
     void *user;
@@ -72,9 +73,8 @@ static omv_status list_with(const omv_board *b, const char *name, enum omv_plugi
         if (b->n_app_ids)
             memcpy(ids + (entry ? 0 : b->n_boot_ids), b->app_ids, b->n_app_ids * sizeof *ids);
         struct omv_match m = {.ids = ids, .n_ids = n_ids};
-        omv_callbacks no_cb = {0};
         omvi_host h;
-        omvi_host_init(&h, &no_cb, NULL, &opts);
+        omvi_host_init(&h, c->cb, NULL, &opts);
         c->board_name = b->name;
         st = entry ? plugin.desc->entry->list(&h.host, &m, on_found, c, err)
                    : plugin.desc->transport->list(&h.host, &m, on_found, c, err);
@@ -94,9 +94,19 @@ omv_status omv_list_devices(const omv_board *const *boards, size_t n_boards, con
                                           const struct omv_device_info *dev),
                             void *user, omv_error *err)
 {
+    return omv_list_devices_cb(boards, n_boards, plugin_dir, NULL, found, user, err);
+}
+
+omv_status omv_list_devices_cb(const omv_board *const *boards, size_t n_boards, const char *plugin_dir,
+                               const omv_callbacks *cb,
+                               void (*found)(void *user, const char *board_name,
+                                             const struct omv_device_info *dev),
+                               void *user, omv_error *err)
+{
     if (n_boards && !boards)
         return omv_error_set(err, OMV_E_USAGE, "omv_list_devices: boards is NULL");
-    list_ctx c = {.found = found, .user = user};
+    static const omv_callbacks no_cb = {0};
+    list_ctx c = {.cb = cb ? cb : &no_cb, .found = found, .user = user};
     omv_status st = OMV_OK;
     /* Each board's plugins list with that board's own options; a device seen
      * through several boards or plugins is reported once. */

@@ -222,6 +222,19 @@ omv_status omv_list_devices(const omv_board *const *boards, size_t n_boards, con
                             void *user, omv_error *err);
 
 /**
+ * omv_list_devices() that also reports the plugins' log messages to @p cb
+ * (OMV_EV_LOG events; may be NULL): e.g. a camera that cannot be opened to
+ * read its serial number, with the reason (permission denied: the udev
+ * rules) and the fix. Only cb->event and cb->user are used.
+ * @return OMV_OK, OMV_E_PLUGIN, OMV_E_IO.
+ */
+omv_status omv_list_devices_cb(const omv_board *const *boards, size_t n_boards, const char *plugin_dir,
+                               const omv_callbacks *cb,
+                               void (*found)(void *user, const char *board_name,
+                                             const struct omv_device_info *dev),
+                               void *user, omv_error *err);
+
+/**
  * A device watcher (opaque): the board's plugins loaded once, for scanning
  * the attached cameras again and again (omvflashd --watch) without a
  * dlopen per scan. Use it from one thread at a time; flash the devices it

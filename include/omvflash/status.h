@@ -39,6 +39,7 @@ typedef enum omv_status {
     OMV_E_UNSUPPORTED = 17,  /**< the plugin or device cannot do what was asked */
     OMV_E_CONFIG = 18,       /**< a daemon file is malformed (slots file: file:line) or cannot be
                                   written (--report, --metrics) */
+    OMV_E_BUSY = 19,         /**< the camera is in use by another program (interface claimed, port locked) */
 } omv_status;
 
 /** Size of the message buffer in struct omv_error. */
@@ -148,6 +149,7 @@ static inline const char *omv_status_name(omv_status s)
     case OMV_E_NOMEM: return "E_NOMEM";
     case OMV_E_UNSUPPORTED: return "E_UNSUPPORTED";
     case OMV_E_CONFIG: return "E_CONFIG";
+    case OMV_E_BUSY: return "E_BUSY";
     }
     return "E_UNKNOWN";
 }

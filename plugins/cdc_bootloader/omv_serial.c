@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -191,8 +192,16 @@ omv_status omv_serial_open(const char *name, uint32_t baud, struct sp_port **out
     if (sp_open(p, SP_MODE_READ_WRITE) != SP_OK) {
         int e = errno;
         char *msg = sp_last_error_message();
-        omv_status st = e == EACCES || e == EPERM ? OMV_E_ACCESS : port_gone(e) ? OMV_E_NO_DEVICE : OMV_E_IO;
-        if (st == OMV_E_ACCESS)
+        omv_status st = e == EACCES || e == EPERM ? OMV_E_ACCESS
+                        : e == EBUSY             ? OMV_E_BUSY
+                        : port_gone(e)           ? OMV_E_NO_DEVICE
+                                                 : OMV_E_IO;
+        if (st == OMV_E_BUSY)
+            omv_error_set(err, st,
+                          "%s is in use by another program (opened for exclusive use: the OpenMV IDE or a serial "
+                          "terminal?); close it and try again",
+                          name);
+        else if (st == OMV_E_ACCESS)
             omv_error_set(err, st,
                           "cannot open %s: permission denied; install the omvflash udev rules (or add your user to "
                           "the dialout group) and replug the camera",
@@ -216,6 +225,12 @@ omv_status omv_serial_open(const char *name, uint32_t baud, struct sp_port **out
         sp_free_port(p);
         return st;
     }
+    /* Exclusive use until closed: another program opening the port mid-flash
+     * (a serial terminal, a modem prober) gets EBUSY instead of mixing its
+     * bytes into the bootloader's commands. Best effort: root bypasses it. */
+    int fd = -1;
+    if (sp_get_port_handle(p, &fd) == SP_OK && fd >= 0)
+        (void)ioctl(fd, TIOCEXCL);
     *out = p;
     return OMV_OK;
 }

@@ -42,9 +42,10 @@ omv_status omv_serial_list(const struct omv_match *match, omv_serial_keep_fn kee
 void omv_serial_describe(const struct omv_serial_port *ports, size_t n, char *buf, size_t cap);
 
 /**
- * Open @p name read/write at @p baud, 8N1, no flow control, DTR (and RTS) on.
- * @return OMV_OK; OMV_E_ACCESS (permission); OMV_E_NO_DEVICE (port vanished);
- *         OMV_E_IO otherwise.
+ * Open @p name read/write at @p baud, 8N1, no flow control, DTR (and RTS) on,
+ * for exclusive use (TIOCEXCL) until omv_serial_close().
+ * @return OMV_OK; OMV_E_ACCESS (permission); OMV_E_BUSY (another program has
+ *         it for exclusive use); OMV_E_NO_DEVICE (port vanished); OMV_E_IO otherwise.
  */
 omv_status omv_serial_open(const char *name, uint32_t baud, struct sp_port **out, omv_error *err);
 

@@ -226,12 +226,18 @@ static omv_status prepare(const struct omv_host *host, const struct dfu_options 
 
     libusb_set_auto_detach_kernel_driver(s->h, 1); /* LIBUSB_ERROR_NOT_SUPPORTED off Linux: harmless */
     r = libusb_claim_interface(s->h, s->iface);
-    if (r == LIBUSB_ERROR_BUSY || r == LIBUSB_ERROR_ACCESS) {
-        st = omv_error_set(err, OMV_E_ACCESS,
-                           "cannot claim DFU interface %u of %04X:%04X at %s: %s (is another program such as "
-                           "dfu-util or the OpenMV IDE using the camera?%s)",
-                           s->iface, s->info.vid, s->info.pid, s->info.port_path[0] ? s->info.port_path : "?",
-                           dfu_usb_error_name(r), r == LIBUSB_ERROR_ACCESS ? " are the udev rules installed?" : "");
+    if (r == LIBUSB_ERROR_BUSY) {
+        /* usbfs lets one open file claim an interface: another program
+         * (dfu-util, the OpenMV IDE, a second omvflashd) has the camera. */
+        st = omv_error_set(err, OMV_E_BUSY,
+                           "camera %04X:%04X at port %s is in use by another program (its DFU interface %u is "
+                           "claimed: dfu-util, the OpenMV IDE or another omvflashd?); close it and try again",
+                           s->info.vid, s->info.pid, s->info.port_path[0] ? s->info.port_path : "?", s->iface);
+        goto fail;
+    }
+    if (r == LIBUSB_ERROR_ACCESS) {
+        st = omv_error_set(err, OMV_E_ACCESS, "cannot claim DFU interface %u of %04X:%04X at %s: %s", s->iface,
+                           s->info.vid, s->info.pid, s->info.port_path[0] ? s->info.port_path : "?", UDEV_HINT);
         goto fail;
     }
     if (r < 0) {
@@ -325,8 +331,8 @@ omv_status dfu_op_list(const struct omv_host *host, const struct omv_match *matc
             continue;
         }
         if (f[i].open_error)
-            host->log(host, OMV_LOG_WARN, "dfu: %04X:%04X at %s: %s; serial unknown", f[i].info.vid,
-                      f[i].info.pid, f[i].info.port_path,
+            host->log(host, OMV_LOG_WARN, "dfu: %04X:%04X at port %s cannot be opened, so its serial is unknown: %s",
+                      f[i].info.vid, f[i].info.pid, f[i].info.port_path,
                       f[i].open_error == LIBUSB_ERROR_ACCESS ? UDEV_HINT : dfu_usb_error_name(f[i].open_error));
         found(user, &f[i].info);
     }

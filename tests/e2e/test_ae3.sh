@@ -168,6 +168,67 @@ case_json_error() {
     jq -e -s '.[-1] | .event == "finished" and .exit_code == 9' "$WORK/out" >/dev/null || fail "finished/9"
 }
 
+# --json is honoured by every mode: a usage error, --list-actions (also when
+# it fails) and --list-devices end with exactly one `finished`, and nothing
+# goes to stderr.
+json_lines_end_finished() {  # FILE CODE: every line JSON, one finished, last, with CODE
+    jq -e -s --argjson c "$2" '[.[] | select(.event == "finished")] | length == 1' "$1" >/dev/null \
+        || { cat "$1"; fail "expected exactly one finished event"; }
+    jq -e -s --argjson c "$2" '.[-1] | .event == "finished" and .exit_code == $c' "$1" >/dev/null \
+        || { cat "$1"; fail "the last event must be finished/$2"; }
+}
+
+case_json_usage_error() {
+    command -v jq >/dev/null || fail "jq is required for this test"
+    run 2 "$OMVFLASHD" --bogus --json
+    json_lines_end_finished "$WORK/out" 2
+    jq -e -s '.[0] | .event == "error" and .code == 2 and (.message | contains("--bogus"))' "$WORK/out" >/dev/null \
+        || fail "error event"
+    [ ! -s "$WORK/err" ] || fail "--json: nothing on stderr: $(cat "$WORK/err")"
+    run 2 "$OMVFLASHD" --json --board "$BOARD" --mode bogus
+    json_lines_end_finished "$WORK/out" 2
+    assert_grep "$WORK/out" "use safe or fast"
+}
+
+case_json_list_actions() {
+    command -v jq >/dev/null || fail "jq is required for this test"
+    run 0 "$OMVFLASHD" --board "$BOARD" --list-actions --json
+    json_lines_end_finished "$WORK/out" 0
+    jq -e -s '.[0] | .event == "action" and .action == "mram_init" and .restores == "ROMFS0"' "$WORK/out" >/dev/null \
+        || { cat "$WORK/out"; fail "action event"; }
+    run 3 "$OMVFLASHD" --board "$WORK/none.ini" --list-actions --json
+    json_lines_end_finished "$WORK/out" 3
+    [ ! -s "$WORK/err" ] || fail "--json: nothing on stderr: $(cat "$WORK/err")"
+}
+
+# File names are bytes; JSON is UTF-8: a byte that is not UTF-8 becomes U+FFFD
+# and every line still decodes strictly (Python's json, as in the example).
+case_json_invalid_utf8() {
+    command -v python3 >/dev/null || fail "python3 is required for this test"
+    local bad
+    bad="$WORK/fw-$(printf '\377\376')-é"
+    mkdir -p "$bad"
+    mkimage "$bad/hp.bin" 8192
+    run 0 "$OMVEMU" --camera ae3 --dump "$DUMP" -- "$OMVFLASHD" --board "$BOARD" --image HP="$bad/hp.bin" --json
+    assert_same "$bad/hp.bin" "$DUMP/HP.bin"
+    run 5 "$OMVFLASHD" --board "$BOARD" --image HP="$bad/missing.bin" --json --dry-run
+    python3 - "$WORK/out" <<'PY' || fail "output is not strict UTF-8 JSON lines"
+import json, sys
+events = [json.loads(line) for line in open(sys.argv[1], encoding="utf-8", errors="strict")]
+err = [e for e in events if e["event"] == "error"][0]
+assert "fw-\ufffd\ufffd-\u00e9/missing.bin" in err["message"], err["message"]
+assert events[-1]["event"] == "finished" and events[-1]["exit_code"] == 5
+PY
+}
+
+# A camera the user may not open (no udev rules; emulated as EACCES): the
+# list says why its serial is unknown and how to fix it.
+case_list_devices_no_access() {
+    run 0 "$OMVEMU" --camera ae3 --host-fault no-access -- "$OMVFLASHD" --list-devices --board "$BOARD"
+    assert_grep "$WORK/out" "37c5:96e3"
+    assert_grep "$WORK/err" "37C5:96E3 at port 1-1 cannot be opened, so its serial is unknown: permission denied; install the omvflash udev rules"
+}
+
 case_list_devices() {
     run 0 "$OMVEMU" --camera ae3 --serial 00AABBCCDDEEFF0011223344 -- "$OMVFLASHD" --list-devices --board "$BOARD"
     assert_grep "$WORK/out" "37c5:96e3"

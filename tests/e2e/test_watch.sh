@@ -17,12 +17,20 @@ SER2=4F4D560096E3000000000002
 SER3=4F4D560096E3000000000003
 
 # Every line one JSON object; every event except the daemon's own watch_*
-# events carries the device's serial and port.
+# events and the final `finished` carries the device's serial and port.
 check_json() {
     jq -R -e 'fromjson | type == "object"' "$1" >/dev/null || { cat "$1"; fail "$1: a line is not one JSON object"; }
     local bad
-    bad=$(jq -c 'select((.event | startswith("watch_")) | not) | select((.serial // "") == "" or (.port // "") == "")' "$1")
+    bad=$(jq -c 'select((.event | startswith("watch_")) or .event == "finished" | not)
+                 | select((.serial // "") == "" or (.port // "") == "")' "$1")
     [ -z "$bad" ] || fail "events without serial/port: $bad"
+}
+# check_finished FILE CODE: exactly one `finished` per process, the last
+# line, with the process's exit code (per-camera ends are device_result).
+check_finished() {
+    [ "$(count_events "$1" finished)" = 1 ] || fail "expected exactly one finished event, got $(count_events "$1" finished)"
+    jq -e -s --argjson c "$2" '.[-1] | .event == "finished" and .exit_code == $c' "$1" >/dev/null \
+        || fail "the last event must be finished with exit_code $2: $(tail -n 1 "$1")"
 }
 # jq_any FILE EXPR: some event satisfies EXPR (jq 1.6's -e looks at the last input only).
 jq_any() { jq -s -e "any(.[]; $2)" "$1" >/dev/null; }
@@ -77,6 +85,7 @@ case_three_cameras() {
     assert_absent "$DUMP/$SER3/HE.bin"
     jq_any "$OUT" '.event == "watch_finished" and .handled == 3 and .succeeded == 2 and .failed == 1 and .exit_code == 1' \
         || fail "watch_finished summary"
+    check_finished "$OUT" 1
 }
 
 # SIGTERM while two cameras are in flight: both finish, a third that appears
@@ -95,6 +104,7 @@ case_sigterm() {
     [ "$(count_events "$OUT" device_appeared '.port == "1-3"')" = 0 ] || fail "no camera may start after SIGTERM"
     [ "$(count_events "$OUT" watch_stopping)" = 1 ] || fail "expected a watch_stopping event"
     jq_any "$OUT" '.event == "watch_finished" and .exit_code == 0 and .handled == 2' || fail "watch_finished"
+    check_finished "$OUT" 0
     assert_same "$FW/romfs0.img" "$DUMP/$SER1/ROMFS0.bin"
     assert_same "$FW/romfs0.img" "$DUMP/$SER2/ROMFS0.bin"
     assert_absent "$DUMP/$SER3/HP.bin"
@@ -112,6 +122,7 @@ case_second_signal() {
     [ "$(count_events "$OUT" watch_cancelling)" = 1 ] || fail "expected a watch_cancelling event"
     [ "$(count_events "$OUT" step_started '.partition == "HE"')" = 0 ] || fail "HE written after the cancel"
     jq_any "$OUT" '.event == "watch_finished" and .exit_code == 0' || fail "watch_finished"
+    check_finished "$OUT" 0
 }
 
 # A camera that stays plugged after its flash (--no-reset: it stays in its
@@ -137,10 +148,12 @@ case_once() {
         "$OMVFLASHD" --board "$BOARD" --firmware "$FW" --once --json
     check_json "$OUT"
     [ "$(count_events "$OUT" device_result)" = 1 ] || fail "--once: one camera"
+    check_finished "$OUT" 0
     assert_absent "$DUMP/$SER2/HP.bin"
     run 10 timeout 60 "$OMVEMU" --camera ae3 --fault unplug@HE:0 -- \
         "$OMVFLASHD" --board "$BOARD" --firmware "$FW" --watch --once --json
     [ "$(result_of "$OUT" 1-1)" = 10 ] || fail "--once exit code must be the camera's"
+    check_finished "$OUT" 10
 }
 
 # A fleet updated in place: cameras running their (G1) firmware are reset into

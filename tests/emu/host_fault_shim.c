@@ -12,6 +12,9 @@
  *   serial-unreadable  the first fopen() of /sys/class/tty/ttyACMn/device/../serial
  *                      fails with ENOENT: vendor and product ids were read, the
  *                      serial file is already gone (a half-removed device).
+ *   no-access          every open() of a camera's node (/dev/bus/usb/..., /dev/ttyACMn)
+ *                      fails with EACCES, as for a user without the udev rules
+ *                      (permissions cannot show that when the tests run as root).
  *
  * The kinds come from $OMVEMU_HOST_FAULTS (comma separated). Built without
  * sanitizers: it must load into any program. */
@@ -20,6 +23,8 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +32,8 @@
 
 typedef ssize_t (*readlink_fn)(const char *, char *, size_t);
 typedef FILE *(*fopen_fn)(const char *, const char *);
+typedef int (*open_fn)(const char *, int, ...);
+typedef int (*open2_fn)(const char *, int);
 
 static int fault_on(const char *kind)
 {
@@ -77,4 +84,43 @@ FILE *fopen(const char *path, const char *mode)
         return NULL;
     }
     return next(path, mode);
+}
+
+static int camera_node(const char *path)
+{
+    return path && (strncmp(path, "/dev/bus/usb/", 13) == 0 || strncmp(path, "/dev/ttyACM", 11) == 0) &&
+           fault_on("no-access");
+}
+
+int open(const char *path, int flags, ...)
+{
+    static open_fn next;
+    if (!next)
+        next = (open_fn)dlsym(RTLD_NEXT, "open");
+    if (camera_node(path)) {
+        errno = EACCES;
+        return -1;
+    }
+    if (flags & (O_CREAT | O_TMPFILE)) {
+        va_list ap;
+        va_start(ap, flags);
+        int mode = va_arg(ap, int);
+        va_end(ap);
+        return next(path, flags, mode);
+    }
+    return next(path, flags);
+}
+
+/* _FORTIFY_SOURCE's open() for flags not known at compile time (libusb). */
+int __open_2(const char *path, int flags);
+int __open_2(const char *path, int flags)
+{
+    static open2_fn next;
+    if (!next)
+        next = (open2_fn)dlsym(RTLD_NEXT, "__open_2");
+    if (camera_node(path)) {
+        errno = EACCES;
+        return -1;
+    }
+    return next(path, flags);
 }

@@ -6,6 +6,6 @@
 /* Comma-separated kinds for the shim in COMMAND's environment. */
 #define OMVEMU_HOST_FAULTS_ENV "OMVEMU_HOST_FAULTS"
 /* Every kind the shim knows, for omvemu's option check and --help. */
-#define OMVEMU_HOST_FAULT_KINDS "list-race serial-unreadable"
+#define OMVEMU_HOST_FAULT_KINDS "list-race serial-unreadable no-access"
 
 #endif

@@ -39,10 +39,20 @@ static void pending_free(pending_urb_t *p)
 }
 
 
+/* usbfs lets one open file claim an interface; the claim ends with
+ * RELEASEINTERFACE, when that file is closed, or when the device leaves. */
+static void drop_claim_locked(emu_usbdev_t *dev)
+{
+    if (dev->claimed_by)
+        g_object_unref(dev->claimed_by);
+    dev->claimed_by = NULL;
+}
+
 static void mark_gone_locked(emu_usbdev_t *dev)
 {
     gint64 now = g_get_monotonic_time();
     dev->gone = true;
+    drop_claim_locked(dev);
     /* The kernel gives back every in-flight URB with -ESHUTDOWN on disconnect. */
     for (GList *l = dev->urbs.head; l; l = l->next) {
         pending_urb_t *p = l->data;
@@ -81,6 +91,85 @@ void usbfs_dev_leave(emu_usbdev_t *dev, const char *why)
 static void complete(UMockdevIoctlClient *client, long res, int err)
 {
     umockdev_ioctl_client_complete(client, res, err);
+}
+
+/* A file closed by its process is gone at once in the kernel; here its
+ * client notices only when umockdev's worker reads the EOF, which a claim
+ * from the next process can overtake (dfu-util runs back to back). So a
+ * claim that meets another file's claim waits for that file to go, up to
+ * CLAIM_WAIT_MS, before the answer is EBUSY. The client waits meanwhile, as
+ * it does for any ioctl. */
+#define CLAIM_WAIT_MS 250u
+#define CLAIM_WAIT_STEP_MS 10u
+
+static bool owner_alive_locked(emu_usbdev_t *dev, UMockdevIoctlClient *client)
+{
+    if (dev->claimed_by && !umockdev_ioctl_client_get_connected(dev->claimed_by))
+        drop_claim_locked(dev);
+    return dev->claimed_by && dev->claimed_by != client;
+}
+
+/* CLAIMINTERFACE/RELEASEINTERFACE 0 as the kernel answers them: a second
+ * open file claiming a claimed interface gets EBUSY (libusb:
+ * LIBUSB_ERROR_BUSY); releasing what this file did not claim is EINVAL.
+ * Called with dev->lock held; answers the client. */
+static void claim_answer(emu_usbdev_t *dev, UMockdevIoctlClient *client, bool claim)
+{
+    if (dev->gone) {
+        complete(client, -1, ENODEV);
+        return;
+    }
+    if (claim && owner_alive_locked(dev, client)) {
+        emu_log(dev->dfu, "CLAIM 0 -> EBUSY (claimed by another open file)");
+        complete(client, -1, EBUSY);
+        return;
+    }
+    if (!claim && dev->claimed_by != client) {
+        complete(client, -1, EINVAL);
+        return;
+    }
+    if (claim && !dev->claimed_by)
+        dev->claimed_by = g_object_ref(client);
+    else if (!claim)
+        drop_claim_locked(dev);
+    complete(client, 0, 0);
+}
+
+typedef struct {
+    emu_usbdev_t *dev;
+    UMockdevIoctlClient *client; /* referenced until answered */
+    unsigned waited_ms;
+} claim_wait_t;
+
+static gboolean claim_retry(gpointer p)
+{
+    claim_wait_t *w = p;
+    g_mutex_lock(&w->dev->lock);
+    w->waited_ms += CLAIM_WAIT_STEP_MS;
+    if (!w->dev->gone && owner_alive_locked(w->dev, w->client) && w->waited_ms < CLAIM_WAIT_MS) {
+        g_mutex_unlock(&w->dev->lock);
+        return G_SOURCE_CONTINUE;
+    }
+    claim_answer(w->dev, w->client, true);
+    g_mutex_unlock(&w->dev->lock);
+    g_object_unref(w->client);
+    g_free(w);
+    return G_SOURCE_REMOVE;
+}
+
+static void claim_iface(emu_usbdev_t *dev, UMockdevIoctlClient *client, bool claim)
+{
+    if (!claim || !owner_alive_locked(dev, client)) {
+        claim_answer(dev, client, claim);
+        return;
+    }
+    claim_wait_t *w = g_new0(claim_wait_t, 1);
+    w->dev = dev;
+    w->client = g_object_ref(client);
+    GSource *src = g_timeout_source_new(CLAIM_WAIT_STEP_MS);
+    g_source_set_callback(src, claim_retry, w, NULL);
+    g_source_attach(src, g_main_context_get_thread_default()); /* umockdev's worker: where EOFs are read */
+    g_source_unref(src);
 }
 
 static gint64 take_due(emu_usbdev_t *dev, uint64_t busy_us)
@@ -294,7 +383,7 @@ static gboolean handle_ioctl(UMockdevIoctlBase *handler, UMockdevIoctlClient *cl
         else if (iface != 0)
             complete(client, -1, req == USBDEVFS_CLAIMINTERFACE ? ENOENT : EINVAL);
         else
-            complete(client, 0, 0);
+            claim_iface(dev, client, req == USBDEVFS_CLAIMINTERFACE);
         break;
     }
     case USBDEVFS_SETINTERFACE: {
@@ -333,9 +422,26 @@ static gboolean handle_ioctl(UMockdevIoctlBase *handler, UMockdevIoctlClient *cl
         mark_gone_locked(dev);
         left = true;
         break;
+    case USBDEVFS_DISCONNECT_CLAIM: {
+        /* libusb's claim with auto-detach: no kernel driver to disconnect,
+         * then the same claim as CLAIMINTERFACE. */
+        UMockdevIoctlData *d =
+            umockdev_ioctl_data_resolve(arg, 0, sizeof(struct usbdevfs_disconnect_claim), NULL);
+        if (!d) {
+            complete(client, -1, EFAULT);
+            break;
+        }
+        unsigned iface = ((struct usbdevfs_disconnect_claim *)d->data)->interface;
+        g_object_unref(d);
+        emu_log(dev->dfu, "DISCONNECT_CLAIM %u", iface);
+        if (iface != 0)
+            complete(client, -1, ENOENT);
+        else
+            claim_iface(dev, client, true);
+        break;
+    }
     case USBDEVFS_CLEAR_HALT:
     case USBDEVFS_RESETEP:
-    case USBDEVFS_DISCONNECT_CLAIM:
         complete(client, 0, 0);
         break;
     case USBDEVFS_GETDRIVER:
@@ -388,6 +494,7 @@ void usbfs_dev_free(emu_usbdev_t *dev)
         return;
     g_signal_handlers_disconnect_by_data(dev->handler, dev);
     g_object_unref(dev->handler);
+    drop_claim_locked(dev);
     pending_urb_t *p;
     while ((p = g_queue_pop_head(&dev->urbs)))
         pending_free(p);

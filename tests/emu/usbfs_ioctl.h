@@ -25,6 +25,7 @@ struct emu_usbdev {
     bool gone;               /* disconnected: usbfs answers ENODEV like the kernel */
     bool leave_notified;
     UMockdevIoctlBase *handler;
+    UMockdevIoctlClient *claimed_by; /* the open file holding interface 0 (referenced), or NULL */
     emu_leave_fn on_leave;
     void *on_leave_user;
 };

@@ -2,7 +2,7 @@
 # Fault matrix runner: run one row of matrix.tsv (see the header there).
 # Usage: run_matrix.sh ROW_ID        (one row; CTest runs one test per row)
 #        run_matrix.sh --all         (every row, sequentially, with a summary)
-# Environment (set by CTest): OMVEMU, OMVFLASHD, SRC, FAULTS_PLUGIN_DIR.
+# Environment (set by CTest): OMVEMU, OMVFLASHD, SRC, FAULTS_PLUGIN_DIR, USB_CLAIM.
 # Exit: 0 pass, 1 fail, 77 skipped (e.g. a chmod row when running as root).
 HERE=$(cd "$(dirname "$0")" && pwd)
 TSV="$HERE/matrix.tsv"
@@ -112,6 +112,20 @@ head -c \$(stat -c %s "$1") /dev/urandom >"$1.new" && mv "$1.new" "$1"
 wait \$pid
 EOS
     CMD=(bash "$WORK/change.sh")
+}
+# busy VID:PID: another program has the camera: usb_claim (a libusb host)
+# claims its interface and holds it while the row's omvflashd runs; exit 50
+# if it could not claim first.
+busy() {
+    cat >"$WORK/busy.sh" <<EOS
+"$USB_CLAIM" $1 30 >"$WORK/claim.out" 2>&1 & claim=\$!
+for i in \$(seq 1 1000); do grep -q claimed "$WORK/claim.out" && break; sleep 0.01; done
+grep -q claimed "$WORK/claim.out" || { cat "$WORK/claim.out" >&2; exit 50; }
+rc=0; "$OMVFLASHD" "\$@" || rc=\$?
+kill -TERM \$claim; wait \$claim
+exit \$rc
+EOS
+    CMD=(bash "$WORK/busy.sh")
 }
 
 # ---- post-condition helpers (used in the post column) ----------------------
