@@ -9,9 +9,10 @@
  *              bootloader -> app) without it counting as a new appearance.
  *   REBOOTING  the worker succeeded and reset the camera into its
  *              application; for WATCH_REBOOT_MS the port may be empty or
- *              show the camera again in app mode (same camera: DONE) or in
- *              its bootloader with the same serial (DONE); a bootloader with
- *              another serial is a new camera. Empty after the window: free.
+ *              show its bootloader with the same serial (not gone yet, or
+ *              its boot window) until the camera shows up in app mode
+ *              (DONE); a bootloader with another serial is a new camera.
+ *              After the window: empty -> free, still a bootloader -> DONE.
  *   DONE       flashed (or failed) in this appearance: never flashed again
  *              until a scan shows no device at all on the port.
  *

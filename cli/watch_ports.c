@@ -203,11 +203,17 @@ void watch_update(struct watch *w)
                 p->dev = *d; /* e.g. its bootloader's window ended and it runs its application now */
             if (p->state != PORT_REBOOTING)
                 continue; /* BUSY: its own re-enumeration; DONE: already handled; QUEUED: waiting */
-            int app = strcmp(d->mode, "bootloader") != 0;
-            if (app || !d->serial[0] || !p->serial[0] || strcmp(d->serial, p->serial) == 0) {
-                p->state = PORT_DONE; /* the flashed camera, back */
+            /* Modes: "bootloader", "legacy bootloader", "app". */
+            if (!strstr(d->mode, "bootloader")) {
+                p->state = PORT_DONE; /* the flashed camera, back in its application */
                 continue;
             }
+            /* Its own bootloader (same serial; the legacy one's is shared)
+             * has not left yet, or shows its boot window: still rebooting.
+             * Taking that for "back" freed the port at the gap before the
+             * application, which was then flashed a second time. */
+            if (!d->serial[0] || !p->serial[0] || strcmp(d->serial, p->serial) == 0)
+                continue;
             if (may_admit(w))
                 arrive(w, p, d); /* another camera's bootloader on that port */
             continue;
@@ -223,6 +229,8 @@ void watch_update(struct watch *w)
     w->rescan_at = 0;
     for (size_t i = 0; i < w->n_ports;) {
         struct port_entry *p = &w->ports[i];
+        if (p->state == PORT_REBOOTING && now >= p->deadline && p->seen)
+            p->state = PORT_DONE; /* stayed in its bootloader: do not flash it again */
         if (gone(w, p, now)) {
             if (p->state == PORT_QUEUED) {
                 omv_job_queue_remove(w->jobs, p->key);
