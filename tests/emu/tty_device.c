@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -77,6 +78,32 @@ struct tty_hub {
 
 #define TLOG(t, ...) legacy_log((t)->tag, (t)->hub->verbose, __VA_ARGS__)
 
+
+
+/* omvemu runs under umockdev's preload (only then do its uevents reach the
+ * hosts), which wraps open/close/ioctl around a process-wide table of
+ * emulated fds that it does not lock; umockdev's ioctl worker thread, in this
+ * same process, opens and closes through it too. The pty fds here are real:
+ * touching them through the wrappers sent every TCGETS2 (one per packet in
+ * application mode) through that worker thread and raced its table (once a
+ * lookup hit a socket already closed and the preload aborted the emulator:
+ * "Error communicating with ioctl socket, errno: 32"). So the emulator's own
+ * pty calls use the raw syscalls, as write_shim.c does. */
+static int raw_ioctl(int fd, unsigned long req, void *arg)
+{
+    return (int)syscall(SYS_ioctl, fd, req, arg);
+}
+
+static int raw_open(const char *path, int flags)
+{
+    return (int)syscall(SYS_openat, AT_FDCWD, path, flags, 0);
+}
+
+static void raw_close(int fd)
+{
+    syscall(SYS_close, fd);
+}
+
 /* ---- shim channel ---------------------------------------------------------- */
 
 static void tty_process(emu_tty_t *t);
@@ -138,7 +165,7 @@ static void conn_close(shim_conn_t *c)
     }
     if (c->watch)
         g_source_remove(c->watch);
-    close(c->fd);
+    raw_close(c->fd);
     g_ptr_array_remove(h->conns, c);
     g_free(c);
 }
@@ -302,7 +329,7 @@ void tty_hub_free(tty_hub_t *h)
     if (h->listen_watch)
         g_source_remove(h->listen_watch);
     if (h->listen_fd >= 0) {
-        close(h->listen_fd);
+        raw_close(h->listen_fd);
         g_unlink(h->sock_path);
     }
     g_free(h->sock_path);
@@ -392,7 +419,7 @@ uint32_t tty_baud(emu_tty_t *t)
 {
     /* On a pty master, TCGETS2 returns the slave's termios: what the host set. */
     struct termios2 t2;
-    if (t->gone || ioctl(t->master, TCGETS2, &t2) != 0)
+    if (t->gone || raw_ioctl(t->master, TCGETS2, &t2) != 0)
         return 0;
     if ((t2.c_cflag & CBAUD) == BOTHER)
         return t2.c_ospeed;
@@ -590,7 +617,7 @@ emu_tty_t *tty_add(tty_hub_t *h, const tty_usb_ids_t *ids, const char *tag, bool
     g_free(target);
     t->master = umockdev_testbed_get_dev_fd(h->tb->tb, t->devnode);
     int n = -1;
-    if (t->master < 0 || ioctl(t->master, TIOCGPTN, &n) != 0) {
+    if (t->master < 0 || raw_ioctl(t->master, TIOCGPTN, &n) != 0) {
         fprintf(stderr, "omvemu: %s has no pty master\n", t->name);
         t->gone = true;
         return NULL;
@@ -632,11 +659,11 @@ void tty_remove(emu_tty_t *t)
      * kept allocated refuses opens (EIO), as a vanished device does. */
     char slave[32];
     snprintf(slave, sizeof slave, "/dev/pts/%d", t->pts);
-    t->held_slave = open(slave, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    t->held_slave = raw_open(slave, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+    int devnull = raw_open("/dev/null", O_RDWR | O_CLOEXEC);
     if (devnull >= 0) {
         dup2(devnull, t->master);
-        close(devnull);
+        raw_close(devnull);
     }
     umockdev_testbed_uevent(h->tb->tb, t->sys_tty, "remove");
     umockdev_testbed_uevent(h->tb->tb, t->sys_if, "remove");
@@ -671,7 +698,7 @@ static void tty_free(emu_tty_t *t)
         g_free(g_queue_pop_head(&t->entries));
     g_byte_array_free(t->rx, TRUE);
     if (t->held_slave >= 0)
-        close(t->held_slave);
+        raw_close(t->held_slave);
     g_mutex_clear(&t->lock);
     g_free(t->sys_usb);
     g_free(t->sys_if);
