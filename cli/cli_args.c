@@ -94,7 +94,8 @@ void cli_print_usage(FILE *f)
           "  --verify              read every written partition back and compare\n"
           "  --dry-run             show the plan (device, partitions, files, sizes); write nothing\n"
           "  --list-devices        list attached OpenMV cameras and bootloaders (takes --board,\n"
-          "                        --json, -v, -q, --plugin-dir; flash options are refused)\n"
+          "                        --slots, --json, -v, -q, --plugin-dir; flash options are\n"
+          "                        refused)\n"
           "  --erase-filesystem    erase the board's filesystem partition first (alone: erase only)\n"
           "\n"
           "Actions (board-file [action NAME] sections, e.g. AE3 MRAM init):\n"
@@ -155,7 +156,8 @@ void cli_print_usage(FILE *f)
 static int list_ok(int val)
 {
     return val == OPT_BOARD || val == OPT_JSON || val == OPT_LIST || val == OPT_LIST_ACTIONS ||
-           val == OPT_PLUGIN_DIR || val == 'v' || val == 'q' || val == 'h' || val == OPT_VERSION;
+           val == OPT_PLUGIN_DIR || val == OPT_SLOTS || val == 'v' || val == 'q' || val == 'h' ||
+           val == OPT_VERSION;
 }
 
 int cli_argv_wants_json(int argc, char **argv)
@@ -286,7 +288,7 @@ omv_status cli_parse_args(int argc, char **argv, struct cli_opts *o, omv_error *
     if ((o->mode == CLI_MODE_LIST || o->mode == CLI_MODE_ACTIONS) && o->flash_opt)
         return omv_error_set(err, OMV_E_USAGE,
                              "--%s only lists; --%s is for flashing (with --list-*: --board, --json, -v, -q, "
-                             "--plugin-dir)",
+                             "--plugin-dir, --slots)",
                              o->mode == CLI_MODE_LIST ? "list-devices" : "list-actions", o->flash_opt);
     if ((o->mode == CLI_MODE_FLASH || o->mode == CLI_MODE_ACTIONS) && !o->board)
         return omv_error_set(err, OMV_E_USAGE, "--board FILE|NAME is required (e.g. --board boards/ae3.ini)");

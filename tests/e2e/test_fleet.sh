@@ -96,10 +96,13 @@ case_slots_events() {
     done
     bad=$(jq -c 'select((.port == "1-3" or .port == "1-4") and has("slot"))' "$OUT")
     [ -z "$bad" ] || fail "unnamed ports must carry no slot: $bad"
-    for e in device_appeared device_started device_found step_started step_done finished device_result; do
+    for e in device_appeared device_started device_found step_started step_done device_result; do
         jq -e -s --arg e "$e" 'any(.[]; .event == $e and .slot == "B1")' "$OUT" >/dev/null \
             || fail "no $e event with slot B1"
     done
+    # A camera ends with device_result; the run's one `finished` is the last line.
+    [ "$(jq -r 'select(.event == "finished") | .event' "$OUT" | wc -l)" = 1 ] || fail "expected one finished event"
+    jq -e -s '.[-1].event == "finished"' "$OUT" >/dev/null || fail "the last event must be finished"
     jq -e -s 'any(.[]; .event == "device_waiting" and .slot == "B1" and .position >= 1)' "$OUT" >/dev/null \
         || fail "B1 (port 1-5) must have waited with --jobs 2"
     check_dumps 5
