@@ -102,6 +102,7 @@ static void note_signals(struct watch *w, int *stop_noted, int *abort_noted)
 {
     if (*w->stop && !*stop_noted) {
         *stop_noted = 1;
+        service_stopping(w->notify, "stopping: letting the cameras in flight finish");
         pthread_mutex_lock(&w->lock);
         watch_emit_note(w, "watch_stopping",
                         w->busy ? "stopping: letting the cameras in flight finish (signal again to cancel them)"
@@ -136,6 +137,20 @@ static void update_metrics(struct watch *w)
     w->metrics_failing = st != OMV_OK;
 }
 
+/* systemd (Type=notify): a watchdog ping from this loop, and a STATUS line
+ * saying what the daemon does when that changed. */
+static void update_service(struct watch *w)
+{
+    if (!w->notify)
+        return;
+    service_watchdog(w->notify);
+    char status[256];
+    snprintf(status, sizeof status, "%s%s cameras: %zu in progress, %zu waiting; %u done (%u OK, %u failed)",
+             *w->stop ? "stopping, " : "watching for ", omv_board_name(w->board), w->busy,
+             omv_job_queue_waiting(w->jobs), w->handled, w->succeeded, w->failed);
+    service_status(w->notify, status);
+}
+
 /* The main loop: scan, start, reap, until a signal or --max ends it. */
 static void run_loop(struct watch *w, omv_watcher *watcher, int hotplug)
 {
@@ -150,6 +165,7 @@ static void run_loop(struct watch *w, omv_watcher *watcher, int hotplug)
         }
         note_signals(w, &stop_noted, &abort_noted);
         update_metrics(w);
+        update_service(w);
         int limit_reached = o->max_devices && w->handled >= o->max_devices;
         if ((*w->stop || limit_reached) && w->busy == 0)
             break;
@@ -169,6 +185,8 @@ static void run_loop(struct watch *w, omv_watcher *watcher, int hotplug)
         uint64_t timeout = next_scan > now ? next_scan - now : 0;
         if (w->busy && timeout > WATCH_REAP_MS)
             timeout = WATCH_REAP_MS;
+        if (timeout > service_watchdog_due_ms(w->notify))
+            timeout = service_watchdog_due_ms(w->notify); /* the next ping is due then */
         omv_error werr;
         omv_error_clear(&werr);
         omv_status st = omv_watcher_wait(watcher, (uint32_t)timeout, &werr);
@@ -215,6 +233,10 @@ int cli_watch(const struct cli_opts *o, const omv_board *board, const omv_reques
         pthread_mutex_lock(&w->lock);
         watch_emit_watch_started(w, hotplug);
         pthread_mutex_unlock(&w->lock);
+        w->notify = service_notify_open();
+        char status[160];
+        snprintf(status, sizeof status, "watching for %s cameras", omv_board_name(board));
+        service_ready(w->notify, status);
         run_loop(w, watcher, hotplug);
         update_metrics(w);
         if (*stop)
@@ -230,6 +252,7 @@ int cli_watch(const struct cli_opts *o, const omv_board *board, const omv_reques
     omv_watcher_close(watcher);
     omv_job_queue_free(w->jobs);
     metrics_close(w->metrics);
+    service_notify_close(w->notify);
     free(w->ports);
     pthread_mutex_destroy(&w->lock);
     free(w);

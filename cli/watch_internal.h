@@ -17,6 +17,7 @@
 #include "cli_output.h"
 #include "fleet.h"
 #include "metrics_file.h"
+#include "service_notify.h"
 
 /* Scan interval without hot-plug (the portable path). */
 #define WATCH_POLL_MS 100u
@@ -82,6 +83,7 @@ struct watch {
     omv_job_queue *jobs;          /* --jobs: who runs, who waits (keys: port_entry.key) */
     struct metrics_file *metrics; /* --metrics, or NULL */
     int metrics_failing;          /* the last write failed (said once) */
+    struct service_notify *notify; /* started by systemd: READY, STATUS, WATCHDOG; else NULL */
     const volatile sig_atomic_t *stop;
     const volatile sig_atomic_t *abort_flag;
     pthread_mutex_t lock;         /* all output, and worker->finished */

@@ -334,4 +334,52 @@ EOS
     assert_grep "$WORK/err" "--metrics counts the cameras of watch mode"
 }
 
+# Runs inside omvemu: a notification socket stand-in, omvflashd started as
+# systemd would (NOTIFY_SOCKET, and WATCHDOG_USEC/WATCHDOG_PID from the
+# caller's environment), stopped with SIGTERM once UNTIL holds.
+notify_wrapper() {  # notify_wrapper FILE UNTIL OMVFLASHD-ARGS...
+    local f=$1 until=$2; shift 2
+    {
+        echo "python3 $(dirname "$0")/notify_socket.py $WORK/notify.sock $WORK/notify.log &"
+        echo 'lpid=$!'
+        echo "for i in \$(seq 500); do [ -S $WORK/notify.sock ] && break; sleep 0.01; done"
+        printf 'NOTIFY_SOCKET=%q ' "$WORK/notify.sock"; printf '%q ' "$OMVFLASHD" "$@"; echo ">$OUT 2>$WORK/err &"
+        echo 'pid=$!'
+        echo "for i in \$(seq 1500); do $until && break; sleep 0.02; done"
+        echo 'kill -TERM $pid; wait $pid; rc=$?; kill $lpid; wait $lpid; exit $rc'
+    } >"$f"
+}
+notes() { jq -r --arg p "$2" 'select(startswith($p)) | gsub("\n"; " | ")' "$1"; }  # notes LOG PREFIX: messages starting so, one line each
+
+# systemd notifications (Type=notify, WatchdogSec=): READY first with a
+# STATUS, STATUS while cameras are flashed and after, WATCHDOG pings from the
+# main loop, STOPPING at SIGTERM.
+case_sd_notify() {
+    ae3_firmware "$FW"
+    notify_wrapper "$WORK/n.sh" "[ \$(grep -c WATCHDOG=1 $WORK/notify.log) -ge 3 ] && grep -q '; 2 done' $WORK/notify.log" \
+        --board "$BOARD" --firmware "$FW" --watch --json
+    WATCHDOG_USEC=300000 run 0 timeout 60 "$OMVEMU" --camera ae3 --forced --fault slow=500@HP:1 \
+        --camera ae3 --forced --appear-after 200 -- bash "$WORK/n.sh"
+    local first
+    first=$(head -1 "$WORK/notify.log" | jq -r .)
+    [ "$first" = "$(printf 'READY=1\nSTATUS=watching for OpenMV AE3 cameras')" ] || fail "first message: $first"
+    notes "$WORK/notify.log" "STATUS=watching for OpenMV AE3 cameras: " | grep -qE '^STATUS=[^:]*: [12] in progress' \
+        || fail "no STATUS while a camera was flashed: $(cat "$WORK/notify.log")"
+    notes "$WORK/notify.log" "STATUS=watching for OpenMV AE3 cameras: 0 in progress, 0 waiting; 2 done (2 OK, 0 failed)" \
+        | grep -q . || fail "no STATUS after both cameras"
+    [ "$(notes "$WORK/notify.log" "WATCHDOG=1" | wc -l)" -ge 3 ] || fail "watchdog pings"
+    [ "$(notes "$WORK/notify.log" "STOPPING=1" | wc -l)" = 1 ] || fail "one STOPPING at SIGTERM: $(cat "$WORK/notify.log")"
+    [ "$(notes "$WORK/notify.log" "READY=1" | wc -l)" = 1 ] || fail "one READY"
+    # A watchdog meant for another process (WATCHDOG_PID) is not fed; none without WATCHDOG_USEC.
+    rm -f "$WORK/notify.log" "$WORK/notify.sock"
+    notify_wrapper "$WORK/n.sh" "[ \$(grep -c device_result $OUT) -ge 1 ] && sleep 0.5" \
+        --board "$BOARD" --firmware "$FW" --watch --json
+    WATCHDOG_USEC=100000 WATCHDOG_PID=1 run 0 timeout 60 "$OMVEMU" --camera ae3 -- bash "$WORK/n.sh"
+    notes "$WORK/notify.log" "READY=1" | grep -q . || fail "READY without a watchdog"
+    [ "$(notes "$WORK/notify.log" "WATCHDOG=1" | wc -l)" = 0 ] || fail "pings for another process's watchdog"
+    rm -f "$WORK/notify.log" "$WORK/notify.sock"
+    run 0 timeout 60 "$OMVEMU" --camera ae3 -- bash "$WORK/n.sh"
+    [ "$(notes "$WORK/notify.log" "WATCHDOG=1" | wc -l)" = 0 ] || fail "pings without WATCHDOG_USEC"
+}
+
 "case_$1"
