@@ -1,17 +1,24 @@
-/* AE3-specific bootloader rules (fact sheet §3.3, §3.6):
+/* AE3-specific bootloader rules (OpenMV boot/src/common/dfu.c, mpu.c,
+ * boards/OPENMV_AE3/boot_config.h, boot/src/ports/alif/alif_ospi.c;
+ * docs/protocols.md §3.3, §3.6, §3.8):
  *  - --mram: special builds carry an Everspin MRAM instead of the OSPI NOR
  *    (RWFS, ROMFS0). Uninitialised, it ignores writes: the bootloader's
  *    program step fails -> errWRITE. The RECOVERY key runs the init sequence
  *    (JEDEC reset, config registers, lock removal, two chip erases) inside
  *    the GETSTATUS, for mram_init_us; afterwards the chip is blank and writes
  *    work (for good: the configuration is non-volatile).
- *  - MRAM partitions are MPU-protected; writing block 0 unlocks the region,
- *    manifestation locks it again. A write to a locked region fails (errWRITE).
- *    The fact sheet marks the real effect UNVERIFIED; errWRITE is our choice.
+ *  - Each MRAM partition (HP HE ROMFS1 TOC) has its own MPU region, read-only
+ *    from boot. Block 0 of a download makes the region writable; the
+ *    manifestation of that alt makes it read-only again; ABORT, CLRSTATUS and
+ *    SET_INTERFACE leave it as it is. A write to a read-only region is a
+ *    MemManage fault whose handler loops: the bootloader never answers again
+ *    until the camera is power-cycled (seen running the bootloader's own code
+ *    under emulation; not confirmed on a camera).
  *  - RECOVERY (alt 7): block 0 only, must start with the 16-byte key, once per
  *    bootloader session; nothing is stored. */
 #include "dfu_device.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static const uint8_t recovery_key[16] = {0x15, 0x9E, 0x7D, 0x42, 0x96, 0x1A, 0x71, 0xEB,
@@ -74,9 +81,12 @@ static bool ae3_pre_write(dfu_device_t *d, int alt, unsigned block, const uint8_
     }
     if (is_mram(d, alt) && !d->hook_part_flag[alt]) {
         if (block != 0) {
-            emu_log(d, "MRAM %s locked (first write not block 0) -> errWRITE", p->name);
-            *status = ST_errWRITE;
-            return false;
+            d->hung = true;
+            snprintf(d->hung_why, sizeof(d->hung_why),
+                     "%s block %u written while its MPU region is read-only (no block 0 since the "
+                     "last manifestation): the bootloader hangs until the camera is power-cycled",
+                     p->name, block);
+            return true;
         }
         d->hook_part_flag[alt] = true;
     }

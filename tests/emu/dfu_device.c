@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 enum { DFU_DETACH = 0, DFU_DNLOAD, DFU_UPLOAD, DFU_GETSTATUS, DFU_CLRSTATUS, DFU_GETSTATE, DFU_ABORT };
 
@@ -58,7 +57,7 @@ dfu_device_t *dfu_device_new(const camera_model_t *cam, const char *serial, cons
         dfuse_session_reset(d);
     }
     if (cam->boot_header) {
-        /* Bootloader header at bootloader start + 0x1000 (fact sheet §3.1):
+        /* Bootloader header at bootloader start + 0x1000 (docs/protocols.md §3.1):
          * magic 0xB00710AD (LE), version 1.0.3, 25 reserved zero bytes. */
         uint8_t hdr[32] = {0xAD, 0x10, 0x07, 0xB0, 1, 0, 3};
         const partition_t *p = &cam->parts[0];
@@ -79,45 +78,18 @@ void dfu_device_free(dfu_device_t *d)
     free(d);
 }
 
-bool dfu_device_load(dfu_device_t *d, const char *part, const char *file, char *err, size_t errlen)
+/* TinyUSB's reset_state(): CLRSTATUS, ABORT and SET_INTERFACE, in any state.
+ * The `stuck` and `busy` faults are what resists it. */
+static void reset_state(dfu_device_t *d)
 {
-    if (d->dfuse)
-        return dfuse_load(d, part, file, err, errlen);
-    int alt = camera_model_find_partition(d->cam, part);
-    if (alt < 0) {
-        snprintf(err, errlen, "--load %s: camera %s has no partition '%s'", part, d->cam->id, part);
-        return false;
+    d->flashing = false;
+    if (d->sticky_error) {
+        d->state = DFU_ERROR;
+        d->status = ST_errWRITE;
+    } else if (!d->busy_forever) {
+        d->state = DFU_IDLE;
+        d->status = ST_OK;
     }
-    const partition_t *p = &d->cam->parts[alt];
-    if (p->mem < 0) {
-        snprintf(err, errlen, "--load: partition %s has no storage", p->name);
-        return false;
-    }
-    FILE *f = fopen(file, "rb");
-    if (!f) {
-        snprintf(err, errlen, "--load %s=%s: %s", part, file, strerror(errno));
-        return false;
-    }
-    uint32_t size = p->limit - p->start, off = 0;
-    uint8_t buf[65536];
-    size_t n;
-    bool ok = true;
-    while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
-        if (n > size - off) {
-            snprintf(err, errlen, "--load %s=%s: file larger than the partition (%u bytes)",
-                     p->name, file, size);
-            ok = false;
-            break;
-        }
-        flash_memory_preset(d->mem[p->mem], p->start + off, buf, n);
-        off += (uint32_t)n;
-    }
-    if (ok && ferror(f)) {
-        snprintf(err, errlen, "--load %s=%s: read error", part, file);
-        ok = false;
-    }
-    fclose(f);
-    return ok;
 }
 
 int dfu_device_set_interface(dfu_device_t *d, int iface, int alt)
@@ -127,13 +99,10 @@ int dfu_device_set_interface(dfu_device_t *d, int iface, int alt)
     d->stats.setinterface++;
     if (iface != 0 || alt < 0 || (size_t)alt >= d->cam->nparts)
         return -1;
+    if (d->hung) /* the kernel's SET_INTERFACE request is never answered */
+        return -ETIMEDOUT;
     d->alt = alt;
-    /* TinyUSB resets the DFU state machine on alt select; a `stuck` or `busy`
-     * device stays wedged (that is what makes them faults). */
-    if (!d->sticky_error && !d->busy_forever) {
-        d->state = DFU_IDLE;
-        d->status = ST_OK;
-    }
+    reset_state(d);
     emu_log(d, "SET_INTERFACE alt=%d (%s) -> %s", alt, d->cam->parts[alt].name,
             dfu_state_name(d->state));
     return 0;
@@ -150,10 +119,10 @@ static uint64_t scaled(uint64_t per_block, size_t len)
     return (per_block * len + EMU_XFER_SIZE - 1) / EMU_XFER_SIZE;
 }
 
-/* Runs the held DNLOAD block, as the bootloader does during the status stage
- * of the first GETSTATUS after it. Result and duration are reported by the
- * following GETSTATUS. */
-static void execute_block(dfu_device_t *d)
+/* Runs the held DNLOAD block, as OpenMV's download callback does in the status
+ * stage of the first GETSTATUS after it; returns its status. The duration
+ * goes to d->write_us. */
+static uint8_t execute_block(dfu_device_t *d)
 {
     const camera_model_t *cam = d->cam;
     const partition_t *p = &cam->parts[d->alt];
@@ -162,50 +131,39 @@ static void execute_block(dfu_device_t *d)
     uint64_t addr = (uint64_t)p->start + (uint64_t)block * EMU_XFER_SIZE; /* constant 4096, not wLength */
     const fault_t *f;
 
-    d->write_status = ST_OK;
     d->write_us = 0;
     d->hook_extra_us = 0;
-    d->attached = true;
 
     if (faults_take(d->faults, d->nfaults, FAULT_BUSY, d->alt, block)) {
         d->busy_forever = true;
         emu_log(d, "fault busy@%s:%u: device stays in dfuDNBUSY", p->name, block);
-        return;
+        return ST_OK;
     }
     if ((f = faults_take(d->faults, d->nfaults, FAULT_SLOW, d->alt, block)))
         d->write_us += (uint64_t)f->slow_ms * 1000;
 
-    if (p->read_only) {
-        d->write_status = ST_errWRITE;
-        return;
-    }
-    if (addr + len > p->limit) {
-        d->write_status = ST_errADDRESS;
-        return;
-    }
+    if (p->read_only)
+        return ST_errWRITE;
+    if (addr + len > p->limit)
+        return ST_errADDRESS;
     if (cam->hooks && cam->hooks->pre_write) {
         uint8_t st = ST_OK;
         bool handled = cam->hooks->pre_write(d, d->alt, block, d->xfer, len, &st);
         d->write_us += d->hook_extra_us;
-        if (handled || st != ST_OK) {
-            d->write_status = st;
-            return;
-        }
+        if (handled || st != ST_OK || d->hung)
+            return st;
     }
     if ((f = faults_take(d->faults, d->nfaults, FAULT_STUCK, d->alt, block))) {
-        d->write_status = ST_errWRITE;
         d->sticky_error = true;
         emu_log(d, "fault stuck@%s:%u", p->name, block);
-        return;
+        return ST_errWRITE;
     }
     if ((f = faults_take(d->faults, d->nfaults, FAULT_STATUS, d->alt, block))) {
-        d->write_status = f->status;
         emu_log(d, "fault %s@%s:%u", dfu_status_name(f->status), p->name, block);
-        return;
+        return f->status;
     }
-    if (p->mem < 0) { /* special partition without a hook: accept, store nothing */
-        return;
-    }
+    if (p->mem < 0) /* special partition without a hook: accept, store nothing */
+        return ST_OK;
     const memory_desc_t *md = &cam->mems[p->mem];
     unsigned erased =
         flash_memory_write_block(d->mem[p->mem], (uint32_t)addr, d->xfer, len, p->limit);
@@ -217,6 +175,21 @@ static void execute_block(dfu_device_t *d)
         d->written_end[d->alt] = end;
     d->written[d->alt] = true;
     d->stats.blocks_written++;
+    return ST_OK;
+}
+
+/* TinyUSB's tud_dfu_finish_flashing(): the end of a write or a manifestation,
+ * and also of every UPLOAD (OpenMV's upload callback calls it), which is why
+ * an UPLOAD cancels a DNLOAD that still waits for its GETSTATUS. */
+static void finish_flashing(dfu_device_t *d, uint8_t status)
+{
+    d->flashing = false;
+    if (status != ST_OK)
+        enter_error(d, status);
+    else if (d->state == DFU_DNBUSY)
+        d->state = DFU_DNLOAD_SYNC;
+    else if (d->state == DFU_MANIFEST)
+        d->state = DFU_MANIFEST_SYNC; /* manifestation tolerant */
 }
 
 static size_t status_reply(uint8_t *in, size_t cap, uint8_t status, uint32_t poll_ms, uint8_t state)
@@ -225,6 +198,34 @@ static size_t status_reply(uint8_t *in, size_t cap, uint8_t status, uint32_t pol
     size_t n = cap < 6 ? cap : 6;
     memcpy(in, r, n);
     return n;
+}
+
+/* GETSTATUS in dfuDNLOAD-SYNC / dfuMANIFEST-SYNC with a DNLOAD pending: the
+ * answer (dfuDNBUSY / dfuMANIFEST, poll 0) goes out at once; the write or the
+ * manifest step then runs in the request's status stage, so the device is
+ * busy for the next request, whatever it is. Asking for the poll timeout is
+ * what attaches the session (OpenMV's tud_dfu_get_timeout_cb). */
+static size_t getstatus_run(dfu_device_t *d, uint8_t *in, size_t cap)
+{
+    d->attached = true;
+    if (d->state == DFU_MANIFEST_SYNC) {
+        size_t n = status_reply(in, cap, d->status, 0, DFU_MANIFEST);
+        d->state = DFU_MANIFEST;
+        if (d->cam->hooks && d->cam->hooks->on_manifest)
+            d->cam->hooks->on_manifest(d, d->alt);
+        finish_flashing(d, ST_OK);
+        return n;
+    }
+    uint8_t status = d->status;
+    d->state = DFU_DNBUSY;
+    uint8_t st = execute_block(d);
+    d->pending_busy_us += d->write_us;
+    if (d->hung || d->busy_forever) /* the write never finishes */
+        return status_reply(in, cap, status, d->busy_forever ? 100 : 0, DFU_DNBUSY);
+    if (d->sticky_error)
+        st = ST_errWRITE;
+    finish_flashing(d, st);
+    return status_reply(in, cap, status, 0, DFU_DNBUSY);
 }
 
 static ctrl_result_t do_getstatus(dfu_device_t *d, uint8_t *in, size_t cap)
@@ -237,39 +238,23 @@ static ctrl_result_t do_getstatus(dfu_device_t *d, uint8_t *in, size_t cap)
         r.in_len = status_reply(in, cap, ST_OK, 100, DFU_DNBUSY);
         return r;
     }
-    switch (d->state) {
-    case DFU_DNLOAD_SYNC:
-        execute_block(d);
-        d->state = DFU_DNBUSY;
-        r.in_len = status_reply(in, cap, ST_OK, d->busy_forever ? 100 : 0, DFU_DNBUSY);
+    if ((d->state == DFU_DNLOAD_SYNC || d->state == DFU_MANIFEST_SYNC) && d->flashing) {
+        r.in_len = getstatus_run(d, in, cap);
         return r;
-    case DFU_DNBUSY:
-        /* The second GETSTATUS is only serviced once the write is done. */
-        r.busy_us = d->write_us;
-        if (d->write_status == ST_OK)
-            d->state = DFU_DNLOAD_IDLE;
-        else
-            enter_error(d, d->write_status);
-        break;
-    case DFU_MANIFEST_SYNC:
-        if (!d->manifest_done) {
-            d->manifest_done = true;
-            d->state = DFU_MANIFEST;
-            if (d->cam->hooks && d->cam->hooks->on_manifest)
-                d->cam->hooks->on_manifest(d, d->alt);
-        } else {
-            d->state = DFU_IDLE;
-        }
-        break;
-    case DFU_MANIFEST:
-        /* Manifestation tolerant: back to dfuIDLE, still in DFU mode. */
-        d->state = DFU_IDLE;
-        break;
-    default:
-        break;
     }
+    /* Nothing pending (done, or cancelled by an UPLOAD): the sync states move on. */
+    if (d->state == DFU_DNLOAD_SYNC)
+        d->state = DFU_DNLOAD_IDLE;
+    else if (d->state == DFU_MANIFEST_SYNC)
+        d->state = DFU_IDLE;
     r.in_len = status_reply(in, cap, d->status, 0, d->state);
     return r;
+}
+
+/* A request TinyUSB refuses is STALLed and changes no DFU state. */
+static ctrl_result_t stalled(void)
+{
+    return (ctrl_result_t){CTRL_STALL, 0, 0, false};
 }
 
 static ctrl_result_t do_dnload(dfu_device_t *d, unsigned block, size_t len, const uint8_t *data)
@@ -281,13 +266,9 @@ static ctrl_result_t do_dnload(dfu_device_t *d, unsigned block, size_t len, cons
         d->stats.dnload++;
     else
         d->stats.dnload_zero++;
-    if (d->busy_forever || d->sticky_error ||
-        (d->state != DFU_IDLE && d->state != DFU_DNLOAD_IDLE) || len > EMU_XFER_SIZE) {
-        if (!d->busy_forever && !d->sticky_error)
-            enter_error(d, ST_errSTALLEDPKT);
-        r.kind = CTRL_STALL;
-        return r;
-    }
+    if (d->busy_forever || (d->state != DFU_IDLE && d->state != DFU_DNLOAD_IDLE) ||
+        len > EMU_XFER_SIZE)
+        return stalled();
     if (len && faults_take(d->faults, d->nfaults, FAULT_UNPLUG, d->alt, block)) {
         emu_log(d, "fault unplug@%s:%u: device disappears", p->name, block);
         r.kind = CTRL_UNPLUG;
@@ -295,56 +276,60 @@ static ctrl_result_t do_dnload(dfu_device_t *d, unsigned block, size_t len, cons
     }
     if (len && faults_take(d->faults, d->nfaults, FAULT_STALL, d->alt, block)) {
         emu_log(d, "fault stall@%s:%u", p->name, block);
-        enter_error(d, ST_errSTALLEDPKT);
-        r.kind = CTRL_STALL;
-        return r;
+        return stalled();
     }
+    d->flashing = true;
+    d->pending_block = block;
+    d->pending_len = len;
     if (len == 0) {
         d->state = DFU_MANIFEST_SYNC;
-        d->manifest_done = false;
         return r;
     }
     memcpy(d->xfer, data, len);
-    d->pending_block = block;
-    d->pending_len = len;
     d->state = DFU_DNLOAD_SYNC;
     return r;
 }
 
+/* OpenMV's upload callback reads into TinyUSB's transfer buffer: past the
+ * limit a 4-byte zero frame (end of file), a memory it cannot read (the AE3's
+ * RECOVERY) 0 bytes and errFILE. It changes no state otherwise. */
 static ctrl_result_t do_upload(dfu_device_t *d, unsigned block, size_t len, uint8_t *in, size_t cap)
 {
     ctrl_result_t r = {CTRL_ACK, 0, 0, false};
     const partition_t *p = &d->cam->parts[d->alt];
     d->stats.upload++;
 
-    if (d->busy_forever || len > EMU_XFER_SIZE || len > cap) {
-        if (!d->busy_forever && !d->sticky_error)
-            enter_error(d, ST_errSTALLEDPKT);
-        r.kind = CTRL_STALL;
-        return r;
-    }
+    if (d->busy_forever || len > EMU_XFER_SIZE || len > cap)
+        return stalled();
     d->attached = true;
     uint64_t addr = (uint64_t)p->start + (uint64_t)block * EMU_XFER_SIZE;
+    uint8_t st = ST_OK;
+    size_t n;
     if (addr + len > p->limit) {
-        /* EOF marker: 4-byte all-zero short frame, status OK. */
-        r.in_len = len < 4 ? len : 4;
-        memset(in, 0, r.in_len);
-        if (!d->sticky_error)
-            d->state = DFU_IDLE;
-        return r;
+        n = 4;
+        memset(d->xfer, 0, n);
+    } else if (p->mem < 0) {
+        n = 0;
+        st = ST_errFILE;
+    } else {
+        flash_memory_read(d->mem[p->mem], (uint32_t)addr, d->xfer, len);
+        n = len;
+        r.busy_us = scaled(timing_for_memory(&d->timing, d->cam->mems[p->mem].name).read_us_per_block, len);
     }
-    if (p->mem >= 0)
-        flash_memory_read(d->mem[p->mem], (uint32_t)addr, in, len);
-    else
-        memset(in, 0xFF, len);
-    r.in_len = len;
-    if (len > 100 && faults_take(d->faults, d->nfaults, FAULT_UPLOAD_SHORT, d->alt, block)) {
+    if (n > len)
+        n = len; /* the data stage never exceeds wLength */
+    if (n > 100 && faults_take(d->faults, d->nfaults, FAULT_UPLOAD_SHORT, d->alt, block)) {
         emu_log(d, "fault upload-short@%s:%u", p->name, block);
-        r.in_len = 100;
+        n = 100;
     }
-    if (!d->sticky_error)
-        d->state = DFU_UPLOAD_IDLE;
-    /* Reads are fast on every memory here; only transfer_us applies. */
+    memcpy(in, d->xfer, n);
+    r.in_len = n;
+    if (d->flashing) {
+        d->stats.dnload_dropped++;
+        emu_log(d, "UPLOAD cancels the pending %s: never executed",
+                d->state == DFU_MANIFEST_SYNC ? "manifestation" : "DNLOAD block");
+    }
+    finish_flashing(d, d->sticky_error ? ST_OK : st);
     return r;
 }
 
@@ -369,17 +354,10 @@ static ctrl_result_t dfu_class_request(dfu_device_t *d, uint8_t req, uint16_t wV
         if (req == DFU_CLRSTATUS)
             d->stats.clrstatus++;
         else
-            d->stats.abort++;
-        if (d->busy_forever) {
-            r.kind = CTRL_STALL;
-            return r;
-        }
-        if (d->sticky_error) /* `stuck`: the error cannot be cleared */
-            enter_error(d, ST_errWRITE);
-        else {
-            d->state = DFU_IDLE;
-            d->status = ST_OK;
-        }
+            d->stats.abort++; /* no abort callback: an AE3 MRAM region stays as it is */
+        if (d->busy_forever)
+            return stalled();
+        reset_state(d);
         return r;
     case DFU_GETSTATE:
         if (cap >= 1 && wLength >= 1) {
@@ -388,9 +366,7 @@ static ctrl_result_t dfu_class_request(dfu_device_t *d, uint8_t req, uint16_t wV
         }
         return r;
     default:
-        enter_error(d, ST_errSTALLEDPKT);
-        r.kind = CTRL_STALL;
-        return r;
+        return stalled();
     }
 }
 
@@ -464,6 +440,24 @@ static ctrl_result_t standard_request(dfu_device_t *d, uint8_t rt, uint8_t req, 
     return r;
 }
 
+/* The bootloader's CPU is stuck in its fault handler: the USB controller
+ * takes the SETUP packet but nobody ever serves the request. */
+static ctrl_result_t hung_request(dfu_device_t *d, uint8_t rt, uint8_t req)
+{
+    emu_log(d, "request 0x%02x/0x%02x: no answer, the bootloader hangs", rt, req);
+    return (ctrl_result_t){CTRL_HANG, 0, 0, false};
+}
+
+/* Time of the data stage: EP0 moves it 64 bytes at a time, each packet
+ * handled by the device's USB stack. */
+static uint64_t data_stage_us(const dfu_device_t *d, const ctrl_result_t *r, uint8_t rt,
+                              uint16_t wLength)
+{
+    if (r->kind != CTRL_ACK)
+        return 0;
+    return scaled(d->timing.data_us_per_block, (rt & 0x80) ? r->in_len : wLength);
+}
+
 ctrl_result_t dfu_device_control(dfu_device_t *d, const uint8_t setup[8], const uint8_t *data,
                                  uint8_t *in, size_t in_cap)
 {
@@ -474,6 +468,11 @@ ctrl_result_t dfu_device_control(dfu_device_t *d, const uint8_t setup[8], const 
     uint8_t type = (rt >> 5) & 3, recip = rt & 0x1F;
 
     d->stats.control_transfers++;
+    if (d->hung)
+        return hung_request(d, rt, req);
+    /* A write ran in the status stage of the previous request: this one waits for it. */
+    uint64_t carried = d->pending_busy_us;
+    d->pending_busy_us = 0;
     if (type == 0) {
         r = standard_request(d, rt, req, wValue, wIndex, wLength, in, in_cap);
         emu_log(d, "std req 0x%02x/0x%02x wValue=0x%04x wIndex=%u wLength=%u -> %s len=%zu", rt,
@@ -487,56 +486,24 @@ ctrl_result_t dfu_device_control(dfu_device_t *d, const uint8_t setup[8], const 
         if (req == DFU_GETSTATUS && r.in_len == 6)
             emu_log(d, "GETSTATUS -> %s, %s, poll %u ms%s", dfu_status_name(in[0]),
                     dfu_state_name(in[4]), in[1] | in[2] << 8 | in[3] << 16,
-                    r.busy_us ? " (after modelled busy time)" : "");
+                    r.busy_us + carried ? " (after modelled busy time)" : "");
         else
             emu_log(d, "%s alt=%d block=%u len=%u -> %s%s%s, state %s/%s", req_names[req], d->alt,
                     wValue, wLength, res, r.in_len ? " in_len=" : "",
                     r.in_len ? (r.in_len == 4 ? "4(EOF)" : "data") : "",
                     dfu_state_name(d->state), dfu_status_name(d->status));
     } else {
-        if (type == 1 && recip == 1 && wIndex == 0)
-            enter_error(d, ST_errSTALLEDPKT); /* malformed DFU request */
+        /* TinyUSB stalls and keeps its state; ST's DFU class (DfuSe cameras) errors. */
+        if (d->dfuse && type == 1 && recip == 1 && wIndex == 0)
+            enter_error(d, ST_errSTALLEDPKT);
         r = (ctrl_result_t){CTRL_STALL, 0, 0, false};
         emu_log(d, "unsupported request 0x%02x/0x%02x wIndex=%u -> STALL", rt, req, wIndex);
     }
-    r.busy_us += d->timing.transfer_us;
+    if (d->hung) { /* this request's own status stage ran the fatal write */
+        d->stats.hung++;
+        fprintf(stderr, "omvemu: [%s] %s\n", d->tag, d->hung_why);
+    }
+    r.busy_us += carried + d->timing.transfer_us + data_stage_us(d, &r, rt, wLength);
     d->stats.device_busy_us += r.busy_us;
     return r;
-}
-
-bool dfu_device_dump(dfu_device_t *d, const char *dir, char *err, size_t errlen)
-{
-    if (d->dfuse)
-        return dfuse_dump(d, dir, err, errlen);
-    if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-        snprintf(err, errlen, "--dump %s: %s", dir, strerror(errno));
-        return false;
-    }
-    for (size_t i = 0; i < d->cam->nparts; i++) {
-        const partition_t *p = &d->cam->parts[i];
-        if (!d->written[i] || p->mem < 0)
-            continue;
-        char path[4096];
-        snprintf(path, sizeof(path), "%s/%s.bin", dir, p->name);
-        FILE *f = fopen(path, "wb");
-        if (!f) {
-            snprintf(err, errlen, "--dump %s: %s", path, strerror(errno));
-            return false;
-        }
-        uint8_t buf[65536];
-        for (uint32_t off = 0; off < d->written_end[i];) {
-            uint32_t n = d->written_end[i] - off;
-            if (n > sizeof(buf))
-                n = sizeof(buf);
-            flash_memory_read(d->mem[p->mem], p->start + off, buf, n);
-            if (fwrite(buf, 1, n, f) != n)
-                break;
-            off += n;
-        }
-        if (fclose(f) != 0) {
-            snprintf(err, errlen, "--dump %s: write failed", path);
-            return false;
-        }
-    }
-    return true;
 }

@@ -1,5 +1,6 @@
-/* The openmv_dfu bootloader's DFU state machine (TinyUSB dfu_device.c +
- * FW-boot dfu.c, fact sheet §3.3-3.6 and §6), independent of umockdev: it
+/* The openmv_dfu bootloader's DFU state machine (TinyUSB src/class/dfu/
+ * dfu_device.c at the commit OpenMV pins, aa0fc2e0, and OpenMV's
+ * boot/src/common/dfu.c; docs/protocols.md §3), independent of umockdev: it
  * takes a control request and returns the device's answer plus how long the
  * device needs for it. */
 #ifndef OMVEMU_DFU_DEVICE_H
@@ -14,14 +15,18 @@ enum {
     DFU_appIDLE = 0, DFU_appDETACH, DFU_IDLE, DFU_DNLOAD_SYNC, DFU_DNBUSY, DFU_DNLOAD_IDLE,
     DFU_MANIFEST_SYNC, DFU_MANIFEST, DFU_MANIFEST_WAIT_RESET, DFU_UPLOAD_IDLE, DFU_ERROR,
 };
-enum { ST_OK = 0, ST_errWRITE = 0x03, ST_errADDRESS = 0x08, ST_errSTALLEDPKT = 0x0F };
+enum { ST_OK = 0, ST_errFILE = 0x02, ST_errWRITE = 0x03, ST_errADDRESS = 0x08, ST_errSTALLEDPKT = 0x0F };
 
 typedef struct {
     uint64_t control_transfers, dnload, dnload_zero, getstatus, upload, clrstatus, abort, detach,
-        setinterface, resets, blocks_written, device_busy_us;
+        setinterface, resets, blocks_written, device_busy_us,
+        dnload_dropped, /* DNLOADs (and manifestations) an UPLOAD cancelled before their GETSTATUS */
+        hung;           /* cameras whose bootloader hung (AE3: MRAM written while its MPU region was read-only) */
 } emu_stats_t;
 
-typedef enum { CTRL_ACK, CTRL_STALL, CTRL_UNPLUG } ctrl_kind_t;
+/* CTRL_HANG: the device never answers (its CPU is stuck): the URB stays in
+ * flight until the host gives up on it. */
+typedef enum { CTRL_ACK, CTRL_STALL, CTRL_UNPLUG, CTRL_HANG } ctrl_kind_t;
 
 typedef struct {
     ctrl_kind_t kind;
@@ -45,13 +50,18 @@ typedef struct dfu_device {
     bool attached;                /* first DNLOAD-status or UPLOAD seen: no timeout any more */
     bool busy_forever;            /* `busy` fault fired */
     bool sticky_error;            /* `stuck` fault fired */
+    bool hung;                    /* the bootloader's CPU is stuck: no request is answered any more */
+    char hung_why[160];
 
-    uint8_t xfer[EMU_XFER_SIZE];  /* TinyUSB's transfer buffer; stale bytes matter for MRAM */
+    /* TinyUSB's transfer buffer: DNLOAD data and UPLOAD replies both pass
+     * through it, so its stale bytes are what an MRAM round-up stores. */
+    uint8_t xfer[EMU_XFER_SIZE];
     unsigned pending_block;
     size_t pending_len;
-    uint8_t write_status;         /* result of the executed write, told by the next GETSTATUS */
-    uint64_t write_us;            /* its modelled duration */
-    bool manifest_done;
+    bool flashing;                /* TinyUSB's flashing_in_progress: a DNLOAD or manifestation
+                                   * waits for its GETSTATUS (an UPLOAD clears it) */
+    uint64_t write_us;            /* modelled duration of the write just executed */
+    uint64_t pending_busy_us;     /* device time the next request of any kind waits for */
 
     uint32_t written_end[EMU_MAX_PARTS]; /* high-water mark of host bytes, per partition */
     bool written[EMU_MAX_PARTS];
@@ -87,7 +97,8 @@ bool dfu_device_load(dfu_device_t *d, const char *part, const char *file, char *
 ctrl_result_t dfu_device_control(dfu_device_t *d, const uint8_t setup[8], const uint8_t *data,
                                  uint8_t *in, size_t in_cap);
 
-/* USBDEVFS_SETINTERFACE: alt select resets the DFU state machine. */
+/* USBDEVFS_SETINTERFACE: alt select resets the DFU state machine. Returns 0,
+ * -1 for an alt the device does not have, -ETIMEDOUT when the device hangs. */
 int dfu_device_set_interface(dfu_device_t *d, int iface, int alt);
 
 /* Write DIR/<NAME>.bin for every partition the host wrote to (DfuSe cameras:

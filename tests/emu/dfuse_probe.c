@@ -1,4 +1,5 @@
-/* dfuse_probe: a tiny libusb host for dfuse_selftest.sh. It sends the raw DFU
+/* dfuse_probe: a tiny libusb host for the DFU self-tests (dfuse_selftest.sh,
+ * dfu_fidelity_selftest.sh). It sends the raw DFU
  * requests dfu-util never sends (UPLOAD block 0, DNLOAD block 1, unsupported
  * commands, early GETSTATUS polls, CLRSTATUS in odd states) and prints every
  * answer on one line, so the self-test can check the device model exactly.
@@ -14,6 +15,8 @@
  *     gone:MS         GETSTATE every 10 ms until it fails (prints "gone") or MS
  *                     pass (prints "still there")
  *     sleep:MS
+ *     to:MS           control timeout of the following requests (default 5000)
+ *     reset           USB port reset, prints "reset ok" or "reset ERR ..."
  * Exit 0 when every step could be sent (errors from the device are printed,
  * not fatal), 1 if the device is not there, 2 on usage errors. */
 #define _POSIX_C_SOURCE 200809L
@@ -33,12 +36,14 @@ static double now_ms(void)
     return ts.tv_sec * 1000.0 + ts.tv_nsec / 1e6;
 }
 
+static unsigned timeout_ms = 5000;
+
 static int ctrl(libusb_device_handle *h, int in, uint8_t req, uint16_t value, uint8_t *buf,
                 uint16_t len)
 {
     uint8_t rt = (in ? LIBUSB_ENDPOINT_IN : LIBUSB_ENDPOINT_OUT) | LIBUSB_REQUEST_TYPE_CLASS |
                  LIBUSB_RECIPIENT_INTERFACE;
-    return libusb_control_transfer(h, rt, req, value, 0, buf, len, 5000);
+    return libusb_control_transfer(h, rt, req, value, 0, buf, len, timeout_ms);
 }
 
 static size_t parse_hex(const char *s, uint8_t *out, size_t cap)
@@ -109,6 +114,10 @@ static int step(libusb_device_handle *h, const char *s)
             nanosleep(&ts, NULL);
         }
         printf("%s\n", r == 1 ? "still there" : "gone");
+    } else if (sscanf(s, "to:%u", &a) == 1) {
+        timeout_ms = a;
+    } else if (!strcmp(s, "reset")) {
+        print_result("reset", libusb_reset_device(h));
     } else if (sscanf(s, "sleep:%u", &a) == 1) {
         struct timespec ts = {a / 1000, (long)(a % 1000) * 1000000L};
         nanosleep(&ts, NULL);

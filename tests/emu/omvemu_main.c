@@ -115,7 +115,8 @@ static void usage(FILE *f)
             "                      name (errTARGET..errSTALLEDPKT), stall, unplug, busy,\n"
             "                      slow=MS, stuck or upload-short. PARTITION = name or alt\n"
             "  --model FILE        timing model INI ([timing] write_us_per_block, erase_us_per_unit,\n"
-            "                      transfer_us, recovery_us; [timing:MEMORY] overrides)\n"
+            "                      read_us_per_block, transfer_us, data_us_per_block, recovery_us;\n"
+            "                      [timing:MEMORY] overrides the per-block write/erase/read times)\n"
             "  --stats FILE        at exit write request counters as one JSON line\n"
             "  -v, --verbose       log every request to stderr (prefix 'omvemu:')\n"
             "\nLegacy USB-CDC cameras and application mode (serial ports, libserialport):\n"
@@ -740,6 +741,8 @@ static bool write_stats(const char *path)
         s.resets += t->resets;
         s.blocks_written += t->blocks_written;
         s.device_busy_us += t->device_busy_us;
+        s.dnload_dropped += t->dnload_dropped;
+        s.hung += t->hung;
     }
     FILE *f = fopen(path, "w");
     if (!f) {
@@ -751,10 +754,10 @@ static bool write_stats(const char *path)
             "{\"control_transfers\":%llu,\"dnload\":%llu,\"dnload_zero\":%llu,\"getstatus\":%llu,"
             "\"upload\":%llu,\"clrstatus\":%llu,\"abort\":%llu,\"detach\":%llu,"
             "\"setinterface\":%llu,\"resets\":%llu,\"blocks_written\":%llu,"
-            "\"device_busy_us\":%llu",
+            "\"device_busy_us\":%llu,\"dnload_dropped\":%llu,\"hung\":%llu",
             U(s.control_transfers), U(s.dnload), U(s.dnload_zero), U(s.getstatus), U(s.upload),
             U(s.clrstatus), U(s.abort), U(s.detach), U(s.setinterface), U(s.resets),
-            U(s.blocks_written), U(s.device_busy_us));
+            U(s.blocks_written), U(s.device_busy_us), U(s.dnload_dropped), U(s.hung));
 #undef U
     dfu_device_t *devs[MAX_CAMERAS];
     for (size_t i = 0; i < E.ncams; i++)

@@ -48,7 +48,9 @@ bool timing_model_load(const char *path, timing_model_t *t, char *err, size_t er
     }
     if (!get_us(kf, "timing", "write_us_per_block", &t->def.write_us_per_block, err, errlen) ||
         !get_us(kf, "timing", "erase_us_per_unit", &t->def.erase_us_per_unit, err, errlen) ||
+        !get_us(kf, "timing", "read_us_per_block", &t->def.read_us_per_block, err, errlen) ||
         !get_us(kf, "timing", "transfer_us", &t->transfer_us, err, errlen) ||
+        !get_us(kf, "timing", "data_us_per_block", &t->data_us_per_block, err, errlen) ||
         !get_us(kf, "timing", "recovery_us", &t->recovery_us, err, errlen))
         goto out;
 
@@ -67,6 +69,8 @@ bool timing_model_load(const char *path, timing_model_t *t, char *err, size_t er
         if (!get_us(kf, groups[i], "write_us_per_block", &t->over[t->nover].t.write_us_per_block,
                     err, errlen) ||
             !get_us(kf, groups[i], "erase_us_per_unit", &t->over[t->nover].t.erase_us_per_unit,
+                    err, errlen) ||
+            !get_us(kf, groups[i], "read_us_per_block", &t->over[t->nover].t.read_us_per_block,
                     err, errlen)) {
             g_strfreev(groups);
             goto out;

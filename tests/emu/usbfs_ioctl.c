@@ -237,7 +237,8 @@ static void submit_urb(emu_usbdev_t *dev, UMockdevIoctlClient *client, UMockdevI
         p->in_len = in_dir ? r.in_len : 0;
         p->actual_length = in_dir ? (int)r.in_len : (int)wLength; /* data stage only */
     }
-    p->due_us = take_due(dev, r.busy_us);
+    /* A hung device: the URB completes only when the host discards it. */
+    p->due_us = r.kind == CTRL_HANG ? G_MAXINT64 : take_due(dev, r.busy_us);
     p->survives_gone = r.leave;
     g_queue_push_tail(&dev->urbs, p);
     complete(client, 0, 0);
@@ -284,6 +285,8 @@ static void reap_urb(emu_usbdev_t *dev, UMockdevIoctlClient *client, UMockdevIoc
             gint64 wait = p->due_us - now;
             if (!blocking && wait > REAP_THROTTLE_US)
                 wait = REAP_THROTTLE_US;
+            if (wait > G_USEC_PER_SEC) /* look again: a discard may come meanwhile */
+                wait = G_USEC_PER_SEC;
             g_mutex_unlock(&dev->lock);
             g_usleep((gulong)wait);
             g_mutex_lock(&dev->lock);
@@ -398,7 +401,8 @@ static gboolean handle_ioctl(UMockdevIoctlBase *handler, UMockdevIoctlClient *cl
         g_object_unref(d);
         int r = dfu_device_set_interface(dev->dfu, (int)si.interface, (int)si.altsetting);
         dev->dfu->stats.control_transfers++; /* the kernel sends SET_INTERFACE on EP0 */
-        complete(client, r < 0 ? -1 : 0, r < 0 ? EINVAL : 0);
+        /* -ETIMEDOUT: a hung device; the kernel gives up after 5 s, here at once. */
+        complete(client, r < 0 ? -1 : 0, r == -ETIMEDOUT ? ETIMEDOUT : r < 0 ? EINVAL : 0);
         break;
     }
     case USBDEVFS_SETCONFIGURATION: {
@@ -414,9 +418,18 @@ static gboolean handle_ioctl(UMockdevIoctlBase *handler, UMockdevIoctlClient *cl
             break;
         }
         /* A bus reset un-mounts the device; the bootloader's main loop then
-         * ends and starts the application (fact sheet §3.5 step 4). The
+         * ends and starts the application (docs/protocols.md §3.5 step 4). The
          * kernel's reset itself succeeds; the device drops off right after. */
         emu_log(dev->dfu, "USB RESET");
+        if (dev->dfu->hung) {
+            /* The port reset works but the hung device never answers the
+             * kernel's re-enumeration: the kernel disconnects it (ENODEV)
+             * and it does not come back. */
+            complete(client, -1, ENODEV);
+            mark_gone_locked(dev);
+            left = true;
+            break;
+        }
         complete(client, 0, 0);
         emu_log(dev->dfu, "device leaves: bus reset");
         mark_gone_locked(dev);
