@@ -130,7 +130,7 @@ fi
 
 if want stall; then
     run stall --fault stall@HP:3 -- open 3000 \
-        write-fail HP "$WORK/hp.bin" E_DEVICE "DNLOAD of block 3 stalled; device status errSTALLEDPKT, state dfuERROR" \
+        write-fail HP "$WORK/hp.bin" E_DEVICE "DNLOAD of block 3 stalled; device status OK, state dfuDNLOAD-IDLE" \
         write HP "$WORK/hp.bin" finish reset && check_dump stall HP hp.bin
 fi
 
