@@ -39,6 +39,7 @@ enum {
     OPT_SLOT,
     OPT_REPORT,
     OPT_METRICS,
+    OPT_ON_STUCK,
 };
 
 static const struct option long_opts[] = {
@@ -75,6 +76,7 @@ static const struct option long_opts[] = {
     {"slot", required_argument, NULL, OPT_SLOT},
     {"report", required_argument, NULL, OPT_REPORT},
     {"metrics", required_argument, NULL, OPT_METRICS},
+    {"on-stuck", required_argument, NULL, OPT_ON_STUCK},
     {NULL, 0, NULL, 0},
 };
 
@@ -126,6 +128,9 @@ void cli_print_usage(FILE *f)
           "  --metrics FILE        keep FILE a Prometheus text exposition of watch mode (cameras\n"
           "                        by result, bytes, durations, in progress, last success),\n"
           "                        replaced atomically, for node_exporter's textfile collector\n"
+          "  --on-stuck CMD        when a camera stops answering mid-flash, run CMD once (sh -c;\n"
+          "                        OMVFLASH_PORT, _HUB, _HUB_PORT, _SLOT, _SERIAL set), e.g. uhubctl\n"
+          "                        to power-cycle its port, then flash it again when it is back\n"
           "\n"
           "Device selection:\n"
           "  --serial S            only the camera with serial number S\n"
@@ -270,6 +275,7 @@ omv_status cli_parse_args(int argc, char **argv, struct cli_opts *o, omv_error *
         case OPT_SLOT: o->slot = optarg; break;
         case OPT_REPORT: o->report_file = optarg; break;
         case OPT_METRICS: o->metrics_file = optarg; break;
+        case OPT_ON_STUCK: o->on_stuck = optarg; break;
         case OPT_ONCE: o->once = 1; o->watch = 1; break;
         case 'v': o->verbosity++; break;
         case 'q': o->verbosity = 0; break;
@@ -301,6 +307,8 @@ omv_status cli_parse_args(int argc, char **argv, struct cli_opts *o, omv_error *
     if (o->report_file && (o->mode != CLI_MODE_FLASH || o->dry_run))
         return omv_error_set(err, OMV_E_USAGE, "--report records flashing runs; it does not combine with "
                                                "--dry-run, --list-devices or --list-actions");
+    if (o->on_stuck && (!o->watch || !*o->on_stuck))
+        return omv_error_set(err, OMV_E_USAGE, "--on-stuck CMD needs a command and applies to --watch (or --max N)");
     if (o->metrics_file && !o->watch)
         return omv_error_set(err, OMV_E_USAGE, "--metrics counts the cameras of watch mode; add --watch (or --max N)");
     if (o->jobs && !o->watch)

@@ -46,6 +46,7 @@ struct cli_opts {
     const char *slot;           /* --slot NAME: the camera in that slot (needs --slots) */
     const char *report_file;    /* --report FILE: one JSON record per camera per run, appended */
     const char *metrics_file;   /* --metrics FILE: Prometheus text exposition (watch mode) */
+    const char *on_stuck;       /* --on-stuck CMD: run when a camera stops answering mid-flash */
     const char *flash_opt;      /* first option given that only a flash uses ("image"), or NULL */
 };
 

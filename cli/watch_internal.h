@@ -33,10 +33,12 @@
  * port taken for empty would flash its camera again. No one unplugs a camera
  * and plugs another in within this. */
 #define WATCH_ABSENT_MS 150u
+/* After --on-stuck ran: how long the camera has to leave its port and come back. */
+#define WATCH_RECOVER_MS 60000u
 /* Most devices one scan reports. */
 #define WATCH_MAX_SCAN 128
 
-enum port_state { PORT_QUEUED, PORT_BUSY, PORT_REBOOTING, PORT_DONE };
+enum port_state { PORT_QUEUED, PORT_BUSY, PORT_REBOOTING, PORT_RECOVERING, PORT_DONE };
 
 struct watch;
 
@@ -52,6 +54,9 @@ struct worker {
     char serial[64];
     char slot[OMV_SLOT_NAME_MAX]; /* "" when the port has no slot */
     struct camera_record rec;     /* --report: this run's record */
+    int saw_device;               /* the camera was opened in this run */
+    int retry;                    /* this run follows --on-stuck: no second one */
+    int stuck;                    /* it stopped answering and --on-stuck ran */
     int recorded;                 /* the record is on disk */
     omv_status report_failed;     /* the record could not be written ... */
     char report_msg[OMV_ERROR_MSG_MAX]; /* ... and why */
@@ -70,6 +75,8 @@ struct port_entry {
     enum port_state state;
     int seen;                     /* in the current scan */
     uint64_t missing_since;       /* first scan that did not see it (0: seen in the last scan) */
+    int retry;                    /* RECOVERING, and the run after it: --on-stuck already ran */
+    int absent_seen;              /* RECOVERING: the camera has left its port */
     uint64_t deadline;            /* REBOOTING */
     struct worker *wk;            /* BUSY */
 };
@@ -119,6 +126,11 @@ void watch_emit_waiting(struct watch *w, const struct port_entry *p, size_t posi
 void watch_emit_device_started(struct watch *w, const struct port_entry *p);
 /** A waiting camera left its port before its turn. */
 void watch_emit_left(struct watch *w, const struct port_entry *p);
+/**
+ * The camera stopped answering: @p outcome NULL before --on-stuck runs
+ * (device_stuck), else how the command ended (device_recovering).
+ */
+void watch_emit_stuck(struct worker *k, const char *outcome);
 void watch_emit_result(struct worker *k);
 /** A daemon-level note (watch_error, watch_stopping, ...): JSON event or a stderr line. */
 void watch_emit_note(struct watch *w, const char *event, const char *text);
@@ -131,8 +143,11 @@ void watch_daemon_event(void *user, const omv_event *ev);
 void watch_block_signals(sigset_t *old);
 /** Unblock SIGINT/SIGTERM in the calling (main) thread, whatever a library left. */
 void watch_take_signals(void);
-/** Start a worker flashing @p d (in slot @p slot, "" for none); NULL when out of memory or threads. */
-struct worker *watch_worker_start(struct watch *w, const struct omv_device_info *d, const char *slot);
+/**
+ * Start a worker flashing @p d (in slot @p slot, "" for none; @p retry: after
+ * --on-stuck, which then does not run again); NULL when out of memory or threads.
+ */
+struct worker *watch_worker_start(struct watch *w, const struct omv_device_info *d, const char *slot, int retry);
 /** Free a joined (or never started) worker. NULL is a no-op. */
 void watch_worker_free(struct worker *k);
 

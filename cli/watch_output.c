@@ -119,6 +119,36 @@ void watch_emit_device_started(struct watch *w, const struct port_entry *p)
     }
 }
 
+void watch_emit_stuck(struct worker *k, const char *outcome)
+{
+    struct watch *w = k->w;
+    const char *serial = k->out.serial[0] ? k->out.serial : k->serial;
+    if (w->o->json) {
+        struct json_obj j;
+        json_begin(&j, outcome ? "device_recovering" : "device_stuck");
+        json_str(&j, "serial", serial);
+        json_str(&j, "port", k->port);
+        json_str(&j, "slot", k->slot[0] ? k->slot : NULL);
+        json_str(&j, "command", w->o->on_stuck);
+        if (outcome) {
+            json_str(&j, "outcome", outcome);
+            json_u64(&j, "wait_ms", WATCH_RECOVER_MS);
+        } else {
+            json_str(&j, "message", k->err.msg);
+        }
+        json_end(&j, stdout);
+    } else if (w->o->verbosity >= 1) {
+        char label[96];
+        watch_camera_label(label, sizeof label, k->port, k->slot);
+        if (outcome)
+            printf("%s (serial %s): --on-stuck ended (%s); waiting up to %u s for the camera to come back\n", label,
+                   watch_dash(serial), outcome, WATCH_RECOVER_MS / 1000u);
+        else
+            printf("%s (serial %s): stopped answering; running --on-stuck\n", label, watch_dash(serial));
+        fflush(stdout);
+    }
+}
+
 void watch_emit_left(struct watch *w, const struct port_entry *p)
 {
     if (w->o->json) {

@@ -62,7 +62,7 @@ static void note(struct watch *w, const char *text)
 /* Start the worker for the camera last seen on @p p (its job is counted as running). */
 static void start_on(struct watch *w, struct port_entry *p)
 {
-    struct worker *k = watch_worker_start(w, &p->dev, p->slot);
+    struct worker *k = watch_worker_start(w, &p->dev, p->slot, p->retry);
     if (!k) {
         omv_job_queue_remove(w->jobs, p->key);
         note(w, "cannot start a worker (out of memory or threads); camera skipped");
@@ -167,6 +167,10 @@ static int port_cmp(const void *a, const void *b)
  * not see it (REBOOTING: and its window is over). */
 static int gone(struct watch *w, struct port_entry *p, uint64_t now)
 {
+    if (p->state == PORT_RECOVERING) {
+        p->absent_seen |= !p->seen; /* power-cycled: it leaves for a while */
+        return !p->seen && now >= p->deadline;
+    }
     if (p->seen || p->state == PORT_BUSY) {
         p->missing_since = 0;
         return 0;
@@ -180,6 +184,23 @@ static int gone(struct watch *w, struct port_entry *p, uint64_t now)
         return 0;
     }
     return p->state != PORT_REBOOTING || now >= p->deadline;
+}
+
+/* A camera given to --on-stuck did not come back in WATCH_RECOVER_MS: it is
+ * handled now, as failed (its last run's result, exit 11, stands). */
+static void recovery_failed(struct watch *w, struct port_entry *p, const char *why)
+{
+    char msg[160];
+    char label[96];
+    watch_camera_label(label, sizeof label, p->port, p->slot);
+    snprintf(msg, sizeof msg, "%s (serial %s) %s within %u s", label, watch_dash(p->serial), why,
+             WATCH_RECOVER_MS / 1000u);
+    note(w, msg);
+    w->started++;
+    w->handled++;
+    w->failed++;
+    w->last = OMV_E_TIMEOUT;
+    p->state = PORT_DONE;
 }
 
 /* Apply one scan's result to the table. Cameras new in the same scan arrive
@@ -201,6 +222,11 @@ void watch_update(struct watch *w)
             p->seen = 1;
             if (p->state == PORT_QUEUED)
                 p->dev = *d; /* e.g. its bootloader's window ended and it runs its application now */
+            if (p->state == PORT_RECOVERING) {
+                if (p->absent_seen && may_admit(w))
+                    arrive(w, p, d); /* back after --on-stuck: flash it again */
+                continue;
+            }
             if (p->state != PORT_REBOOTING)
                 continue; /* BUSY: its own re-enumeration; DONE: already handled; QUEUED: waiting */
             /* Modes: "bootloader", "legacy bootloader", "app". */
@@ -231,7 +257,11 @@ void watch_update(struct watch *w)
         struct port_entry *p = &w->ports[i];
         if (p->state == PORT_REBOOTING && now >= p->deadline && p->seen)
             p->state = PORT_DONE; /* stayed in its bootloader: do not flash it again */
+        if (p->state == PORT_RECOVERING && now >= p->deadline && p->seen)
+            recovery_failed(w, p, "did not leave its port after --on-stuck"); /* -> DONE */
         if (gone(w, p, now)) {
+            if (p->state == PORT_RECOVERING)
+                recovery_failed(w, p, "did not come back after --on-stuck");
             if (p->state == PORT_QUEUED) {
                 omv_job_queue_remove(w->jobs, p->key);
                 pthread_mutex_lock(&w->lock);
@@ -261,20 +291,32 @@ int watch_reap(struct watch *w)
             continue;
         pthread_join(p->wk->th, NULL);
         struct worker *k = p->wk;
+        if (k->out.serial[0])
+            snprintf(p->serial, sizeof p->serial, "%s", k->out.serial); /* the bootloader's serial */
+        if (k->stuck) {
+            /* Not handled yet: --on-stuck ran, the camera is to come back and
+             * be flashed again (then counted, once). */
+            w->started--;
+            p->state = PORT_RECOVERING;
+            p->deadline = watch_now_ms() + WATCH_RECOVER_MS;
+            p->absent_seen = 0;
+            p->retry = 1;
+            goto free_worker;
+        }
         w->handled++;
         w->last = k->st;
         if (k->st == OMV_OK)
             w->succeeded++;
         else
             w->failed++;
-        if (k->out.serial[0])
-            snprintf(p->serial, sizeof p->serial, "%s", k->out.serial); /* the bootloader's serial */
+        p->retry = 0;
         if (k->st == OMV_OK && !k->req.no_reset) {
             p->state = PORT_REBOOTING;
             p->deadline = watch_now_ms() + WATCH_REBOOT_MS;
         } else {
             p->state = PORT_DONE;
         }
+    free_worker:
         metrics_camera_done(w->metrics, k->st, k->elapsed_ms, camera_record_bytes_written(&k->rec));
         p->wk = NULL;
         watch_worker_free(k);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "on_stuck.h"
 #include "watch_internal.h"
 
 static void worker_event(void *user, const omv_event *ev)
@@ -16,6 +17,8 @@ static void worker_event(void *user, const omv_event *ev)
     omv_status rst = cli_fleet_record_event(k->w->fleet, &k->rec, ev, &rerr);
     if (ev->type == OMV_EV_FINISHED)
         k->recorded = k->w->fleet->report && rst == OMV_OK;
+    if (ev->type == OMV_EV_DEVICE)
+        k->saw_device = 1;
     if (rst != OMV_OK) {
         k->report_failed = rst;
         snprintf(k->report_msg, sizeof k->report_msg, "%s", rerr.msg);
@@ -38,6 +41,31 @@ static int worker_confirm(void *user, const char *what)
     return k->w->o->yes;
 }
 
+/* The camera stopped answering in the middle of its flash (it was opened,
+ * then a request timed out), and --on-stuck may help: once per camera. */
+static int stuck(const struct worker *k)
+{
+    return k->w->o->on_stuck && !k->retry && k->st == OMV_E_TIMEOUT && k->saw_device && k->port[0] &&
+           !*k->w->abort_flag;
+}
+
+/* --on-stuck CMD for this camera (the port is then RECOVERING: see watch_reap()). */
+static void run_on_stuck(struct worker *k)
+{
+    k->stuck = 1;
+    pthread_mutex_lock(&k->w->lock);
+    watch_emit_stuck(k, NULL);
+    pthread_mutex_unlock(&k->w->lock);
+    struct stuck_camera cam = {.port = k->port, .slot = k->slot,
+                               .serial = k->out.serial[0] ? k->out.serial : k->serial,
+                               .board = k->w->fleet->meta.board};
+    char outcome[160];
+    on_stuck_run(k->w->o->on_stuck, &cam, k->w->abort_flag, outcome, sizeof outcome);
+    pthread_mutex_lock(&k->w->lock);
+    watch_emit_stuck(k, outcome);
+    pthread_mutex_unlock(&k->w->lock);
+}
+
 static void *worker_main(void *arg)
 {
     struct worker *k = arg;
@@ -55,6 +83,10 @@ static void *worker_main(void *arg)
     pthread_mutex_lock(&k->w->lock);
     watch_worker_flush(k);
     watch_emit_result(k);
+    pthread_mutex_unlock(&k->w->lock);
+    if (stuck(k))
+        run_on_stuck(k);
+    pthread_mutex_lock(&k->w->lock);
     k->finished = 1;
     pthread_mutex_unlock(&k->w->lock);
     return NULL;
@@ -100,7 +132,7 @@ void watch_take_signals(void)
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 }
 
-struct worker *watch_worker_start(struct watch *w, const struct omv_device_info *d, const char *slot)
+struct worker *watch_worker_start(struct watch *w, const struct omv_device_info *d, const char *slot, int retry)
 {
     struct worker *k = calloc(1, sizeof *k);
     if (!k)
@@ -109,6 +141,7 @@ struct worker *watch_worker_start(struct watch *w, const struct omv_device_info 
     snprintf(k->port, sizeof k->port, "%s", d->port_path);
     snprintf(k->serial, sizeof k->serial, "%s", d->serial);
     snprintf(k->slot, sizeof k->slot, "%s", slot);
+    k->retry = retry;
     camera_record_start(&k->rec, d->serial, d->port_path, slot);
     cli_output_init(&k->out, w->o->json, w->o->verbosity);
     k->out.tty = 0; /* no progress bars from several cameras at once */

@@ -382,4 +382,59 @@ case_sd_notify() {
     [ "$(notes "$WORK/notify.log" "WATCHDOG=1" | wc -l)" = 0 ] || fail "pings without WATCHDOG_USEC"
 }
 
+# PATH with uhubctl standing in front of omvemu's hub; calls logged to $WORK/uhubctl.log.
+fake_uhubctl() {
+    mkdir -p "$WORK/bin"
+    cp "$(dirname "$0")/uhubctl_emu.sh" "$WORK/bin/uhubctl"
+    chmod +x "$WORK/bin/uhubctl"
+    export PATH="$WORK/bin:$PATH" UHUBCTL_LOG="$WORK/uhubctl.log"
+}
+# The README's example, as is.
+ON_STUCK='uhubctl -a cycle -l "$OMVFLASH_HUB" -p "$OMVFLASH_HUB_PORT"'
+
+# --on-stuck: a camera that stops answering mid-flash (its GETSTATUS answers
+# "busy" for ever) gets CMD once, with its port and slot; CMD power-cycles
+# its hub port, the camera comes back and is flashed again, and counts once.
+case_on_stuck() {
+    ae3_firmware "$FW"
+    write_slots
+    fake_uhubctl
+    run 0 timeout 90 "$OMVEMU" --camera ae3 --forced --camera ae3 --forced --fault busy@HP:2 --dump "$DUMP" -- \
+        "$OMVFLASHD" --board "$BOARD" --firmware "$FW" --watch --max 2 --json --set status_timeout_ms=1500 \
+        --slots "$WORK/slots.ini" --report "$WORK/report.jsonl" --on-stuck "$ON_STUCK"
+    jq -R -e 'fromjson | type == "object"' "$OUT" >/dev/null || fail "stdout must stay JSON lines (CMD's output goes to stderr)"
+    [ "$(cat "$WORK/uhubctl.log")" = "-a cycle -l 1 -p 2 | port=1-2 slot=A2 serial=$(serial_of 2)" ] \
+        || fail "uhubctl calls: $(cat "$WORK/uhubctl.log")"
+    [ "$(jq -r 'select(.port == "1-2") | select(.event | test("^device_(result|stuck|recovering|appeared)$"))
+                | "\(.event):\(.exit_code // .outcome // "")"' "$OUT" | xargs)" = \
+      "device_appeared: device_result:11 device_stuck: device_recovering:exit 0 device_appeared: device_result:0" ] \
+        || fail "camera 1-2's events: $(grep '"1-2"' "$OUT" | grep -v progress)"
+    jq -e -s 'any(.[]; .event == "device_stuck" and .slot == "A2" and .command == "uhubctl -a cycle -l \"$OMVFLASH_HUB\" -p \"$OMVFLASH_HUB_PORT\""
+                      and (.message | test("busy")))' "$OUT" >/dev/null || fail "device_stuck event"
+    jq -e -s 'any(.[]; .event == "watch_finished" and .handled == 2 and .succeeded == 2 and .failed == 0 and .exit_code == 0)' \
+        "$OUT" >/dev/null || fail "watch_finished: both cameras flashed, each counted once"
+    check_dumps 2
+    [ "$(jq -r --arg s "$(serial_of 2)" 'select(.serial == $s) | .exit_code' "$WORK/report.jsonl" | xargs)" = "11 0" ] \
+        || fail "report: the stuck run and the one after it"
+}
+
+# A camera that stops answering again after --on-stuck brought it back is not
+# given to CMD a second time: its result is the timeout.
+case_on_stuck_once() {
+    ae3_firmware "$FW"
+    fake_uhubctl
+    run 11 timeout 90 "$OMVEMU" --camera ae3 --forced --fault slow=60000@HP:2*2 -- \
+        "$OMVFLASHD" --board "$BOARD" --firmware "$FW" --once --json --set status_timeout_ms=1000 --on-stuck "$ON_STUCK"
+    [ "$(wc -l <"$WORK/uhubctl.log")" = 1 ] || fail "CMD must run once: $(cat "$WORK/uhubctl.log")"
+    [ "$(jq -r 'select(.event == "device_result") | .exit_code' "$OUT" | xargs)" = "11 11" ] || fail "two timeouts"
+    [ "$(count_of device_stuck)" = 1 ] || fail "one device_stuck"
+    # Without --on-stuck the first timeout is the result.
+    run 11 timeout 90 "$OMVEMU" --camera ae3 --forced --fault busy@HP:2 -- \
+        "$OMVFLASHD" --board "$BOARD" --firmware "$FW" --once --json --set status_timeout_ms=1000
+    [ "$(count_of device_stuck)" = 0 ] || fail "no device_stuck without --on-stuck"
+    run 2 "$OMVFLASHD" --board "$BOARD" --firmware "$FW" --on-stuck "$ON_STUCK"
+    assert_grep "$WORK/err" "--on-stuck CMD needs a command and applies to --watch"
+}
+count_of() { jq -r --arg e "$1" 'select(.event == $e) | .event' "$OUT" | wc -l; }
+
 "case_$1"

@@ -13,6 +13,7 @@
 #include "host_faults.h"
 #include "testbed.h"
 #include "usbfs_ioctl.h"
+#include "power_control.h"
 
 #include <errno.h>
 #include <glib-unix.h>
@@ -62,7 +63,8 @@ typedef struct {
     dfu_device_t *dfu;
     emu_usbdev_t *usb;
     bool present, removed;
-    GPtrArray *retired;    /* DfuSe: device nodes left behind by re-enumerations */
+    GPtrArray *retired;    /* DfuSe, power cycles: device nodes left behind by re-enumerations */
+    bool powered_off;      /* its port's power is off (power_control.c) */
 } camera_inst_t;
 
 typedef struct {
@@ -82,6 +84,7 @@ typedef struct {
     tty_hub_t *hub;           /* serial ports: legacy cameras and --app-mode */
     GMainLoop *loop;
     unsigned next_devnum;     /* DfuSe re-enumerations get fresh device numbers */
+    power_ctl_t *power;       /* port power switching ($OMVEMU_POWER) */
     pid_t child;
     int child_status;
     bool child_done;
@@ -643,6 +646,63 @@ static gboolean appear_timeout(gpointer p)
     return G_SOURCE_REMOVE;
 }
 
+/* ---- port power (power_control.c): what uhubctl does to a real hub ---- */
+
+/* Power back on once the camera has left the bus: a fresh boot into its
+ * bootloader on a new device number (errors and `busy`/`stuck` faults
+ * cleared, the flash keeps what was written), like a DfuSe re-enumeration. */
+static gboolean power_on_when_gone(gpointer p)
+{
+    camera_inst_t *c = p;
+    if (c->present && !c->removed)
+        return G_SOURCE_CONTINUE; /* its removal (DISCONNECT_NOTICE_MS) has not run yet */
+    g_mutex_lock(&c->usb->lock);
+    c->dfu->state = DFU_IDLE;
+    c->dfu->status = ST_OK;
+    c->dfu->attached = false;
+    c->dfu->busy_forever = false;
+    c->dfu->sticky_error = false;
+    if (c->cam->hooks && c->cam->hooks->on_session_start)
+        c->cam->hooks->on_session_start(c->dfu);
+    g_mutex_unlock(&c->usb->lock);
+    if (!c->retired)
+        c->retired = g_ptr_array_new_with_free_func((GDestroyNotify)usbfs_dev_free);
+    g_ptr_array_add(c->retired, c->usb);
+    c->usb = usbfs_dev_new(c->dfu, c->cam->speed_mbps, on_leave, c);
+    c->devnum = E.next_devnum++;
+    c->present = c->removed = false;
+    if (c->devnum > 127 || !emu_testbed_attach(E.tb, c->devnum, c->usb->handler) || !appear(c, true))
+        fprintf(stderr, "omvemu: the camera on port 1-%u could not appear after power on\n", c->port);
+    return G_SOURCE_REMOVE;
+}
+
+static bool port_power(void *user, unsigned port, bool on, char *err, size_t errlen)
+{
+    (void)user;
+    camera_inst_t *c = NULL;
+    for (size_t i = 0; i < E.ncams && !c; i++)
+        if (E.cams[i].port == port)
+            c = &E.cams[i];
+    if (!c) {
+        snprintf(err, errlen, "no camera on port 1-%u", port);
+        return false;
+    }
+    if (c->cdc || c->dfu->dfuse) {
+        snprintf(err, errlen, "port 1-%u: power switching is modelled for openmv_dfu cameras only", port);
+        return false;
+    }
+    emu_log(c->dfu, "port power %s", on ? "on" : "off");
+    if (!on) {
+        c->powered_off = true;
+        if (c->present && !c->removed)
+            usbfs_dev_leave(c->usb, "port power off");
+    } else if (c->powered_off) {
+        c->powered_off = false;
+        g_timeout_add(DISCONNECT_NOTICE_MS, power_on_when_gone, c);
+    }
+    return true;
+}
+
 /* ---- child process ---- */
 
 static void child_exited(GPid pid, gint status, gpointer user)
@@ -888,6 +948,9 @@ int main(int argc, char **argv)
     }
 
     host_fault_env();
+    if (!(E.power = power_ctl_new(port_power, NULL)))
+        goto cleanup;
+    setenv(OMVEMU_POWER_ENV, power_ctl_path(E.power), 1);
     E.child = spawn(E.cmd);
     if (E.child < 0)
         goto cleanup;
@@ -921,6 +984,7 @@ cleanup:
         dfu_device_free(E.cams[i].dfu);
     }
     tty_hub_free(E.hub);
+    power_ctl_free(E.power);
     g_main_loop_unref(E.loop);
     g_strfreev(argv_copy);
     g_free(E.host_faults);
