@@ -42,8 +42,9 @@ typedef struct parse_ctx {
 
 static const char *const board_keys[] = {"name",        "bootloader_ids", "app_ids",
                                          "transport",   "flash_order",    "firmware_list",
-                                         "filesystem",  "wait_ms",        "entry"};
-enum { N_BOARD_KEYS = 9 };
+                                         "filesystem",  "wait_ms",        "entry",
+                                         "firmware_dir", "arch"};
+enum { N_BOARD_KEYS = 11 };
 static const char *const part_keys[] = {"alt", "size", "read_only", "readable", "image", "timeout_ms"};
 enum { N_PART_KEYS = 6 };
 
@@ -448,6 +449,24 @@ static void board_key(parse_ctx *c, const char *name, const char *value)
         break;
     case OMVI_BK_FILESYSTEM:
         set_str(c, &b->filesystem_name, value);
+        break;
+    case OMVI_BK_FIRMWARE_DIR:
+        if (!omvi_valid_file_name(value)) {
+            fail_at(c, c->line, "[board] firmware_dir: '%s' must be a folder name without '/'",
+                    value);
+            return;
+        }
+        set_str(c, &b->firmware_dir, value);
+        break;
+    case OMVI_BK_ARCH:
+        if (!omvi_valid_arch(value)) {
+            fail_at(c, c->line,
+                    "[board] arch: '%s' must be 1 to %d printable ASCII characters (the firmware's "
+                    "OMV_BOARD_ARCH)",
+                    value, OMVI_ARCH_MAX);
+            return;
+        }
+        set_str(c, &b->arch, value);
         break;
     case OMVI_BK_WAIT_MS: {
         uint64_t v;
@@ -904,6 +923,8 @@ void omv_board_free(omv_board *b)
     omvi_free_list(b->flash_order_names, b->n_flash_order);
     free(b->flash_order);
     free(b->firmware_list);
+    free(b->firmware_dir);
+    free(b->arch);
     free(b->filesystem_name);
     for (size_t i = 0; i < b->n_parts; i++) {
         free(b->parts[i].name);
@@ -955,6 +976,8 @@ const omvi_plugin_section *omvi_board_transport_section(const omv_board *b)
 const char *omv_board_name(const omv_board *b) { return b ? b->name : NULL; }
 const char *omv_board_path(const omv_board *b) { return b ? b->path : NULL; }
 const char *omv_board_transport(const omv_board *b) { return b ? b->transport : NULL; }
+const char *omv_board_firmware_dir(const omv_board *b) { return b ? b->firmware_dir : NULL; }
+const char *omv_board_arch(const omv_board *b) { return b ? b->arch : NULL; }
 size_t omv_board_partition_count(const omv_board *b) { return b ? b->n_parts : 0; }
 
 const omv_partition_info *omv_board_partition(const omv_board *b, size_t i)

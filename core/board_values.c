@@ -188,6 +188,17 @@ int omvi_valid_file_name(const char *s)
     return s && *s && !strchr(s, '/') && strcmp(s, ".") != 0 && strcmp(s, "..") != 0;
 }
 
+int omvi_valid_arch(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > OMVI_ARCH_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7E)
+            return 0;
+    return 1;
+}
+
 char *omvi_strdup(const char *s)
 {
     if (!s)

@@ -34,6 +34,10 @@ int omvi_valid_partition_name(const char *s);
 int omvi_valid_plugin_name(const char *s);
 /** Plain file name: non-empty, no '/', not "." or "..". */
 int omvi_valid_file_name(const char *s);
+/** Longest arch string: the firmware's ARCH_STR reply is 64 bytes including its NUL. */
+#define OMVI_ARCH_MAX 63
+/** Arch string: 1 to OMVI_ARCH_MAX printable ASCII characters (space included). */
+int omvi_valid_arch(const char *s);
 /** strdup that returns NULL on NULL. */
 char *omvi_strdup(const char *s);
 /** Thread-safe strerror into @p buf. */
@@ -108,7 +112,7 @@ struct omv_board {
     char *path;
     char *name;
     int board_line;                 /**< 0 when [board] is missing */
-    int key_lines[9];               /**< per [board] key: line it was set on, 0 = unset */
+    int key_lines[11];              /**< per [board] key: line it was set on, 0 = unset */
     struct omv_usb_id *boot_ids;
     size_t n_boot_ids;
     struct omv_usb_id *app_ids;
@@ -121,6 +125,8 @@ struct omv_board {
     size_t n_flash_order;
     size_t *flash_order;            /**< partition indexes, resolved after parsing */
     char *firmware_list;
+    char *firmware_dir;             /**< folder of the board's images in a release zip, or NULL */
+    char *arch;                     /**< the firmware's arch string (OMV_BOARD_ARCH), or NULL */
     char *filesystem_name;
     long filesystem;                /**< partition index or -1 */
     uint32_t wait_ms;
@@ -136,7 +142,7 @@ struct omv_board {
 enum {
     OMVI_BK_NAME, OMVI_BK_BOOT_IDS, OMVI_BK_APP_IDS, OMVI_BK_TRANSPORT,
     OMVI_BK_FLASH_ORDER, OMVI_BK_FIRMWARE_LIST, OMVI_BK_FILESYSTEM, OMVI_BK_WAIT_MS,
-    OMVI_BK_ENTRY,
+    OMVI_BK_ENTRY, OMVI_BK_FIRMWARE_DIR, OMVI_BK_ARCH,
 };
 
 /** Index of the partition called @p name, or -1. */

@@ -61,6 +61,24 @@ const char *omv_board_path(const omv_board *board);
 /** Name of the transport plugin the board uses ("dfu"). */
 const char *omv_board_transport(const omv_board *board);
 
+/**
+ * The board's folder in an OpenMV release zip ("OPENMV4"): the board file's
+ * `firmware_dir` key, the name the firmware build gives the board's target.
+ * @return the folder name, or NULL when the board file names none (or
+ *         @p board is NULL). Valid until omv_board_free().
+ */
+const char *omv_board_firmware_dir(const omv_board *board);
+
+/**
+ * The string the board's application firmware reports as its architecture
+ * (debug protocol v1 ARCH_STR, before " [") and carries as a NUL-terminated
+ * literal in its image ("OMV4 H7 1024"): the board file's `arch` key, 1 to 63
+ * printable ASCII characters.
+ * @return the arch string, or NULL when the board file names none (or
+ *         @p board is NULL). Valid until omv_board_free().
+ */
+const char *omv_board_arch(const omv_board *board);
+
 /** One partition as the board file declares it. */
 typedef struct omv_partition_info {
     const char *name;        /**< "HP" */

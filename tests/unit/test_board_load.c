@@ -42,6 +42,8 @@ static void test_minimal(void **state)
     assert_int_equal(b->n_app_ids, 0);
     assert_int_equal(b->wait_ms, 10000);
     assert_null(b->firmware_list);
+    assert_null(omv_board_firmware_dir(b));
+    assert_null(omv_board_arch(b));
     assert_int_equal(b->filesystem, -1);
     assert_int_equal(omv_board_partition_count(b), 1);
     const omv_partition_info *p = omv_board_partition(b, 0);
@@ -74,6 +76,8 @@ static void test_full(void **state)
     assert_int_equal(b->flash_order[0], 0);
     assert_int_equal(b->flash_order[1], 1);
     assert_string_equal(b->firmware_list, "list.txt");
+    assert_string_equal(omv_board_firmware_dir(b), "OPENMV4");
+    assert_string_equal(omv_board_arch(b), "OMV4P H7 32768 SDRAM");
     assert_int_equal(b->filesystem, 2);
     assert_int_equal(b->wait_ms, 256);
     assert_int_equal(omv_board_partition_count(b), 4);
@@ -99,11 +103,11 @@ static void test_full(void **state)
     /* the transport's section is kept raw, with line numbers */
     const omvi_plugin_section *s = omvi_board_transport_section(b);
     assert_non_null(s);
-    assert_int_equal(s->line, 14);
+    assert_int_equal(s->line, 16);
     assert_int_equal(s->n_opts, 3);
     assert_string_equal(s->opts[0].key, "speed");
     assert_string_equal(s->opts[0].value, "64K");
-    assert_int_equal(s->opts[0].line, 15);
+    assert_int_equal(s->opts[0].line, 17);
     assert_string_equal(s->opts[1].key, "mode");
     assert_string_equal(s->opts[1].value, "slow");
     /* actions too */
@@ -183,6 +187,31 @@ static void test_missing_file(void **state)
     assert_string_equal(err.msg, "boards/good/nope.ini: cannot open board file: No such file or directory");
 }
 
+/* Each shipped board names its release folder and arch string: the firmware
+ * build's target and its OMV_BOARD_ARCH (docs/protocols.md section 10). */
+static void check_release_identity(const char *file, const omv_board *b)
+{
+    static const struct {
+        const char *file, *dir, *arch;
+    } want[] = {
+        {"ae3.ini", "OPENMV_AE3", "OPENMV AE3"},
+        {"h7.ini", "OPENMV4", "OMV4 H7 1024"},
+        {"h7plus.ini", "OPENMV4P", "OMV4P H7 32768 SDRAM"},
+        {"m4.ini", "OPENMV2", "OMV2 F4 256 JPEG"},
+        {"m7.ini", "OPENMV3", "OMV3 F7 512"},
+        {"n6.ini", "OPENMV_N6", "OpenMV N6"},
+        {"pt.ini", "OPENMVPT", "OPENMVPT 65536 SDRAM"},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        if (strcmp(file, want[i].file) != 0)
+            continue;
+        assert_string_equal(omv_board_firmware_dir(b), want[i].dir);
+        assert_string_equal(omv_board_arch(b), want[i].arch);
+        return;
+    }
+    fail_msg("shipped board %s has no expected release folder/arch in this test", file);
+}
+
 static void test_shipped_boards(void **state)
 {
     (void)state;
@@ -203,6 +232,7 @@ static void test_shipped_boards(void **state)
         assert_int_equal(b->boot_ids[0].vid, 0x37C5);
         assert_int_equal(b->boot_ids[0].pid & 0xF000, 0x9000);
         assert_int_equal(b->app_ids[0].pid, b->boot_ids[0].pid - 0x8000); /* 37C5:92xx <-> 37C5:12xx */
+        check_release_identity(e->d_name, b);
         omv_board_free(b);
         n++;
     }
