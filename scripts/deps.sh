@@ -3,6 +3,7 @@
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config
       libusb-1.0-0-dev libinih-dev libserialport-dev zlib1g-dev libsystemd-dev systemd
+      libzip-dev nettle-dev
       libcmocka-dev libumockdev-dev umockdev libglib2.0-dev
       dfu-util jq python3 valgrind clang libclang-rt-14-dev
       prometheus)  # promtool: lints the --metrics file in the tests

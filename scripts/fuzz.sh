@@ -17,7 +17,7 @@ cmake --build "$build" -j"$(nproc)" --target fuzzers >/dev/null
 
 harnesses=("$@")
 [ ${#harnesses[@]} -gt 0 ] || harnesses=(fuzz_board_load fuzz_firmware_lst fuzz_dfu_status fuzz_legacy_reply
-                                   fuzz_dfuse_layout fuzz_dfuse_file)
+                                   fuzz_dfuse_layout fuzz_dfuse_file fuzz_zip_names fuzz_release_zip)
 
 # Seeds: the checked-in corpus, plus for the board loader the live board files
 # (shipped and unit-test golden ones) so new boards are seeds too.
