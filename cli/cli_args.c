@@ -92,7 +92,9 @@ void cli_print_usage(FILE *f)
           "  --firmware DIR        write the board's images found in DIR (full flash, board order;\n"
           "                        a firmware.lst there restricts the set)\n"
           "  --image NAME=FILE     write FILE to partition NAME (repeatable; only these are written)\n"
-          "  --read NAME=FILE      read partition NAME into FILE (repeatable)\n"
+          "  --read NAME=FILE      read partition NAME into FILE (repeatable), before anything is\n"
+          "                        written; FILE must be a regular file or new (never a link or\n"
+          "                        a device), written via FILE.partial-XXXXXX\n"
           "  --verify              read every written partition back and compare\n"
           "  --dry-run             show the plan (device, partitions, files, sizes); write nothing\n"
           "  --list-devices        list attached OpenMV cameras and bootloaders (takes --board,\n"
@@ -140,11 +142,12 @@ void cli_print_usage(FILE *f)
           "  --no-reset            leave the camera in its bootloader at the end\n"
           "\n"
           "Output:\n"
-          "  -v, --verbose         more detail (repeat for debug)\n"
+          "  -v, --verbose         more detail: plugin files loaded, the plugins' messages\n"
           "  -q, --quiet           errors only\n"
           "  --json                one JSON object per line for every event, in every mode;\n"
           "                        the last one is always \"finished\" (exit_code)\n"
-          "  --plugin-dir DIR      search DIR for plugins first\n"
+          "  --plugin-dir DIR      search DIR for plugins first (plugin files and their directories\n"
+          "                        must be owned by root or you and not writable by others)\n"
           "  -h, --help            this text\n"
           "  --version             print the version\n"
           "\n"
@@ -243,7 +246,13 @@ omv_status cli_parse_args(int argc, char **argv, struct cli_opts *o, omv_error *
         case OPT_NO_RESET: o->no_reset = 1; break;
         case OPT_JSON: o->json = 1; break;
         case OPT_LIST: o->mode = CLI_MODE_LIST; break;
-        case OPT_PLUGIN_DIR: o->plugin_dir = optarg; break;
+        case OPT_PLUGIN_DIR:
+            /* Taken from the current directory now, once: the library loads
+             * plugins only from absolute directories. */
+            if (!realpath(optarg, o->plugin_dir_buf))
+                return omv_error_set(err, OMV_E_USAGE, "--plugin-dir %s: %s", optarg, strerror(errno));
+            o->plugin_dir = o->plugin_dir_buf;
+            break;
         case OPT_ACTION:
             if (o->n_actions >= CLI_MAX_SPECS)
                 return omv_error_set(err, OMV_E_USAGE, "--action: at most %d allowed", CLI_MAX_SPECS);

@@ -48,6 +48,7 @@ struct cli_opts {
     const char *metrics_file;   /* --metrics FILE: Prometheus text exposition (watch mode) */
     const char *on_stuck;       /* --on-stuck CMD: run when a camera stops answering mid-flash */
     const char *flash_opt;      /* first option given that only a flash uses ("image"), or NULL */
+    char plugin_dir_buf[4096];  /* --plugin-dir made absolute (realpath) */
 };
 
 /**

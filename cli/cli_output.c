@@ -228,7 +228,8 @@ static void emit_human(struct cli_output *o, const omv_event *ev)
         }
         break;
     case OMV_EV_LOG: {
-        int need = ev->level <= OMV_LOG_WARN ? 0 : ev->level == OMV_LOG_INFO ? 1 : 3;
+        /* Debug events reach us only when asked for (-v: log_debug). */
+        int need = ev->level <= OMV_LOG_WARN ? 0 : ev->level == OMV_LOG_INFO ? 1 : 2;
         if (ev->level == OMV_LOG_INFO && o->verbosity >= 1)
             need = 1;
         if (o->verbosity >= need) {

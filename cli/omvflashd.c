@@ -62,7 +62,7 @@ static int run_list(const struct cli_opts *o, struct cli_output *out)
     }
     /* Plugin warnings (a camera that cannot be opened: permission denied,
      * udev rules) are shown with the list. */
-    omv_callbacks cb = {.event = cli_output_event, .user = out, .log_debug = o->verbosity >= 3};
+    omv_callbacks cb = {.event = cli_output_event, .user = out, .log_debug = o->verbosity >= 2};
     if (st == OMV_OK)
         st = omv_list_devices_cb((const omv_board *const *)boards, n, o->plugin_dir, &cb, cli_output_device, out,
                                  &err);
@@ -198,7 +198,7 @@ static int run_flash(const struct cli_opts *o, struct cli_output *out, struct cl
     }
     struct flash_ctx ctx = {.out = out, .opts = o, .fleet = fleet, .board = board};
     camera_record_start(&ctx.rec, o->serial, o->port, omv_slots_lookup(fleet->slots, o->port));
-    omv_callbacks cb = {.event = flash_event, .confirm = flash_confirm, .user = &ctx, .log_debug = o->verbosity >= 3};
+    omv_callbacks cb = {.event = flash_event, .confirm = flash_confirm, .user = &ctx, .log_debug = o->verbosity >= 2};
     st = omv_flash(board, &req, &cb, &err);
     omv_board_free(board);
     return st == OMV_OK && ctx.report_failed ? (int)ctx.report_failed : (int)st;

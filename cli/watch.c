@@ -62,7 +62,7 @@ static omv_status setup(struct watch *w, omv_watcher **watcher, omv_error *err)
     if (st == OMV_OK && w->o->metrics_file)
         st = metrics_open(w->o->metrics_file, w->fleet->meta.board, &w->metrics, err);
     if (st == OMV_OK) {
-        omv_callbacks dcb = {.event = watch_daemon_event, .user = w};
+        omv_callbacks dcb = {.event = watch_daemon_event, .user = w, .log_debug = w->o->verbosity >= 2};
         sigset_t old;
         watch_block_signals(&old); /* libusb threads started here must not take the signals */
         st = omv_watcher_open(w->board, w->base->plugin_dir, &dcb, w->stop, watcher, err);

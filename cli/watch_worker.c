@@ -70,7 +70,7 @@ static void *worker_main(void *arg)
 {
     struct worker *k = arg;
     omv_callbacks cb = {.event = worker_event, .confirm = worker_confirm, .user = k,
-                        .log_debug = k->w->o->verbosity >= 3};
+                        .log_debug = k->w->o->verbosity >= 2};
     uint64_t t0 = watch_now_ms();
     omv_error_clear(&k->err);
     k->st = omv_flash(k->w->board, &k->req, &cb, &k->err);

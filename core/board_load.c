@@ -31,6 +31,7 @@ typedef struct parse_ctx {
     char *buf;
     size_t cap;
     int line;
+    size_t bytes;          /* read so far (bounded: a file may grow while we read) */
     enum sect_kind kind;
     size_t idx;            /* partition / plugin section / action index */
     int pending;           /* line number of a key line awaiting its handler call */
@@ -249,6 +250,11 @@ static char *reader(char *str, int num, void *stream)
         return NULL;
     }
     c->line++;
+    c->bytes += (size_t)n;
+    if (c->bytes > OMVI_MAX_BOARD_FILE) { /* it grew while being read */
+        fail_at(c, c->line, "board file larger than %u bytes", OMVI_MAX_BOARD_FILE);
+        return NULL;
+    }
     if ((size_t)n != strlen(c->buf)) {
         fail_at(c, c->line, "line contains a NUL byte");
         return NULL;
@@ -866,13 +872,12 @@ omv_status omv_board_load(const char *path, omv_board **out, omv_error *err)
     }
     b->wait_ms = 10000;
     b->filesystem = -1;
-    FILE *f = fopen(path, "r");
+    /* An input like any other (file_guard.c): a FIFO or a device given as
+     * the board file is refused at once, and so is anything too large. */
+    FILE *f = omvi_open_input_file(path, " (board file)", OMVI_MAX_BOARD_FILE, OMV_E_BOARD, NULL, err);
     if (!f) {
-        char eb[128];
-        int e = errno;
         omv_board_free(b);
-        return omv_error_set(err, OMV_E_BOARD, "%s: cannot open board file: %s", path,
-                             omvi_strerror(e, eb, sizeof eb));
+        return err ? err->code : OMV_E_BOARD;
     }
     parse_ctx c = {.b = b, .f = f, .err = err};
     int r = ini_parse_stream(reader, &c, handler, &c);

@@ -6,35 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "flash_run.h"
 
-typedef struct run {
-    const omv_board *b;
-    const omv_request *req;
-    const omv_callbacks *cb;
-    omv_error *err;
-    omvi_plan plan;
-    /* every bootloader transport of the board, tried together */
-    omvi_plugin tplugins[OMVI_MAX_TRANSPORTS];
-    omvi_options topts[OMVI_MAX_TRANSPORTS];
-    omvi_host thosts[OMVI_MAX_TRANSPORTS];
-    size_t nt;
-    size_t active;                     /* the transport whose bootloader answered */
-    omvi_host *h;                      /* == &thosts[active] */
-    const struct omv_transport_ops *ops; /* == tplugins[active]'s */
-    /* entry plugin: app mode -> bootloader */
-    omvi_plugin eplugin;
-    omvi_options eopts;
-    omvi_host ehost;
-    void *session;
-    struct omv_device_info info;
-    struct omv_dev_partition *dev;
-    size_t n_dev;
-    omvi_plugin *act_plugins;   /* per board action, loaded only when requested */
-    omvi_options *act_opts;
-    omvi_plan_view views[OMVI_MAX_TRANSPORTS]; /* the plan as each transport's open() sees it */
-    int started;                /* a step ran: the device is no longer as we found it */
-} run;
+typedef omvi_run run;
 
 static void emit(const run *r, omv_event ev) { omvi_emit(r->cb, &ev); }
 
@@ -66,14 +40,6 @@ static void dry_found(void *user, const struct omv_device_info *dev)
 }
 
 /* ---- device partitions ----------------------------------------------------- */
-
-static const struct omv_dev_partition *dev_find(const run *r, const char *name)
-{
-    for (size_t i = 0; i < r->n_dev; i++)
-        if (strcmp(r->dev[i].name, name) == 0)
-            return &r->dev[i];
-    return NULL;
-}
 
 static int in_plan(const run *r, size_t part)
 {
@@ -118,7 +84,7 @@ static omv_status check_partitions(run *r)
         off += (size_t)k;
     }
     for (size_t i = 0; i < b->n_parts; i++) {
-        if (in_plan(r, i) && !dev_find(r, b->parts[i].name))
+        if (in_plan(r, i) && !omvi_run_dev_find(r, b->parts[i].name))
             return omv_error_set(r->err, OMV_E_MISMATCH,
                                  "device has no partition '%s' (device offers: %s): wrong board "
                                  "file?",
@@ -126,7 +92,7 @@ static omv_status check_partitions(run *r)
     }
     const omvi_plugin_section *sec = omvi_board_plugin_section(b, b->transports[r->active]);
     for (size_t i = 0; i < b->n_parts; i++) {
-        const struct omv_dev_partition *d = dev_find(r, b->parts[i].name);
+        const struct omv_dev_partition *d = omvi_run_dev_find(r, b->parts[i].name);
         /* A bootloader with its own flash_order (legacy) is not expected to
          * offer the others; nor is a read-only partition worth a warning. */
         int expected = !b->parts[i].info.read_only;
@@ -154,136 +120,6 @@ static omv_status check_partitions(run *r)
     return OMV_OK;
 }
 
-/* ---- steps ----------------------------------------------------------------- */
-
-static struct omv_target target_of(const run *r, size_t part)
-{
-    const omvi_partition *p = &r->b->parts[part];
-    const struct omv_dev_partition *d = dev_find(r, p->name);
-    struct omv_target t = {.name = p->name,
-                           .index = d ? d->index : 0,
-                           .size = p->info.size,
-                           .timeout_ms = p->info.timeout_ms};
-    return t;
-}
-
-/* A device error on a partition that a board action repairs (AE3: an
- * uninitialised MRAM refuses RWFS/ROMFS0 writes) names that action. */
-static void suggest_recovery(run *r, size_t part)
-{
-    for (size_t i = 0; i < r->b->n_actions; i++) {
-        const omvi_plugin_section *a = &r->b->actions[i];
-        int ran = 0; /* no point suggesting an action this run already did */
-        for (size_t j = 0; j < r->plan.n; j++)
-            ran |= r->plan.steps[j].kind == OMVI_STEP_ACTION && r->plan.steps[j].part == i;
-        for (size_t k = 0; !ran && k < a->n_recovers; k++) {
-            if (a->recovers[k] != part)
-                continue;
-            size_t len = strlen(r->err->msg);
-            snprintf(r->err->msg + len, sizeof r->err->msg - len,
-                     "; if %s refuses every write, repair it with --action %s (see --list-actions)",
-                     r->b->parts[part].name, a->title);
-            return;
-        }
-    }
-}
-
-static omv_status do_write(run *r, const omvi_step *s)
-{
-    struct omv_target t = target_of(r, s->part);
-    omvi_file_source src;
-    omv_status st = omvi_file_source_open(&src, s->path, s->size, r->err);
-    if (st == OMV_OK) {
-        st = r->ops->write(r->session, &t, &src.src, r->err);
-        omvi_file_source_close(&src);
-    }
-    if (st != OMV_OK)
-        omv_error_prefix(r->err, "write %s (%s)", t.name, s->path);
-    if (st == OMV_E_DEVICE)
-        suggest_recovery(r, s->part);
-    return st;
-}
-
-static omv_status do_verify(run *r, const omvi_step *s)
-{
-    struct omv_target t = target_of(r, s->part);
-    omvi_verify_sink sink;
-    omv_status st = omvi_verify_sink_open(&sink, s->path, s->size, r->err);
-    if (st == OMV_OK) {
-        st = r->ops->read(r->session, &t, s->size, &sink.sink, r->err);
-        if (st == OMV_OK)
-            st = omvi_verify_sink_finish(&sink, r->err);
-        omvi_verify_sink_close(&sink);
-    }
-    if (st != OMV_OK)
-        omv_error_prefix(r->err, "verify %s (%s)", t.name, s->path);
-    return st;
-}
-
-static omv_status do_read(run *r, const omvi_step *s)
-{
-    struct omv_target t = target_of(r, s->part);
-    omvi_file_sink sink;
-    omv_status st = omvi_file_sink_open(&sink, s->path, r->err);
-    if (st == OMV_OK) {
-        st = r->ops->read(r->session, &t, s->size, &sink.sink, r->err);
-        if (st == OMV_OK && sink.written != s->size)
-            st = omv_error_set(r->err, OMV_E_IO, "device returned %llu of %llu bytes",
-                               (unsigned long long)sink.written, (unsigned long long)s->size);
-        if (st == OMV_OK)
-            st = omvi_file_sink_commit(&sink, r->err);
-        omvi_file_sink_abort(&sink); /* removes FILE.partial unless committed */
-    }
-    if (st != OMV_OK)
-        omv_error_prefix(r->err, "read %s into %s", t.name, s->path);
-    return st;
-}
-
-/* A source of zeros: --erase-filesystem writes one block of them. */
-static omv_status zero_read(void *ctx, uint8_t *buf, size_t len, size_t *got, omv_error *err)
-{
-    (void)err;
-    uint64_t *left = ctx;
-    size_t n = *left < len ? (size_t)*left : len;
-    memset(buf, 0, n);
-    *left -= n;
-    *got = n;
-    return OMV_OK;
-}
-
-static omv_status do_erase(run *r, const omvi_step *s)
-{
-    struct omv_target t = target_of(r, s->part);
-    if (r->ops->erase) {
-        omv_status st = r->ops->erase(r->session, &t, r->err);
-        if (st != OMV_OK)
-            omv_error_prefix(r->err, "erase %s", t.name);
-        return st;
-    }
-    uint64_t left = s->size;
-    struct omv_source src = {.ctx = &left, .size = s->size, .read = zero_read};
-    omv_status st = r->ops->write(r->session, &t, &src, r->err);
-    if (st != OMV_OK)
-        omv_error_prefix(r->err, "erase %s", t.name);
-    return st;
-}
-
-static omv_status do_action(run *r, const omvi_step *s)
-{
-    const omvi_plugin_section *a = &r->b->actions[s->part];
-    omvi_host ah;
-    omvi_host_init(&ah, r->cb, r->req->cancel, &r->act_opts[s->part]);
-    omvi_host_enable_partition_write(&ah, r->b, r->ops, r->session, r->dev, r->n_dev);
-    ah.step = r->h->step;
-    ah.partition = a->title;
-    ah.index = r->h->index;
-    ah.count = r->h->count;
-    omv_status st = r->act_plugins[s->part].desc->action->run(&ah.host, r->err);
-    if (st != OMV_OK)
-        omv_error_prefix(r->err, "action %s", a->title);
-    return st;
-}
-
 /* Load the requested actions' plugins and options before any device I/O, and
  * apply the --set/--key overrides to them. */
 static omv_status load_actions(run *r)
@@ -307,6 +143,7 @@ static omv_status load_actions(run *r)
                                          &r->act_plugins[k], r->err);
         if (st != OMV_OK)
             return st;
+        omvi_log_plugin(r->cb, "action", &r->act_plugins[k]);
         snprintf(label, sizeof label, "[action %s]", a->title);
         st = omvi_options_resolve(b->path, label, a, r->act_plugins[k].desc, &r->act_opts[k], r->err);
         if (st != OMV_OK)
@@ -384,19 +221,14 @@ static omv_status run_steps(run *r)
                             .index = (int)i + 1,
                             .count = count});
         omv_status st = OMV_OK;
-        switch (s->kind) {
-        case OMVI_STEP_WRITE: st = do_write(r, s); break;
-        case OMVI_STEP_VERIFY: st = do_verify(r, s); break;
-        case OMVI_STEP_READ: st = do_read(r, s); break;
-        case OMVI_STEP_ERASE: st = do_erase(r, s); break;
-        case OMVI_STEP_ACTION: st = do_action(r, s); break;
-        case OMVI_STEP_RESET:
+        if (s->kind != OMVI_STEP_RESET) {
+            st = omvi_run_step(r, s);
+        } else {
             st = r->ops->finish(r->session, 1, r->err);
             if (st != OMV_OK)
                 omv_error_prefix(r->err, "reset");
             else
                 r->ops->close(r->session), r->session = NULL;
-            break;
         }
         if (st != OMV_OK)
             return st;
@@ -439,6 +271,7 @@ static omv_status load_plugins(run *r)
         if (st != OMV_OK)
             return st;
         r->nt = t + 1;
+        omvi_log_plugin(r->cb, "transport", &r->tplugins[t]);
         omvi_host_init(&r->thosts[t], r->cb, r->req->cancel, &r->topts[t]);
     }
     r->h = &r->thosts[0];
@@ -448,6 +281,7 @@ static omv_status load_plugins(run *r)
                                                &r->eopts, r->err);
         if (st != OMV_OK)
             return st;
+        omvi_log_plugin(r->cb, "entry", &r->eplugin);
         omvi_host_init(&r->ehost, r->cb, r->req->cancel, &r->eopts);
     }
     return OMV_OK;

@@ -48,6 +48,13 @@ void omvi_log(const omv_callbacks *cb, enum omv_log_level level, const char *fmt
     va_end(ap);
 }
 
+void omvi_log_plugin(const omv_callbacks *cb, const char *role, const omvi_plugin *p)
+{
+    if (p->desc)
+        omvi_log(cb, OMV_LOG_DEBUG, "%s plugin %s %s loaded from %s", role, p->desc->name,
+                 p->desc->version ? p->desc->version : "", p->path);
+}
+
 static omvi_host *H(const struct omv_host *host) { return host->ctx; }
 
 static void host_log(const struct omv_host *host, enum omv_log_level level, const char *fmt, ...)

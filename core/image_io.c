@@ -1,12 +1,14 @@
 /*
- * Streaming image I/O: a file source plugins pull from, a sink that compares
- * read-back bytes against a file, and a sink that writes FILE.partial and
- * renames it to FILE only once everything arrived. Images are never loaded
- * whole.
+ * Streaming image I/O: a file source plugins pull from (the image as the
+ * plan checked it, re-checked once written), a sink that compares read-back
+ * bytes against a file, and a sink that writes a temporary file next to FILE
+ * and renames it to FILE only once everything arrived (file_guard.c).
+ * Images are never loaded whole.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -36,19 +38,67 @@ static omv_status source_read(void *ctx, uint8_t *buf, size_t len, size_t *got, 
     return OMV_OK;
 }
 
-omv_status omvi_file_source_open(omvi_file_source *s, const char *path, uint64_t size,
+/* What about @p path differs from @p snap now ("" when nothing does). */
+static void describe_change(const char *path, int fd, const omvi_file_id *snap, char *buf, size_t n)
+{
+    struct stat now, at_path;
+    buf[0] = '\0';
+    if (fstat(fd, &now) != 0)
+        return;
+    if ((uint64_t)now.st_size != snap->size)
+        snprintf(buf, n, "its size went from %llu to %llu bytes", (unsigned long long)snap->size,
+                 (unsigned long long)now.st_size);
+    else if (now.st_mtim.tv_sec != snap->mtime.tv_sec || now.st_mtim.tv_nsec != snap->mtime.tv_nsec)
+        snprintf(buf, n, "it was modified (same size, new modification time)");
+    else if (stat(path, &at_path) != 0 || at_path.st_dev != snap->dev || at_path.st_ino != snap->ino)
+        snprintf(buf, n, "another file was put in its place");
+}
+
+omv_status omvi_file_source_open(omvi_file_source *s, const char *path, const omvi_file_id *snap,
                                  omv_error *err)
 {
-    char eb[128];
     memset(s, 0, sizeof *s);
-    s->f = fopen(path, "rb");
-    if (!s->f)
-        return omv_error_set(err, OMV_E_IMAGE, "%s: %s", path, omvi_strerror(errno, eb, sizeof eb));
+    omvi_file_id now;
+    int fd;
+    omv_status st = omvi_open_input(path, "", 0, OMV_E_IMAGE, &fd, &now, err);
+    if (st != OMV_OK)
+        return st;
+    if (!omvi_file_id_same(&now, snap)) {
+        char what[160];
+        describe_change(path, fd, snap, what, sizeof what);
+        close(fd);
+        return omv_error_set(err, OMV_E_IMAGE,
+                             "%s changed after it was checked (%s): nothing of it was written; run again once "
+                             "the file is complete",
+                             path, what[0] ? what : "another file was put in its place");
+    }
+    s->f = fdopen(fd, "rb");
+    if (!s->f) {
+        close(fd);
+        return omv_error_set(err, OMV_E_NOMEM, "%s: out of memory", path);
+    }
     s->path = path;
+    s->snap = *snap;
     s->src.ctx = s;
-    s->src.size = size;
+    s->src.size = snap->size;
     s->src.read = source_read;
     return OMV_OK;
+}
+
+omv_status omvi_file_source_recheck(const omvi_file_source *s, omv_error *err)
+{
+    /* Size, modification time and the name still pointing at this file: an
+     * append (a download still running), a rewrite in place, a replacement.
+     * A content digest (SHA-256 from a release manifest) belongs here too,
+     * computed over exactly the bytes source_read() handed out. */
+    char what[160];
+    describe_change(s->path, fileno(s->f), &s->snap, what, sizeof what);
+    if (!what[0])
+        return OMV_OK;
+    return omv_error_set(err, OMV_E_IMAGE,
+                         "%s changed while it was being written (%s): the camera may hold a mix of old and new "
+                         "bytes; write it again once the file is complete",
+                         s->path, what);
 }
 
 void omvi_file_source_close(omvi_file_source *s)
@@ -97,16 +147,22 @@ static omv_status verify_write(void *ctx, const uint8_t *buf, size_t len, omv_er
     return OMV_OK;
 }
 
-omv_status omvi_verify_sink_open(omvi_verify_sink *s, const char *path, uint64_t size,
+omv_status omvi_verify_sink_open(omvi_verify_sink *s, const char *path, const omvi_file_id *snap,
                                  omv_error *err)
 {
-    char eb[128];
     memset(s, 0, sizeof *s);
-    s->f = fopen(path, "rb");
+    omvi_file_id now;
+    s->f = omvi_open_input_file(path, "", 0, OMV_E_IMAGE, &now, err);
     if (!s->f)
-        return omv_error_set(err, OMV_E_IMAGE, "%s: %s", path, omvi_strerror(errno, eb, sizeof eb));
+        return err ? err->code : OMV_E_IMAGE;
+    if (!omvi_file_id_same(&now, snap)) {
+        fclose(s->f);
+        s->f = NULL;
+        return omv_error_set(err, OMV_E_IMAGE,
+                             "%s changed after it was written: the read-back cannot be compared with it", path);
+    }
     s->path = path;
-    s->size = size;
+    s->size = snap->size;
     s->sink.ctx = s;
     s->sink.write = verify_write;
     return OMV_OK;
@@ -143,23 +199,18 @@ static omv_status file_write(void *ctx, const uint8_t *buf, size_t len, omv_erro
 
 omv_status omvi_file_sink_open(omvi_file_sink *s, const char *path, omv_error *err)
 {
-    char eb[128];
     memset(s, 0, sizeof *s);
-    size_t n = strlen(path) + sizeof ".partial";
     s->path = omvi_strdup(path);
-    s->partial = malloc(n);
-    if (!s->path || !s->partial) {
-        omvi_file_sink_abort(s);
+    if (!s->path)
         return omv_error_set(err, OMV_E_NOMEM, "out of memory");
+    int fd;
+    omv_status st = omvi_output_open(path, &fd, &s->partial, err);
+    if (st == OMV_OK && !(s->f = fdopen(fd, "wb"))) {
+        close(fd);
+        st = omv_error_set(err, OMV_E_NOMEM, "out of memory");
     }
-    snprintf(s->partial, n, "%s.partial", path);
-    s->f = fopen(s->partial, "wb");
-    if (!s->f) {
-        omv_status st = omv_error_set(err, OMV_E_IMAGE, "%s: %s", s->partial,
-                                      omvi_strerror(errno, eb, sizeof eb));
-        free(s->path);
-        free(s->partial);
-        memset(s, 0, sizeof *s);
+    if (st != OMV_OK) {
+        omvi_file_sink_abort(s);
         return st;
     }
     s->sink.ctx = s;
@@ -172,19 +223,19 @@ omv_status omvi_file_sink_commit(omvi_file_sink *s, omv_error *err)
     char eb[128];
     int bad = fflush(s->f) != 0 || fsync(fileno(s->f)) != 0;
     int e = errno;
-    if (fclose(s->f) != 0 && !bad) {
-        bad = 1;
-        e = errno;
-    }
-    s->f = NULL;
+    omv_status st = OMV_OK;
     if (bad)
-        return omv_error_set(err, OMV_E_IMAGE, "%s: %s", s->partial, omvi_strerror(e, eb, sizeof eb));
-    if (rename(s->partial, s->path) != 0)
-        return omv_error_set(err, OMV_E_IMAGE, "cannot rename %s to %s: %s", s->partial, s->path,
-                             omvi_strerror(errno, eb, sizeof eb));
-    free(s->partial);
-    s->partial = NULL;
-    return OMV_OK;
+        st = omv_error_set(err, OMV_E_IMAGE, "%s: %s", s->partial, omvi_strerror(e, eb, sizeof eb));
+    else
+        st = omvi_output_replace(s->partial, fileno(s->f), s->path, err);
+    if (fclose(s->f) != 0 && st == OMV_OK)
+        st = omv_error_set(err, OMV_E_IMAGE, "%s: %s", s->path, omvi_strerror(errno, eb, sizeof eb));
+    s->f = NULL;
+    if (st == OMV_OK) {
+        free(s->partial); /* renamed: nothing left to remove */
+        s->partial = NULL;
+    }
+    return st;
 }
 
 void omvi_file_sink_abort(omvi_file_sink *s)

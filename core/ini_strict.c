@@ -152,11 +152,11 @@ static int handler(void *user, const char *section, const char *name, const char
 
 omv_status omvi_ini_parse(const char *path, omv_status code, const omvi_ini_ops *ops, void *user, omv_error *err)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        char eb[128];
-        return omv_error_set(err, code, "%s: cannot open: %s", path, omvi_strerror(errno, eb, sizeof eb));
-    }
+    /* An input (file_guard.c): a FIFO or a device is refused at once, and
+     * so is a file too large to be a configuration file. */
+    FILE *f = omvi_open_input_file(path, "", OMVI_MAX_BOARD_FILE, code, NULL, err);
+    if (!f)
+        return err ? err->code : code;
     strict_ctx c = {.f = f, .path = path, .ops = ops, .user = user, .code = code, .err = err};
     int r = ini_parse_stream(reader, &c, handler, &c);
     free(c.buf);

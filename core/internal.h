@@ -8,6 +8,8 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
+#include <time.h>
 
 #include "omvflash/omvflash.h"
 #include "omvflash/plugin.h"
@@ -177,6 +179,15 @@ typedef struct omvi_plugin {
  */
 omv_status omvi_plugin_load(const char *name, enum omv_plugin_kind kind, const char *plugin_dir,
                             const char *context, omvi_plugin *out, omv_error *err);
+/**
+ * Whether the plugin file @p file may be loaded (plugin_trust.c): regular,
+ * owned by root or the effective user, neither it nor its directory
+ * writable by group or others, every directory above owned likewise and
+ * not writable by others unless sticky. @p real (at least PATH_MAX bytes)
+ * receives its real path, the one to dlopen().
+ * @return OMV_OK or OMV_E_PLUGIN ("CONTEXT: refusing to load PATH: ...").
+ */
+omv_status omvi_plugin_trusted(const char *file, const char *context, char *real, size_t real_len, omv_error *err);
 /** dlclose and free; safe on a zeroed struct. */
 void omvi_plugin_unload(omvi_plugin *p);
 
@@ -224,6 +235,63 @@ omv_status omvi_load_board_plugin(const omv_board *b, const char *name, enum omv
 omv_status omvi_load_transport(const omv_board *b, const char *plugin_dir, omvi_plugin *plugin,
                                omvi_options *opts, omv_error *err);
 
+/* ---- files the user names (file_guard.c) -------------------------------- */
+
+/** What a file was when it was checked: a later look compares all of it. */
+typedef struct omvi_file_id {
+    dev_t dev;
+    ino_t ino;
+    uint64_t size;
+    struct timespec mtime;
+} omvi_file_id;
+
+/** Largest board file and firmware.lst accepted (they are a few KiB). */
+#define OMVI_MAX_BOARD_FILE (1024u * 1024u)
+#define OMVI_MAX_LIST_FILE (64u * 1024u)
+
+/** "a FIFO", "a directory", ... for messages. */
+const char *omvi_file_type_name(mode_t mode);
+/**
+ * Open @p path read-only with O_NONBLOCK|O_NOCTTY (a FIFO or terminal never
+ * blocks), then refuse it unless it is a regular file of at most @p max_size
+ * bytes (0: any size). Errors carry @p code and read "PATH<what>: ..."
+ * (@p what: "" or " (image for HP)"). *fd_out is a blocking fd; @p id (may
+ * be NULL) receives the file's identity.
+ */
+omv_status omvi_open_input(const char *path, const char *what, uint64_t max_size, omv_status code, int *fd_out,
+                           omvi_file_id *id, omv_error *err);
+/** omvi_open_input() as a FILE (NULL on failure, @p err set). */
+FILE *omvi_open_input_file(const char *path, const char *what, uint64_t max_size, omv_status code,
+                           omvi_file_id *id, omv_error *err);
+/** Same file, same size, same modification time. */
+int omvi_file_id_same(const omvi_file_id *a, const omvi_file_id *b);
+
+/** Identity of an output: the file (device, inode) if it exists, else its directory and name. */
+typedef struct omvi_output_id {
+    int exists;
+    dev_t dev;
+    ino_t ino;
+    char name[256];
+} omvi_output_id;
+
+/**
+ * Plan-time check of a --read output: a regular file or none (lstat: a link,
+ * device, FIFO or directory is refused, OMV_E_IMAGE), in a writable
+ * directory; @p id gets its identity for comparisons.
+ */
+omv_status omvi_output_check(const char *path, omvi_output_id *id, omv_error *err);
+int omvi_output_id_same(const omvi_output_id *a, const omvi_output_id *b);
+/** The output exists and is the input file @p in. */
+int omvi_output_is_input(const omvi_output_id *out, const omvi_file_id *in);
+/** A new temporary file PATH.partial-XXXXXX (mkstemp: O_EXCL, mode 0600). */
+omv_status omvi_output_open(const char *path, int *fd, char **tmp_path, omv_error *err);
+/**
+ * Rename the complete temporary file over PATH if PATH is a regular file
+ * (keeping its permissions) or absent; refuse anything else; fsync the
+ * directory.
+ */
+omv_status omvi_output_replace(const char *tmp_path, int fd, const char *path, omv_error *err);
+
 /* ---- plan (plan.c) ----------------------------------------------------- */
 
 typedef enum omvi_step_kind {
@@ -246,6 +314,8 @@ typedef struct omvi_step {
     int missing;        /**< full flash: image absent, but some bootloader of the board skips
                              this partition (its own flash_order); an error only if the
                              bootloader that answers needs it */
+    omvi_file_id snap;  /**< write/verify: the image as checked when the plan was made; it must
+                             still be that file when it is opened and when its write ends */
 } omvi_step;
 
 typedef struct omvi_plan {
@@ -261,6 +331,29 @@ typedef struct omvi_plan {
 omv_status omvi_plan_resolve(const omv_board *b, const omv_request *req, omvi_plan *out,
                              omv_error *err);
 void omvi_plan_free(omvi_plan *p);
+/** Append a step (@p path copied, may be NULL). @return OMV_OK or OMV_E_NOMEM. */
+omv_status omvi_plan_add(omvi_plan *p, omvi_step_kind k, size_t part, const char *path, uint64_t size,
+                         omv_error *err);
+/**
+ * --read NAME=FILE of @p req as READ steps appended to @p out: partitions
+ * that exist and can be read, outputs that are regular files or new
+ * (omvi_output_check()), no two outputs the same file (by device and inode,
+ * whatever their spelling). @p ids receives each output's identity.
+ * @return OMV_OK, OMV_E_USAGE, OMV_E_UNSUPPORTED, OMV_E_IMAGE, OMV_E_NOMEM.
+ */
+omv_status omvi_plan_reads(const omv_board *b, const omv_request *req, omvi_plan *out, omvi_output_id *ids,
+                           omv_error *err);
+/**
+ * Parse firmware.lst (@p lst_path) for a full flash from @p dir: @p parts
+ * (room for every partition of @p b) gets the partitions it names in write
+ * order (the board's flash_order first, then list order), *n_parts how
+ * many. Opened as an input (a FIFO, device or directory is refused; at most
+ * OMVI_MAX_LIST_FILE bytes); a UTF-8 BOM and CR LF are accepted.
+ * @return OMV_OK; OMV_E_IMAGE ("FILE:LINE: ..." for a bad line, or a list
+ *         that names nothing); OMV_E_READONLY; OMV_E_NOMEM.
+ */
+omv_status omvi_firmware_list(const omv_board *b, const char *dir, const char *lst_path, size_t *parts,
+                              size_t *n_parts, omv_error *err);
 const char *omvi_step_name(omvi_step_kind k);
 
 /* ---- the plan as a transport sees it (plan_view.c) --------------------- */
@@ -287,11 +380,23 @@ typedef struct omvi_file_source {
     struct omv_source src;
     FILE *f;
     const char *path;
+    omvi_file_id snap;  /**< the file as planned: src.size is snap.size */
     uint64_t done;
 } omvi_file_source;
 
-omv_status omvi_file_source_open(omvi_file_source *s, const char *path, uint64_t size,
+/**
+ * Open the image @p path for streaming, refusing it (OMV_E_IMAGE) unless it
+ * is still the file @p snap describes (same file, size and mtime as when the
+ * plan was made).
+ */
+omv_status omvi_file_source_open(omvi_file_source *s, const char *path, const omvi_file_id *snap,
                                  omv_error *err);
+/**
+ * After the transport's write: OMV_E_IMAGE when the image changed while it
+ * was written (appended to, rewritten in place, replaced): the camera then
+ * holds a mix, and the run must not end as a success.
+ */
+omv_status omvi_file_source_recheck(const omvi_file_source *s, omv_error *err);
 void omvi_file_source_close(omvi_file_source *s);
 
 typedef struct omvi_verify_sink {
@@ -302,7 +407,8 @@ typedef struct omvi_verify_sink {
     uint64_t off;
 } omvi_verify_sink;
 
-omv_status omvi_verify_sink_open(omvi_verify_sink *s, const char *path, uint64_t size,
+/** Open the image @p path (still the file @p snap describes) to compare read-back bytes with. */
+omv_status omvi_verify_sink_open(omvi_verify_sink *s, const char *path, const omvi_file_id *snap,
                                  omv_error *err);
 /** After read(): checks the whole image was compared. */
 omv_status omvi_verify_sink_finish(omvi_verify_sink *s, omv_error *err);
@@ -312,14 +418,15 @@ typedef struct omvi_file_sink {
     struct omv_sink sink;
     FILE *f;
     char *path;        /**< final name */
-    char *partial;     /**< PATH.partial */
+    char *partial;     /**< PATH.partial-XXXXXX (mkstemp) */
     uint64_t written;
 } omvi_file_sink;
 
+/** Create the temporary file next to PATH (see omvi_output_open()). */
 omv_status omvi_file_sink_open(omvi_file_sink *s, const char *path, omv_error *err);
-/** Flush, fsync and rename PATH.partial to PATH. */
+/** Flush, fsync and rename the temporary file to PATH (see omvi_output_replace()). */
 omv_status omvi_file_sink_commit(omvi_file_sink *s, omv_error *err);
-/** Remove PATH.partial if not committed and free. */
+/** Remove the temporary file if not committed and free. */
 void omvi_file_sink_abort(omvi_file_sink *s);
 
 /* ---- host services (host_services.c) ----------------------------------- */
@@ -367,6 +474,8 @@ void omvi_log(const omv_callbacks *cb, enum omv_log_level level, const char *fmt
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
+/** Debug log "transport plugin dfu 0.1.0 loaded from /real/path/omvflash_dfu.so" (omvflashd -v). */
+void omvi_log_plugin(const omv_callbacks *cb, const char *role, const omvi_plugin *p);
 /** Whether a message at @p level would reach anyone. */
 int omvi_log_wanted(const omv_callbacks *cb, enum omv_log_level level);
 uint64_t omvi_now_ms(void);

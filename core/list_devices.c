@@ -62,6 +62,7 @@ static omv_status list_with(const omv_board *b, const char *name, enum omv_plugi
     omv_status st = omvi_load_board_plugin(b, name, kind, plugin_dir, &plugin, &opts, err);
     if (st != OMV_OK)
         return st;
+    omvi_log_plugin(c->cb, kind == OMV_PLUGIN_ENTRY ? "entry" : "transport", &plugin);
     int entry = kind == OMV_PLUGIN_ENTRY;
     size_t n_ids = (entry ? 0 : b->n_boot_ids) + b->n_app_ids;
     struct omv_usb_id *ids = calloc(n_ids ? n_ids : 1, sizeof *ids);

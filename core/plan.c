@@ -37,8 +37,8 @@ void omvi_plan_free(omvi_plan *p)
     p->n = 0;
 }
 
-static omv_status add_step(omvi_plan *p, omvi_step_kind k, size_t part, const char *path,
-                           uint64_t size, omv_error *err)
+omv_status omvi_plan_add(omvi_plan *p, omvi_step_kind k, size_t part, const char *path, uint64_t size,
+                         omv_error *err)
 {
     omvi_step *s = realloc(p->steps, (p->n + 1) * sizeof *s);
     if (!s)
@@ -50,6 +50,7 @@ static omv_status add_step(omvi_plan *p, omvi_step_kind k, size_t part, const ch
     s->size = size;
     s->path = NULL;
     s->missing = 0;
+    memset(&s->snap, 0, sizeof s->snap);
     if (path && !(s->path = omvi_strdup(path)))
         return omv_error_set(err, OMV_E_NOMEM, "out of memory");
     p->n++;
@@ -138,117 +139,6 @@ static omv_status explicit_images(const omv_board *b, const omv_request *req, wl
     return OMV_OK;
 }
 
-static char *trim(char *s)
-{
-    while (isspace((unsigned char)*s))
-        s++;
-    char *e = s + strlen(s);
-    while (e > s && isspace((unsigned char)e[-1]))
-        *--e = '\0';
-    return s;
-}
-
-static long find_by_image(const omv_board *b, const char *image)
-{
-    for (size_t i = 0; i < b->n_parts; i++)
-        if (b->parts[i].image && strcmp(b->parts[i].image, image) == 0)
-            return (long)i;
-    return -1;
-}
-
-/* firmware.lst: one image name per line; '#' comments and blank lines ignored. */
-static omv_status firmware_list(const omv_board *b, const char *dir, const char *lst_path,
-                                wlist *w, omv_error *err)
-{
-    FILE *f = fopen(lst_path, "r");
-    char eb[128];
-    if (!f)
-        return omv_error_set(err, OMV_E_IMAGE, "%s: %s", lst_path,
-                             omvi_strerror(errno, eb, sizeof eb));
-    size_t *listed = calloc(b->n_parts, sizeof *listed); /* line per partition, 0 = not listed */
-    size_t *order = calloc(b->n_parts, sizeof *order);
-    size_t n_order = 0;
-    if (!listed || !order) {
-        fclose(f);
-        free(listed);
-        free(order);
-        return omv_error_set(err, OMV_E_NOMEM, "out of memory");
-    }
-    char *line = NULL;
-    size_t cap = 0;
-    int lineno = 0;
-    omv_status st = OMV_OK;
-    while (getline(&line, &cap, f) >= 0) {
-        lineno++;
-        char *hash = strchr(line, '#');
-        if (hash)
-            *hash = '\0';
-        char *name = trim(line);
-        if (!*name)
-            continue;
-        if (!omvi_valid_file_name(name)) {
-            st = omv_error_set(err, OMV_E_IMAGE, "%s:%d: '%s' must be a file name without '/'",
-                               lst_path, lineno, name);
-            break;
-        }
-        long idx = find_by_image(b, name);
-        if (idx < 0) {
-            char images[512] = "";
-            size_t off = 0;
-            for (size_t i = 0; i < b->n_parts && off < sizeof images; i++) {
-                if (!b->parts[i].image || b->parts[i].info.read_only)
-                    continue;
-                int k = snprintf(images + off, sizeof images - off, "%s%s", off ? ", " : "",
-                                 b->parts[i].image);
-                if (k < 0)
-                    break;
-                off += (size_t)k;
-            }
-            st = omv_error_set(err, OMV_E_IMAGE,
-                               "%s:%d: '%s' is not the image of any partition of %s (images: %s)",
-                               lst_path, lineno, name, b->name, images);
-            break;
-        }
-        if (b->parts[idx].info.read_only) {
-            st = omv_error_set(err, OMV_E_READONLY, "%s:%d: '%s' is for partition %s, which is read-only",
-                               lst_path, lineno, name, b->parts[idx].name);
-            break;
-        }
-        if (listed[idx]) {
-            st = omv_error_set(err, OMV_E_IMAGE, "%s:%d: '%s' is listed twice (first at line %zu)",
-                               lst_path, lineno, name, listed[idx]);
-            break;
-        }
-        char *path = join_path(dir, name);
-        struct stat sb;
-        if (path && stat(path, &sb) != 0) {
-            st = omv_error_set(err, OMV_E_IMAGE, "%s:%d: %s: %s", lst_path, lineno, path,
-                               omvi_strerror(errno, eb, sizeof eb));
-            free(path);
-            break;
-        }
-        free(path);
-        listed[idx] = (size_t)lineno;
-        order[n_order++] = (size_t)idx;
-    }
-    free(line);
-    fclose(f);
-    if (st == OMV_OK && n_order == 0)
-        st = omv_error_set(err, OMV_E_IMAGE, "%s lists no images", lst_path);
-    /* the board's flash order first, then anything else listed, in list order */
-    for (size_t i = 0; st == OMV_OK && i < b->n_flash_order; i++) {
-        size_t p = b->flash_order[i];
-        if (listed[p])
-            st = wlist_add(w, p, join_path(dir, b->parts[p].image), err);
-    }
-    for (size_t i = 0; st == OMV_OK && i < n_order; i++)
-        if (!wlist_has(w, order[i]))
-            st = wlist_add(w, order[i], join_path(dir, b->parts[order[i]].image), err);
-    free(listed);
-    free(order);
-    return st;
-}
-
 static omv_status firmware_dir(const omv_board *b, const char *dir, wlist *w, omv_error *err)
 {
     char eb[128];
@@ -262,8 +152,13 @@ static omv_status firmware_dir(const omv_board *b, const char *dir, wlist *w, om
         char *lst = join_path(dir, b->firmware_list);
         if (!lst)
             return omv_error_set(err, OMV_E_NOMEM, "out of memory");
-        if (stat(lst, &sb) == 0) {
-            omv_status st = firmware_list(b, dir, lst, w, err);
+        if (lstat(lst, &sb) == 0) {
+            size_t *parts = calloc(b->n_parts ? b->n_parts : 1, sizeof *parts), n = 0;
+            omv_status st = parts ? omvi_firmware_list(b, dir, lst, parts, &n, err)
+                                  : omv_error_set(err, OMV_E_NOMEM, "out of memory");
+            for (size_t i = 0; st == OMV_OK && i < n; i++)
+                st = wlist_add(w, parts[i], join_path(dir, b->parts[parts[i]].image), err);
+            free(parts);
             free(lst);
             return st;
         }
@@ -300,52 +195,26 @@ static omv_status firmware_dir(const omv_board *b, const char *dir, wlist *w, om
     return OMV_OK;
 }
 
-/* Step 2: exists, regular, readable, not empty, fits. */
-static omv_status check_image(const omv_board *b, size_t part, const char *path, uint64_t *size,
+/* Step 2: exists, regular, readable, not empty, fits; its identity (device,
+ * inode, size, mtime) is what the write checks again when it opens it and
+ * when it is done (a file still being downloaded or rewritten is caught). */
+static omv_status check_image(const omv_board *b, size_t part, const char *path, omvi_file_id *snap,
                               omv_error *err)
 {
-    char eb[128];
     const char *pn = b->parts[part].name;
-    struct stat sb;
-    if (stat(path, &sb) != 0)
-        return omv_error_set(err, OMV_E_IMAGE, "%s (image for %s): %s", path, pn,
-                             omvi_strerror(errno, eb, sizeof eb));
-    if (!S_ISREG(sb.st_mode))
-        return omv_error_set(err, OMV_E_IMAGE, "%s (image for %s): not a regular file", path, pn);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return omv_error_set(err, OMV_E_IMAGE, "%s (image for %s): %s", path, pn,
-                             omvi_strerror(errno, eb, sizeof eb));
-    fclose(f);
-    if (sb.st_size == 0)
+    char what[96];
+    snprintf(what, sizeof what, " (image for %s)", pn);
+    int fd;
+    omv_status st = omvi_open_input(path, what, 0, OMV_E_IMAGE, &fd, snap, err);
+    if (st != OMV_OK)
+        return st;
+    close(fd);
+    if (snap->size == 0)
         return omv_error_set(err, OMV_E_IMAGE, "%s (image for %s) is empty", path, pn);
-    if ((uint64_t)sb.st_size > b->parts[part].info.size)
+    if (snap->size > b->parts[part].info.size)
         return omv_error_set(err, OMV_E_IMAGE, "%s is %llu bytes but partition %s holds %llu",
-                             path, (unsigned long long)sb.st_size, pn,
+                             path, (unsigned long long)snap->size, pn,
                              (unsigned long long)b->parts[part].info.size);
-    *size = (uint64_t)sb.st_size;
-    return OMV_OK;
-}
-
-static omv_status check_output(const char *path, omv_error *err)
-{
-    char eb[128];
-    const char *slash = strrchr(path, '/');
-    char dir[4096];
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == path)
-        snprintf(dir, sizeof dir, "/");
-    else
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    if (slash && slash[1] == '\0')
-        return omv_error_set(err, OMV_E_USAGE, "%s: output must be a file, not a directory", path);
-    struct stat sb;
-    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
-        return omv_error_set(err, OMV_E_IMAGE, "%s: is a directory", path);
-    if (access(dir, W_OK) != 0)
-        return omv_error_set(err, OMV_E_IMAGE, "%s: cannot write to %s: %s", path, dir,
-                             omvi_strerror(errno, eb, sizeof eb));
     return OMV_OK;
 }
 
@@ -356,7 +225,7 @@ static omv_status erase_step(const omv_board *b, omvi_plan *out, omv_error *err)
     if (b->filesystem < 0)
         return omv_error_set(err, OMV_E_USAGE, "%s declares no filesystem partition ([board] filesystem)",
                              b->path);
-    return add_step(out, OMVI_STEP_ERASE, (size_t)b->filesystem, NULL, OMVI_ERASE_BLOCK, err);
+    return omvi_plan_add(out, OMVI_STEP_ERASE, (size_t)b->filesystem, NULL, OMVI_ERASE_BLOCK, err);
 }
 
 static omv_status action_steps(const omv_board *b, const omv_request *req, omvi_plan *out,
@@ -383,7 +252,7 @@ static omv_status action_steps(const omv_board *b, const omv_request *req, omvi_
         for (size_t j = 0; j < i; j++)
             if (strcmp(req->actions[j], name) == 0)
                 return omv_error_set(err, OMV_E_USAGE, "action '%s' is requested twice", name);
-        omv_status st = add_step(out, OMVI_STEP_ACTION, k, NULL, 0, err);
+        omv_status st = omvi_plan_add(out, OMVI_STEP_ACTION, k, NULL, 0, err);
         if (st != OMV_OK)
             return st;
     }
@@ -427,90 +296,81 @@ static omv_status restore_images(const omv_board *b, const omv_request *req, wli
     return OMV_OK;
 }
 
+/* Writes (and verifies) of the images in @p w, each image checked and its
+ * identity kept; an image that is also a --read output is refused. */
+static omv_status write_steps(const omv_board *b, const omv_request *req, const wlist *w,
+                              const omvi_output_id *outs, omvi_plan *out, omv_error *err)
+{
+    omv_status st = OMV_OK;
+    for (size_t i = 0; st == OMV_OK && i < w->n; i++) {
+        const wr *v = &w->v[i];
+        if (v->missing) {
+            st = omvi_plan_add(out, OMVI_STEP_WRITE, v->part, v->path, 0, err);
+            if (st == OMV_OK)
+                out->steps[out->n - 1].missing = 1;
+            continue;
+        }
+        omvi_file_id snap;
+        st = check_image(b, v->part, v->path, &snap, err);
+        for (size_t r = 0; st == OMV_OK && r < req->n_reads; r++)
+            if (omvi_output_is_input(&outs[r], &snap))
+                st = omv_error_set(err, OMV_E_USAGE,
+                                   "%s is the image for %s and also the output of --read %s=%s: reading "
+                                   "would replace it before it is written",
+                                   v->path, b->parts[v->part].name, req->reads[r].partition, req->reads[r].path);
+        if (st == OMV_OK)
+            st = omvi_plan_add(out, OMVI_STEP_WRITE, v->part, v->path, snap.size, err);
+        if (st == OMV_OK)
+            out->steps[out->n - 1].snap = snap;
+        if (st == OMV_OK && req->verify && b->parts[v->part].info.readable) {
+            st = omvi_plan_add(out, OMVI_STEP_VERIFY, v->part, v->path, snap.size, err);
+            if (st == OMV_OK)
+                out->steps[out->n - 1].snap = snap;
+        }
+    }
+    return st;
+}
+
 omv_status omvi_plan_resolve(const omv_board *b, const omv_request *req, omvi_plan *out,
                              omv_error *err)
 {
     out->steps = NULL;
     out->n = 0;
     wlist w = {0};
-    omv_status st = OMV_OK;
     if (req->n_images > 0 && !req->images)
         return omv_error_set(err, OMV_E_USAGE, "n_images is set but images is NULL");
     if (req->n_reads > 0 && !req->reads)
         return omv_error_set(err, OMV_E_USAGE, "n_reads is set but reads is NULL");
     if (req->n_actions > 0 && !req->actions)
         return omv_error_set(err, OMV_E_USAGE, "n_actions is set but actions is NULL");
-    if (req->n_actions > 0)
+    omvi_output_id *outs = calloc(req->n_reads ? req->n_reads : 1, sizeof *outs);
+    if (!outs)
+        return omv_error_set(err, OMV_E_NOMEM, "out of memory");
+    /* Reads first, before any action, erase or write: what --read saves is
+     * what the camera held when the run began (--read P=backup --image
+     * P=new keeps the old contents). */
+    omv_status st = omvi_plan_reads(b, req, out, outs, err);
+    if (st == OMV_OK && req->n_actions > 0)
         st = action_steps(b, req, out, err);
     if (st == OMV_OK && req->erase_filesystem)
         st = erase_step(b, out, err);
-    if (st != OMV_OK) {
-        omvi_plan_free(out);
-        return st;
-    }
-    if (req->n_images > 0)
+    if (st == OMV_OK && req->n_images > 0)
         st = explicit_images(b, req, &w, err);
     /* With actions, a firmware dir only supplies the images to restore. */
     if (st == OMV_OK && req->n_actions > 0 && !req->no_restore)
         st = restore_images(b, req, &w, err);
     else if (st == OMV_OK && req->n_actions == 0 && req->n_images == 0 && req->firmware_dir)
         st = firmware_dir(b, req->firmware_dir, &w, err);
-    /* reads: partition exists and can be read */
-    char names[512];
-    omvi_board_part_names(b, names, sizeof names);
-    for (size_t i = 0; st == OMV_OK && i < req->n_reads; i++) {
-        const omv_image_spec *r = &req->reads[i];
-        if (!r->partition || !r->path || !*r->path) {
-            st = omv_error_set(err, OMV_E_USAGE, "read %zu: partition and file are required", i + 1);
-            break;
-        }
-        long idx = omvi_board_find(b, r->partition);
-        if (idx < 0) {
-            st = omv_error_set(err, OMV_E_USAGE, "%s has no partition '%s' (partitions: %s)",
-                               b->name, r->partition, names);
-            break;
-        }
-        if (!b->parts[idx].info.readable) {
-            st = omv_error_set(err, OMV_E_UNSUPPORTED,
-                               "partition %s cannot be read back (readable = no in %s)",
-                               r->partition, b->path);
-            break;
-        }
-        for (size_t j = 0; j < i; j++) {
-            if (strcmp(req->reads[j].path, r->path) == 0) {
-                st = omv_error_set(err, OMV_E_USAGE, "%s is the output of two reads", r->path);
-                break;
-            }
-        }
-        if (st == OMV_OK)
-            st = check_output(r->path, err);
-    }
-    if (st == OMV_OK && w.n == 0 && req->n_reads == 0 && out->n == 0)
+    if (st == OMV_OK && w.n == 0 && out->n == 0)
         st = omv_error_set(err, OMV_E_USAGE,
                            "nothing to do: give a firmware directory, images (NAME=FILE) or "
                            "partitions to read");
-    for (size_t i = 0; st == OMV_OK && i < w.n; i++) {
-        uint64_t size = 0;
-        if (w.v[i].missing) {
-            st = add_step(out, OMVI_STEP_WRITE, w.v[i].part, w.v[i].path, 0, err);
-            if (st == OMV_OK)
-                out->steps[out->n - 1].missing = 1;
-            continue;
-        }
-        st = check_image(b, w.v[i].part, w.v[i].path, &size, err);
-        if (st == OMV_OK)
-            st = add_step(out, OMVI_STEP_WRITE, w.v[i].part, w.v[i].path, size, err);
-        if (st == OMV_OK && req->verify && b->parts[w.v[i].part].info.readable)
-            st = add_step(out, OMVI_STEP_VERIFY, w.v[i].part, w.v[i].path, size, err);
-    }
-    for (size_t i = 0; st == OMV_OK && i < req->n_reads; i++) {
-        long idx = omvi_board_find(b, req->reads[i].partition);
-        st = add_step(out, OMVI_STEP_READ, (size_t)idx, req->reads[i].path,
-                      b->parts[idx].info.size, err);
-    }
+    if (st == OMV_OK)
+        st = write_steps(b, req, &w, outs, out, err);
     if (st == OMV_OK && !req->no_reset)
-        st = add_step(out, OMVI_STEP_RESET, 0, NULL, 0, err);
+        st = omvi_plan_add(out, OMVI_STEP_RESET, 0, NULL, 0, err);
     wlist_free(&w);
+    free(outs);
     if (st != OMV_OK)
         omvi_plan_free(out);
     return st;

@@ -1,9 +1,12 @@
 /*
  * Plugin loading by name: omvflash_<name>.so, searched in the request's plugin
- * dir, $OMVFLASH_PLUGIN_PATH, the build tree's plugin dir and the install dir.
- * The descriptor is checked completely before anything in it is used.
+ * dir, $OMVFLASH_PLUGIN_PATH, the build tree's plugin dir and the install dir
+ * (absolute directories only); the file found is loaded only if
+ * plugin_trust.c accepts it, by its real path. The descriptor is checked
+ * completely before anything in it is used.
  */
 #include <dlfcn.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -26,12 +29,21 @@ static int is_file(const char *path)
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-/* Append dir to the "searched" list; try dir/file. Returns 1 if found (path in out). */
-static int try_dir(const char *dir, size_t dlen, const char *file, char *out, size_t outlen,
-                   char *searched, size_t slen)
+/* Try dir/file; append dir to the "searched" list. @return 1 found (path in
+ * out), 0 not there, -1 refused (@p err set: a relative directory). @p from
+ * names where the directory came from, for the message. */
+static int try_dir(const char *dir, size_t dlen, const char *from, const char *file, const char *context,
+                   char *out, size_t outlen, char *searched, size_t slen, omv_error *err)
 {
     if (dlen == 0)
         return 0;
+    if (dir[0] != '/') {
+        omv_error_set(err, OMV_E_PLUGIN,
+                      "%s: plugin directory '%.*s' (%s) is not an absolute path: refusing to load plugins from "
+                      "it (it would depend on the current directory)",
+                      context, (int)dlen, dir, from);
+        return -1;
+    }
     size_t used = strlen(searched);
     snprintf(searched + used, slen - used, "%s%.*s", used ? ", " : "", (int)dlen, dir);
     int n = snprintf(out, outlen, "%.*s/%s", (int)dlen, dir, file);
@@ -40,35 +52,37 @@ static int try_dir(const char *dir, size_t dlen, const char *file, char *out, si
     return is_file(out);
 }
 
+/* Find omvflash_NAME.so; @p out gets its real path once plugin_trust.c
+ * accepted it (the first directory that has the file decides: a refused
+ * file is an error, never a reason to look further). */
 static omv_status find_plugin(const char *name, const char *plugin_dir, const char *context,
                               char *out, size_t outlen, omv_error *err)
 {
-    char file[128];
+    char file[128], cand[4096];
     snprintf(file, sizeof file, OMV_PLUGIN_FILE_PREFIX "%s" OMV_PLUGIN_FILE_SUFFIX, name);
     char searched[2048] = "";
-    if (plugin_dir && try_dir(plugin_dir, strlen(plugin_dir), file, out, outlen, searched,
-                              sizeof searched))
-        return OMV_OK;
+    int r = plugin_dir ? try_dir(plugin_dir, strlen(plugin_dir), "--plugin-dir", file, context, cand, sizeof cand,
+                                 searched, sizeof searched, err)
+                       : 0;
     const char *env = getenv("OMVFLASH_PLUGIN_PATH");
-    if (env) {
-        const char *p = env;
-        for (;;) {
-            const char *colon = strchr(p, ':');
-            size_t len = colon ? (size_t)(colon - p) : strlen(p);
-            if (try_dir(p, len, file, out, outlen, searched, sizeof searched))
-                return OMV_OK;
-            if (!colon)
-                break;
-            p = colon + 1;
-        }
+    for (const char *p = env; r == 0 && p;) {
+        const char *colon = strchr(p, ':');
+        size_t len = colon ? (size_t)(colon - p) : strlen(p);
+        r = try_dir(p, len, "from $OMVFLASH_PLUGIN_PATH", file, context, cand, sizeof cand, searched,
+                    sizeof searched, err);
+        p = colon ? colon + 1 : NULL;
     }
-    if (try_dir(OMV_BUILD_PLUGIN_DIR, strlen(OMV_BUILD_PLUGIN_DIR), file, out, outlen, searched,
-                sizeof searched))
-        return OMV_OK;
-    if (try_dir(OMV_INSTALL_PLUGIN_DIR, strlen(OMV_INSTALL_PLUGIN_DIR), file, out, outlen,
-                searched, sizeof searched))
-        return OMV_OK;
-    return omv_error_set(err, OMV_E_PLUGIN, "%s: %s not found in %s", context, file, searched);
+    if (r == 0)
+        r = try_dir(OMV_BUILD_PLUGIN_DIR, strlen(OMV_BUILD_PLUGIN_DIR), "the build tree", file, context, cand,
+                    sizeof cand, searched, sizeof searched, err);
+    if (r == 0)
+        r = try_dir(OMV_INSTALL_PLUGIN_DIR, strlen(OMV_INSTALL_PLUGIN_DIR), "the install dir", file, context,
+                    cand, sizeof cand, searched, sizeof searched, err);
+    if (r < 0)
+        return err ? err->code : OMV_E_PLUGIN;
+    if (r == 0)
+        return omv_error_set(err, OMV_E_PLUGIN, "%s: %s not found in %s", context, file, searched);
+    return omvi_plugin_trusted(cand, context, out, outlen, err);
 }
 
 void omvi_plugin_unload(omvi_plugin *p)
@@ -149,7 +163,7 @@ omv_status omvi_plugin_load(const char *name, enum omv_plugin_kind kind, const c
         return omv_error_set(err, OMV_E_PLUGIN,
                              "%s: '%s' is not a plugin name (use a-z, 0-9, '_' and '-')", context,
                              name ? name : "");
-    char path[4096];
+    char path[PATH_MAX];
     omv_status st = find_plugin(name, plugin_dir, context, path, sizeof path, err);
     if (st != OMV_OK)
         return st;

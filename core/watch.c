@@ -79,6 +79,7 @@ omv_status omv_watcher_open(const omv_board *board, const char *plugin_dir, cons
         if (st != OMV_OK)
             goto fail;
         w->nt = t + 1;
+        omvi_log_plugin(&w->cb, "transport", &w->tplugins[t]);
         omvi_host_init(&w->thosts[t], &w->cb, cancel, &w->topts[t]);
     }
     if (board->entry) {
@@ -86,6 +87,7 @@ omv_status omv_watcher_open(const omv_board *board, const char *plugin_dir, cons
         if (st != OMV_OK)
             goto fail;
         w->has_entry = 1;
+        omvi_log_plugin(&w->cb, "entry", &w->eplugin);
         omvi_host_init(&w->ehost, &w->cb, cancel, &w->eopts);
     }
 

@@ -158,7 +158,7 @@ case_slots_errors() {
                      and (.message | endswith("syntax.ini:2: syntax error: expected [section], key = value or a comment")))' \
         "$OUT" >/dev/null || fail "JSON error for the slots file: $(cat "$OUT")"
     run 18 "$OMVFLASHD" --board "$BOARD" --slots "$WORK/missing.ini"
-    assert_grep "$WORK/err" "missing.ini: cannot open: No such file or directory"
+    assert_grep "$WORK/err" "missing.ini: No such file or directory"
     write_slots
     run 2 "$OMVFLASHD" --board "$BOARD" --slots "$WORK/slots.ini" --slot C9
     assert_grep "$WORK/err" "--slot C9: $WORK/slots.ini names no such slot (it has: A1, A2, B1)"

@@ -164,6 +164,12 @@ static uint8_t execute_block(dfu_device_t *d)
     }
     if (p->mem < 0) /* special partition without a hook: accept, store nothing */
         return ST_OK;
+    if ((f = faults_take(d->faults, d->nfaults, FAULT_BITFLIP, d->alt, block))) {
+        /* A flash cell that does not take the data: the bootloader reports
+         * success, only a read-back can tell. */
+        d->xfer[0] ^= 0x01;
+        emu_log(d, "fault bitflip@%s:%u: byte 0 stored as 0x%02X", p->name, block, d->xfer[0]);
+    }
     const memory_desc_t *md = &cam->mems[p->mem];
     unsigned erased =
         flash_memory_write_block(d->mem[p->mem], (uint32_t)addr, d->xfer, len, p->limit);

@@ -95,6 +95,8 @@ bool fault_parse(const char *spec, fault_t *f, char *err, size_t errlen)
         f->kind = FAULT_STUCK;
     else if (strcmp(kind, "upload-short") == 0)
         f->kind = FAULT_UPLOAD_SHORT;
+    else if (strcmp(kind, "bitflip") == 0)
+        f->kind = FAULT_BITFLIP;
     else if (strncmp(kind, "slow=", 5) == 0) {
         f->kind = FAULT_SLOW;
         if (!parse_uint(kind + 5, &f->slow_ms)) {
@@ -110,7 +112,7 @@ bool fault_parse(const char *spec, fault_t *f, char *err, size_t errlen)
         if (s >= sizeof(status_names) / sizeof(*status_names)) {
             snprintf(err, errlen,
                      "bad --fault '%s': unknown kind '%s' (errTARGET..errSTALLEDPKT, stall, "
-                     "unplug, busy, slow=MS, stuck, upload-short)",
+                     "unplug, busy, slow=MS, stuck, upload-short, bitflip)",
                      spec, kind);
             return false;
         }

@@ -12,6 +12,7 @@ typedef enum {
     FAULT_SLOW,         /* completing GETSTATUS takes slow_ms */
     FAULT_STUCK,        /* errWRITE that survives CLRSTATUS/ABORT */
     FAULT_UPLOAD_SHORT, /* UPLOAD returns a 100-byte truncated frame */
+    FAULT_BITFLIP,      /* the block is stored with bit 0 of its first byte flipped; status OK */
 } fault_kind_t;
 
 typedef struct {

@@ -80,6 +80,16 @@ legacy_fw() { mkdir -p "$WORK/fw"; mkimage "$WORK/fw/firmware.bin" "$1"; }
 transport() { board "s/^transport = .*/transport = $1/" "s/^\[dfu\]/[$1]/"; }
 # noemu: run omvflashd without the emulator (nothing to talk to).
 noemu() { EMU_ON=0; }
+# plugin_copy NAME DIR MODE [FILE_MODE]: the build's omvflash_NAME.so copied
+# into $WORK/DIR, the directory chmod MODE (and the file FILE_MODE).
+plugin_copy() {
+    mkdir -p "$WORK/$2"
+    cp "$(dirname "$OMVFLASHD")/../plugins/omvflash_$1.so" "$WORK/$2/"
+    chmod "$3" "$WORK/$2"
+    if [ -n "${4:-}" ]; then chmod "$4" "$WORK/$2/omvflash_$1.so"; fi
+}
+# skip_unless_root: rows that make device nodes (mknod) need root.
+skip_unless_root() { if [ "$(id -u)" != 0 ]; then echo "SKIP: $ID needs root (mknod)"; exit 77; fi; }
 # skip_if_root: permission rows mean nothing to root (CI runs as root).
 skip_if_root() { if [ "$(id -u)" = 0 ]; then echo "SKIP: $ID needs a non-root user"; exit 77; fi; }
 # late MS: omvflashd starts MS ms after the device appeared (a slow host).
@@ -99,20 +109,28 @@ exec "$OMVFLASHD" "\$@"
 EOS
     CMD=(bash "$WORK/twice.sh")
 }
-# change_image_after_dnload FILE: while omvflashd runs, replace FILE (same
-# size, new bytes) once the emulator logged the first DNLOAD (needs omvemu -v,
-# whose log shares our stderr file). With that block slow, the write has sent
-# the old bytes and the verify step reads the new ones: a real read-back
-# mismatch, whatever the host's speed (valgrind included).
+# change_image_after_dnload FILE [replace|append|rewrite]: while omvflashd
+# runs, change FILE once the emulator logged the first DNLOAD (needs omvemu
+# -v, whose log shares our stderr file): replace it by another file of the
+# same size (default), append 4 KiB to it (a download still running), or
+# rewrite its bytes in place. With that block slow, the write is still
+# running when the file changes, whatever the host's speed (valgrind too).
 change_image_after_dnload() {
+    local how
+    case ${2:-replace} in
+    replace) how="head -c \$(stat -c %s '$1') /dev/urandom >'$1.new' && mv '$1.new' '$1'" ;;
+    append) how="head -c 4096 /dev/urandom >>'$1'" ;;
+    rewrite) how="head -c \$(stat -c %s '$1') /dev/urandom | dd of='$1' conv=notrunc status=none" ;;
+    esac
     cat >"$WORK/change.sh" <<EOS
 "$OMVFLASHD" "\$@" & pid=\$!
 for i in \$(seq 1 1000); do grep -q 'DNLOAD alt=' "$WORK/err" && break; sleep 0.02; done
-head -c \$(stat -c %s "$1") /dev/urandom >"$1.new" && mv "$1.new" "$1"
+$how
 wait \$pid
 EOS
     CMD=(bash "$WORK/change.sh")
 }
+
 # busy VID:PID: another program has the camera: usb_claim (a libusb host)
 # claims its interface and holds it while the row's omvflashd runs; exit 50
 # if it could not claim first.

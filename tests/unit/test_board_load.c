@@ -184,7 +184,7 @@ static void test_missing_file(void **state)
     omv_error err = {0};
     assert_int_equal(omv_board_load("boards/good/nope.ini", &b, &err), OMV_E_BOARD);
     assert_null(b);
-    assert_string_equal(err.msg, "boards/good/nope.ini: cannot open board file: No such file or directory");
+    assert_string_equal(err.msg, "boards/good/nope.ini (board file): No such file or directory");
 }
 
 /* Each shipped board names its release folder and arch string: the firmware

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -168,7 +170,46 @@ static void test_image_checks(void **state)
     expect_error(&req, OMV_E_IMAGE, D "/missing.bin (image for ROMFS0): No such file or directory");
     omv_image_spec dir[] = {{"ROMFS0", D}};
     req.images = dir;
-    expect_error(&req, OMV_E_IMAGE, D " (image for ROMFS0): not a regular file");
+    expect_error(&req, OMV_E_IMAGE, D " (image for ROMFS0) is a directory, not a regular file");
+    /* a FIFO is refused at once, never waited on */
+    mkfifo(D "/fifo.bin", 0600);
+    omv_image_spec fifo[] = {{"ROMFS0", D "/fifo.bin"}};
+    req.images = fifo;
+    expect_error(&req, OMV_E_IMAGE, D "/fifo.bin (image for ROMFS0) is a FIFO, not a regular file");
+    /* the plan keeps what it checked: the write compares the file with it */
+    omv_image_spec ok[] = {{"ROMFS0", D "/empty.bin"}};
+    tu_write_pattern(D "/empty.bin", 300, 1);
+    req.images = ok;
+    omvi_plan plan;
+    omv_error err;
+    assert_int_equal(resolve(&req, &plan, &err), OMV_OK);
+    struct stat st;
+    assert_int_equal(stat(D "/empty.bin", &st), 0);
+    assert_int_equal(plan.steps[0].snap.size, 300);
+    assert_true(plan.steps[0].snap.ino == st.st_ino && plan.steps[0].snap.dev == st.st_dev);
+    assert_true(plan.steps[0].snap.mtime.tv_nsec == st.st_mtim.tv_nsec);
+    omvi_plan_free(&plan);
+}
+
+/* firmware.lst is an input like the board file: refused unless a regular
+ * file of a sane size; a UTF-8 BOM (Windows editors) is not part of a name. */
+static void test_firmware_list_file(void **state)
+{
+    (void)state;
+    tu_write_pattern(D "/firmware.bin", 5000, 1);
+    tu_write_pattern(D "/romfs0.img", 300, 2);
+    omv_request req = {.firmware_dir = D, .no_reset = 1};
+    tu_write_text(D "/firmware.lst", "\xEF\xBB\xBF" "firmware.bin\r\nromfs0.img\r\n");
+    expect_plan(&req, "write FIRMWARE, write ROMFS0");
+    unlink(D "/firmware.lst");
+    mkdir(D "/firmware.lst", 0700);
+    expect_error(&req, OMV_E_IMAGE, D "/firmware.lst is a directory, not a regular file");
+    rmdir(D "/firmware.lst");
+    mkfifo(D "/firmware.lst", 0600);
+    expect_error(&req, OMV_E_IMAGE, D "/firmware.lst is a FIFO, not a regular file");
+    unlink(D "/firmware.lst");
+    tu_write_sparse(D "/firmware.lst", 65537);
+    expect_error(&req, OMV_E_IMAGE, D "/firmware.lst is 65537 bytes; more than 65536 is not one");
 }
 
 static void test_ae3_oversized(void **state)
@@ -237,6 +278,57 @@ static void test_reads(void **state)
                  "Fake Camera has no partition 'XX' (partitions: BOOT, FIRMWARE, ROMFS0, FS, NOREAD)");
 }
 
+/* Reads run first: --read FS=old --image FS=new saves what the camera held. */
+static void test_reads_before_writes(void **state)
+{
+    (void)state;
+    tu_write_pattern(D "/new.bin", 100, 1);
+    omv_image_spec im[] = {{"FS", D "/new.bin"}};
+    omv_image_spec rd[] = {{"FS", D "/old.bin"}};
+    omv_request req = {.images = im, .n_images = 1, .reads = rd, .n_reads = 1, .verify = 1,
+                       .erase_filesystem = 1};
+    expect_plan(&req, "read FS, erase FS, write FS, verify FS, reset");
+}
+
+/* Outputs are compared as files, not as names; links, devices and FIFOs are
+ * never written through or replaced; an output may not be an input. */
+static void test_output_identity(void **state)
+{
+    (void)state;
+    mkdir(D "/sub", 0700);
+    omv_image_spec same[] = {{"BOOT", D "/b.bin"}, {"FS", D "/sub/../b.bin"}};
+    omv_request req = {.reads = same, .n_reads = 2};
+    expect_error(&req, OMV_E_USAGE,
+                 D "/b.bin (--read BOOT) and " D "/sub/../b.bin (--read FS) are the same file: each read needs "
+                   "its own output");
+    tu_write_pattern(D "/a.bin", 10, 1);
+    assert_int_equal(link(D "/a.bin", D "/hard.bin"), 0);
+    omv_image_spec hard[] = {{"BOOT", D "/a.bin"}, {"FS", D "/hard.bin"}};
+    req.reads = hard;
+    expect_error(&req, OMV_E_USAGE,
+                 D "/a.bin (--read BOOT) and " D "/hard.bin (--read FS) are the same file: each read needs its "
+                   "own output");
+    assert_int_equal(symlink(D "/a.bin", D "/link.bin"), 0);
+    omv_image_spec lnk[] = {{"FS", D "/link.bin"}};
+    req.reads = lnk;
+    req.n_reads = 1;
+    expect_error(&req, OMV_E_IMAGE,
+                 D "/link.bin is a symbolic link: --read writes only regular files (it never follows a link or "
+                   "writes into a device); name a regular file or a new one");
+    omv_image_spec dev[] = {{"FS", "/dev/null"}};
+    req.reads = dev;
+    expect_error(&req, OMV_E_IMAGE,
+                 "/dev/null is a character device: --read writes only regular files (it never follows a link "
+                 "or writes into a device); name a regular file or a new one");
+    omv_image_spec im[] = {{"FIRMWARE", D "/./a.bin"}};
+    req.reads = &hard[1]; /* FS -> hard.bin: the same file as the image a.bin */
+    req.images = im;
+    req.n_images = 1;
+    expect_error(&req, OMV_E_USAGE,
+                 D "/./a.bin is the image for FIRMWARE and also the output of --read FS=" D
+                   "/hard.bin: reading would replace it before it is written");
+}
+
 static void test_nothing_to_do(void **state)
 {
     (void)state;
@@ -256,6 +348,9 @@ int main(void)
         cmocka_unit_test_setup(test_ae3_oversized, fresh),
         cmocka_unit_test_setup(test_explicit_images, fresh),
         cmocka_unit_test_setup(test_reads, fresh),
+        cmocka_unit_test_setup(test_reads_before_writes, fresh),
+        cmocka_unit_test_setup(test_output_identity, fresh),
+        cmocka_unit_test_setup(test_firmware_list_file, fresh),
         cmocka_unit_test_setup(test_nothing_to_do, fresh),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,0 +1,160 @@
+/*
+ * What each step of a run does: write an image (the file as the plan checked
+ * it, re-checked once written), verify it, read a partition into a file,
+ * erase, run a board action.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "flash_run.h"
+
+const struct omv_dev_partition *omvi_run_dev_find(const omvi_run *r, const char *name)
+{
+    for (size_t i = 0; i < r->n_dev; i++)
+        if (strcmp(r->dev[i].name, name) == 0)
+            return &r->dev[i];
+    return NULL;
+}
+
+static struct omv_target target_of(const omvi_run *r, size_t part)
+{
+    const omvi_partition *p = &r->b->parts[part];
+    const struct omv_dev_partition *d = omvi_run_dev_find(r, p->name);
+    struct omv_target t = {.name = p->name,
+                           .index = d ? d->index : 0,
+                           .size = p->info.size,
+                           .timeout_ms = p->info.timeout_ms};
+    return t;
+}
+
+/* A device error on a partition that a board action repairs (AE3: an
+ * uninitialised MRAM refuses RWFS/ROMFS0 writes) names that action. */
+static void suggest_recovery(omvi_run *r, size_t part)
+{
+    for (size_t i = 0; i < r->b->n_actions; i++) {
+        const omvi_plugin_section *a = &r->b->actions[i];
+        int ran = 0; /* no point suggesting an action this run already did */
+        for (size_t j = 0; j < r->plan.n; j++)
+            ran |= r->plan.steps[j].kind == OMVI_STEP_ACTION && r->plan.steps[j].part == i;
+        for (size_t k = 0; !ran && k < a->n_recovers; k++) {
+            if (a->recovers[k] != part)
+                continue;
+            size_t len = strlen(r->err->msg);
+            snprintf(r->err->msg + len, sizeof r->err->msg - len,
+                     "; if %s refuses every write, repair it with --action %s (see --list-actions)",
+                     r->b->parts[part].name, a->title);
+            return;
+        }
+    }
+}
+
+static omv_status do_write(omvi_run *r, const omvi_step *s)
+{
+    struct omv_target t = target_of(r, s->part);
+    omvi_file_source src;
+    omv_status st = omvi_file_source_open(&src, s->path, &s->snap, r->err);
+    if (st == OMV_OK) {
+        st = r->ops->write(r->session, &t, &src.src, r->err);
+        if (st == OMV_OK)
+            st = omvi_file_source_recheck(&src, r->err);
+        omvi_file_source_close(&src);
+    }
+    if (st != OMV_OK)
+        omv_error_prefix(r->err, "write %s (%s)", t.name, s->path);
+    if (st == OMV_E_DEVICE)
+        suggest_recovery(r, s->part);
+    return st;
+}
+
+static omv_status do_verify(omvi_run *r, const omvi_step *s)
+{
+    struct omv_target t = target_of(r, s->part);
+    omvi_verify_sink sink;
+    omv_status st = omvi_verify_sink_open(&sink, s->path, &s->snap, r->err);
+    if (st == OMV_OK) {
+        st = r->ops->read(r->session, &t, s->size, &sink.sink, r->err);
+        if (st == OMV_OK)
+            st = omvi_verify_sink_finish(&sink, r->err);
+        omvi_verify_sink_close(&sink);
+    }
+    if (st != OMV_OK)
+        omv_error_prefix(r->err, "verify %s (%s)", t.name, s->path);
+    return st;
+}
+
+static omv_status do_read(omvi_run *r, const omvi_step *s)
+{
+    struct omv_target t = target_of(r, s->part);
+    omvi_file_sink sink;
+    omv_status st = omvi_file_sink_open(&sink, s->path, r->err);
+    if (st == OMV_OK) {
+        st = r->ops->read(r->session, &t, s->size, &sink.sink, r->err);
+        if (st == OMV_OK && sink.written != s->size)
+            st = omv_error_set(r->err, OMV_E_IO, "device returned %llu of %llu bytes",
+                               (unsigned long long)sink.written, (unsigned long long)s->size);
+        if (st == OMV_OK)
+            st = omvi_file_sink_commit(&sink, r->err);
+        omvi_file_sink_abort(&sink); /* removes the temporary file unless committed */
+    }
+    if (st != OMV_OK)
+        omv_error_prefix(r->err, "read %s into %s", t.name, s->path);
+    return st;
+}
+
+/* A source of zeros: --erase-filesystem writes one block of them. */
+static omv_status zero_read(void *ctx, uint8_t *buf, size_t len, size_t *got, omv_error *err)
+{
+    (void)err;
+    uint64_t *left = ctx;
+    size_t n = *left < len ? (size_t)*left : len;
+    memset(buf, 0, n);
+    *left -= n;
+    *got = n;
+    return OMV_OK;
+}
+
+static omv_status do_erase(omvi_run *r, const omvi_step *s)
+{
+    struct omv_target t = target_of(r, s->part);
+    if (r->ops->erase) {
+        omv_status st = r->ops->erase(r->session, &t, r->err);
+        if (st != OMV_OK)
+            omv_error_prefix(r->err, "erase %s", t.name);
+        return st;
+    }
+    uint64_t left = s->size;
+    struct omv_source src = {.ctx = &left, .size = s->size, .read = zero_read};
+    omv_status st = r->ops->write(r->session, &t, &src, r->err);
+    if (st != OMV_OK)
+        omv_error_prefix(r->err, "erase %s", t.name);
+    return st;
+}
+
+static omv_status do_action(omvi_run *r, const omvi_step *s)
+{
+    const omvi_plugin_section *a = &r->b->actions[s->part];
+    omvi_host ah;
+    omvi_host_init(&ah, r->cb, r->req->cancel, &r->act_opts[s->part]);
+    omvi_host_enable_partition_write(&ah, r->b, r->ops, r->session, r->dev, r->n_dev);
+    ah.step = r->h->step;
+    ah.partition = a->title;
+    ah.index = r->h->index;
+    ah.count = r->h->count;
+    omv_status st = r->act_plugins[s->part].desc->action->run(&ah.host, r->err);
+    if (st != OMV_OK)
+        omv_error_prefix(r->err, "action %s", a->title);
+    return st;
+}
+
+omv_status omvi_run_step(omvi_run *r, const omvi_step *s)
+{
+    switch (s->kind) {
+    case OMVI_STEP_WRITE: return do_write(r, s);
+    case OMVI_STEP_VERIFY: return do_verify(r, s);
+    case OMVI_STEP_READ: return do_read(r, s);
+    case OMVI_STEP_ERASE: return do_erase(r, s);
+    case OMVI_STEP_ACTION: return do_action(r, s);
+    case OMVI_STEP_RESET: break;
+    }
+    return omv_error_set(r->err, OMV_E_FAILED, "internal error: step %s run as a plain step", omvi_step_name(s->kind));
+}
