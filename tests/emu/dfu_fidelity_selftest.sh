@@ -183,6 +183,12 @@ probe --window-ms 300 -- alt:1 st sleep:600 state
 expect $t "alt ok" "st status=0 state=2 poll=0" "state ERR LIBUSB_ERROR_NO_DEVICE" &&
     ok "$t: GETSTATUS alone does not: the bootloader leaves after 300 ms"
 
+t=window_ended_by_unconfigure
+probe -- alt:1 "dn:0:$A" st st config:-1 release config:-1 state
+expect $t "alt ok" "dn ok" "st status=0 state=4 poll=0" "st status=0 state=5 poll=0" \
+    "config ERR LIBUSB_ERROR_BUSY" "release ok" "config ok" "state ERR LIBUSB_ERROR_NO_DEVICE" &&
+    ok "$t: unconfiguring (refused while the interface is claimed) un-mounts TinyUSB: the bootloader leaves, attached or not"
+
 # --- 9. Timing model: per-block read and data-stage times ---------------------
 t=read_time_model
 printf '[timing]\nread_us_per_block=100000\ndata_us_per_block=40960\n[timing:ospi]\nread_us_per_block=300000\n' >m.ini

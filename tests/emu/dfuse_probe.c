@@ -17,6 +17,9 @@
  *     sleep:MS
  *     to:MS           control timeout of the following requests (default 5000)
  *     reset           USB port reset, prints "reset ok" or "reset ERR ..."
+ *     release         release interface 0, prints "release ok" or "release ERR ..."
+ *     config:N        set configuration N (-1: unconfigured), prints "config ok" or
+ *                     "config ERR ..."
  * Exit 0 when every step could be sent (errors from the device are printed,
  * not fatal), 1 if the device is not there, 2 on usage errors. */
 #define _POSIX_C_SOURCE 200809L
@@ -73,7 +76,7 @@ static int step(libusb_device_handle *h, const char *s)
 {
     static uint8_t buf[8192];
     unsigned a = 0, b = 0;
-    int r;
+    int r, c;
     if (sscanf(s, "alt:%u", &a) == 1) {
         print_result("alt", libusb_set_interface_alt_setting(h, 0, (int)a));
     } else if (sscanf(s, "dn:%u:", &a) == 1) {
@@ -118,6 +121,10 @@ static int step(libusb_device_handle *h, const char *s)
         timeout_ms = a;
     } else if (!strcmp(s, "reset")) {
         print_result("reset", libusb_reset_device(h));
+    } else if (!strcmp(s, "release")) {
+        print_result("release", libusb_release_interface(h, 0));
+    } else if (sscanf(s, "config:%d", &c) == 1) {
+        print_result("config", libusb_set_configuration(h, c));
     } else if (sscanf(s, "sleep:%u", &a) == 1) {
         struct timespec ts = {a / 1000, (long)(a % 1000) * 1000000L};
         nanosleep(&ts, NULL);

@@ -135,6 +135,32 @@ static void claim_answer(emu_usbdev_t *dev, UMockdevIoctlClient *client, bool cl
     complete(client, 0, 0);
 }
 
+/* USBDEVFS_SETCONFIGURATION as the kernel answers it: EBUSY while the
+ * interface is claimed. Unconfiguring (-1 or 0: SET_CONFIGURATION 0)
+ * un-mounts TinyUSB, so the openmv_dfu bootloader's loop ends and it starts
+ * the application (docs/protocols.md §3.5 step 4): the device leaves. ST's
+ * stack (DfuSe cameras) just de-initialises its class. Lock held. */
+static void set_configuration(emu_usbdev_t *dev, UMockdevIoctlClient *client, int cfg, bool *left)
+{
+    emu_log(dev->dfu, "SETCONFIGURATION %d", cfg);
+    if (dev->claimed_by && umockdev_ioctl_client_get_connected(dev->claimed_by)) {
+        complete(client, -1, EBUSY);
+        return;
+    }
+    if (cfg > 0 || dev->dfu->dfuse) {
+        complete(client, 0, 0);
+        return;
+    }
+    if (dev->dfu->hung) { /* the request is never answered */
+        complete(client, -1, ETIMEDOUT);
+        return;
+    }
+    complete(client, 0, 0);
+    emu_log(dev->dfu, "device leaves: unconfigured");
+    mark_gone_locked(dev);
+    *left = true;
+}
+
 typedef struct {
     emu_usbdev_t *dev;
     UMockdevIoctlClient *client; /* referenced until answered */
@@ -407,8 +433,10 @@ static gboolean handle_ioctl(UMockdevIoctlBase *handler, UMockdevIoctlClient *cl
     }
     case USBDEVFS_SETCONFIGURATION: {
         unsigned cfg = resolve_uint(arg, &ok);
-        emu_log(dev->dfu, "SETCONFIGURATION %d", (int)cfg);
-        complete(client, ok ? 0 : -1, ok ? 0 : EFAULT);
+        if (ok)
+            set_configuration(dev, client, (int)cfg, &left);
+        else
+            complete(client, -1, EFAULT);
         break;
     }
     case USBDEVFS_RESET:
