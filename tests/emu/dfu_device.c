@@ -68,6 +68,22 @@ dfu_device_t *dfu_device_new(const camera_model_t *cam, const char *serial, cons
     return d;
 }
 
+void dfu_device_power_on(dfu_device_t *d)
+{
+    d->state = DFU_IDLE;
+    d->status = ST_OK;
+    d->alt = 0;
+    d->attached = false;
+    d->busy_forever = false;
+    d->sticky_error = false;
+    d->hung = false;
+    d->flashing = false;
+    d->pending_busy_us = 0;
+    memset(d->xfer, 0, sizeof(d->xfer));
+    if (d->cam->hooks && d->cam->hooks->on_session_start)
+        d->cam->hooks->on_session_start(d);
+}
+
 void dfu_device_free(dfu_device_t *d)
 {
     if (!d)

@@ -89,6 +89,12 @@ dfu_device_t *dfu_device_new(const camera_model_t *cam, const char *serial, cons
                              bool verbose);
 void dfu_device_free(dfu_device_t *d);
 
+/* A fresh boot of the bootloader (power cycle, or the application resetting
+ * into it again): DFU state, faults that wedged it, a hang, the transfer
+ * buffer (RAM) and the AE3 MPU regions start over; memories and counters
+ * stay. */
+void dfu_device_power_on(dfu_device_t *d);
+
 /* --load NAME=FILE: preset a partition's contents before the device appears. */
 bool dfu_device_load(dfu_device_t *d, const char *part, const char *file, char *err, size_t errlen);
 

@@ -78,6 +78,21 @@ if expect $t "alt ok" "dn ok" "st status=0 state=4 poll=0" "reset ERR LIBUSB_ERR
     fi
 fi
 
+t=hang_power_cycle
+rm -rf dump stats.json
+"$EMU" --camera ae3 --stats stats.json -- sh -c "'$PROBE' 37c5:96e3 alt:1 dn:1:$A st to:300 state;
+    echo 'cycle 1 100' >\"\$OMVEMU_POWER\"; sleep 0.6;
+    '$PROBE' 37c5:96e3 alt:1 dn:0:$A st st dn:1:$B st st" 2>err.txt | sed 's/ ms=[0-9]*$//' >out.txt
+if expect $t "alt ok" "dn ok" "st status=0 state=4 poll=0" "state ERR LIBUSB_ERROR_TIMEOUT" \
+        "alt ok" "dn ok" "st status=0 state=4 poll=0" "st status=0 state=5 poll=0" \
+        "dn ok" "st status=0 state=4 poll=0" "st status=0 state=5 poll=0"; then
+    if [ "$(stat_of hung)" = 1 ] && [ "$(stat_of blocks_written)" = 2 ]; then
+        ok "$t: after a port power cycle the camera boots again and takes a download from block 0"
+    else
+        fail $t "stats: $(cat stats.json)"
+    fi
+fi
+
 t=manifest_relocks_abort_does_not
 probe -- alt:1 "dn:0:$A" st st abort "dn:1:$B" st st dn:0:- st st "dn:2:$B" st to:300 state
 expect $t "alt ok" "dn ok" "st status=0 state=4 poll=0" "st status=0 state=5 poll=0" "abort ok" \

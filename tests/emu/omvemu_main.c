@@ -625,13 +625,7 @@ static void enter_dfu(void *user, bool forced)
         g_mutex_lock(&c->usb->lock);
         c->usb->gone = false;
         c->usb->leave_notified = false;
-        c->dfu->state = DFU_IDLE;
-        c->dfu->status = ST_OK;
-        c->dfu->attached = false;
-        c->dfu->busy_forever = false;
-        c->dfu->sticky_error = false;
-        if (c->cam->hooks && c->cam->hooks->on_session_start)
-            c->cam->hooks->on_session_start(c->dfu);
+        dfu_device_power_on(c->dfu);
         g_mutex_unlock(&c->usb->lock);
         c->present = c->removed = false;
     }
@@ -650,21 +644,16 @@ static gboolean appear_timeout(gpointer p)
 /* ---- port power (power_control.c): what uhubctl does to a real hub ---- */
 
 /* Power back on once the camera has left the bus: a fresh boot into its
- * bootloader on a new device number (errors and `busy`/`stuck` faults
- * cleared, the flash keeps what was written), like a DfuSe re-enumeration. */
+ * bootloader on a new device number (errors, a hang and `busy`/`stuck`
+ * faults cleared, the flash keeps what was written), like a DfuSe
+ * re-enumeration. */
 static gboolean power_on_when_gone(gpointer p)
 {
     camera_inst_t *c = p;
     if (c->present && !c->removed)
         return G_SOURCE_CONTINUE; /* its removal (DISCONNECT_NOTICE_MS) has not run yet */
     g_mutex_lock(&c->usb->lock);
-    c->dfu->state = DFU_IDLE;
-    c->dfu->status = ST_OK;
-    c->dfu->attached = false;
-    c->dfu->busy_forever = false;
-    c->dfu->sticky_error = false;
-    if (c->cam->hooks && c->cam->hooks->on_session_start)
-        c->cam->hooks->on_session_start(c->dfu);
+    dfu_device_power_on(c->dfu);
     g_mutex_unlock(&c->usb->lock);
     if (!c->retired)
         c->retired = g_ptr_array_new_with_free_func((GDestroyNotify)usbfs_dev_free);
