@@ -218,6 +218,60 @@ static omv_status parse_wait(const char *arg, uint32_t *ms, omv_error *err)
     return OMV_OK;
 }
 
+/* Options that exclude each other, or need another: one usage error each. */
+static omv_status check_modes(const struct cli_opts *o, omv_error *err)
+{
+    if ((o->mode == CLI_MODE_LIST || o->mode == CLI_MODE_ACTIONS) && o->flash_opt)
+        return omv_error_set(err, OMV_E_USAGE,
+                             "--%s only lists; --%s is for flashing (with --list-*: --board, --json, -v, -q, "
+                             "--plugin-dir, --slots)",
+                             o->mode == CLI_MODE_LIST ? "list-devices" : "list-actions", o->flash_opt);
+    if ((o->mode == CLI_MODE_FLASH || o->mode == CLI_MODE_ACTIONS) && !o->board)
+        return omv_error_set(err, OMV_E_USAGE, "--board FILE|NAME is required (e.g. --board boards/ae3.ini)");
+    if (o->mode == CLI_MODE_FLASH && o->firmware_dir && o->n_images && !o->n_actions)
+        return omv_error_set(err, OMV_E_USAGE, "--firmware and --image exclude each other");
+    return OMV_OK;
+}
+
+/* Watch mode and its production-line options. Sets max_devices for --once. */
+static omv_status check_watch(struct cli_opts *o, omv_error *err)
+{
+    if (o->slot && !o->slots_file)
+        return omv_error_set(err, OMV_E_USAGE, "--slot NAME needs --slots FILE (the file naming the slots)");
+    if (o->slot && o->port)
+        return omv_error_set(err, OMV_E_USAGE, "--slot and --port exclude each other");
+    if (o->report_file && (o->mode != CLI_MODE_FLASH || o->dry_run))
+        return omv_error_set(err, OMV_E_USAGE, "--report records flashing runs; it does not combine with "
+                                               "--dry-run, --list-devices or --list-actions");
+    if (o->on_stuck && (!o->watch || !*o->on_stuck))
+        return omv_error_set(err, OMV_E_USAGE, "--on-stuck CMD needs a command and applies to --watch (or --max N)");
+    if (o->metrics_file && !o->watch)
+        return omv_error_set(err, OMV_E_USAGE, "--metrics counts the cameras of watch mode; add --watch (or --max N)");
+    if (o->jobs && !o->watch)
+        return omv_error_set(err, OMV_E_USAGE, "--jobs limits watch mode; add --watch (or --max N)");
+    if (o->watch) {
+        if (o->mode != CLI_MODE_FLASH)
+            return omv_error_set(err, OMV_E_USAGE, "--watch, --max and --once flash cameras; they do not combine "
+                                                   "with --list-devices or --list-actions");
+        if (o->dry_run)
+            return omv_error_set(err, OMV_E_USAGE, "--watch cannot be combined with --dry-run");
+        if (o->n_reads)
+            return omv_error_set(err, OMV_E_USAGE, "--watch cannot be combined with --read (every camera would "
+                                                   "write the same file)");
+        if (o->once && o->max_devices)
+            return omv_error_set(err, OMV_E_USAGE, "--once and --max exclude each other");
+        if (o->once)
+            o->max_devices = 1;
+    }
+    return OMV_OK;
+}
+
+static omv_status check_combinations(struct cli_opts *o, omv_error *err)
+{
+    omv_status st = check_modes(o, err);
+    return st == OMV_OK ? check_watch(o, err) : st;
+}
+
 omv_status cli_parse_args(int argc, char **argv, struct cli_opts *o, omv_error *err)
 {
     memset(o, 0, sizeof *o);
@@ -300,41 +354,5 @@ omv_status cli_parse_args(int argc, char **argv, struct cli_opts *o, omv_error *
     }
     if (optind < argc)
         return omv_error_set(err, OMV_E_USAGE, "unexpected argument '%s' (see --help)", argv[optind]);
-    if ((o->mode == CLI_MODE_LIST || o->mode == CLI_MODE_ACTIONS) && o->flash_opt)
-        return omv_error_set(err, OMV_E_USAGE,
-                             "--%s only lists; --%s is for flashing (with --list-*: --board, --json, -v, -q, "
-                             "--plugin-dir, --slots)",
-                             o->mode == CLI_MODE_LIST ? "list-devices" : "list-actions", o->flash_opt);
-    if ((o->mode == CLI_MODE_FLASH || o->mode == CLI_MODE_ACTIONS) && !o->board)
-        return omv_error_set(err, OMV_E_USAGE, "--board FILE|NAME is required (e.g. --board boards/ae3.ini)");
-    if (o->mode == CLI_MODE_FLASH && o->firmware_dir && o->n_images && !o->n_actions)
-        return omv_error_set(err, OMV_E_USAGE, "--firmware and --image exclude each other");
-    if (o->slot && !o->slots_file)
-        return omv_error_set(err, OMV_E_USAGE, "--slot NAME needs --slots FILE (the file naming the slots)");
-    if (o->slot && o->port)
-        return omv_error_set(err, OMV_E_USAGE, "--slot and --port exclude each other");
-    if (o->report_file && (o->mode != CLI_MODE_FLASH || o->dry_run))
-        return omv_error_set(err, OMV_E_USAGE, "--report records flashing runs; it does not combine with "
-                                               "--dry-run, --list-devices or --list-actions");
-    if (o->on_stuck && (!o->watch || !*o->on_stuck))
-        return omv_error_set(err, OMV_E_USAGE, "--on-stuck CMD needs a command and applies to --watch (or --max N)");
-    if (o->metrics_file && !o->watch)
-        return omv_error_set(err, OMV_E_USAGE, "--metrics counts the cameras of watch mode; add --watch (or --max N)");
-    if (o->jobs && !o->watch)
-        return omv_error_set(err, OMV_E_USAGE, "--jobs limits watch mode; add --watch (or --max N)");
-    if (o->watch) {
-        if (o->mode != CLI_MODE_FLASH)
-            return omv_error_set(err, OMV_E_USAGE, "--watch, --max and --once flash cameras; they do not combine "
-                                                   "with --list-devices or --list-actions");
-        if (o->dry_run)
-            return omv_error_set(err, OMV_E_USAGE, "--watch cannot be combined with --dry-run");
-        if (o->n_reads)
-            return omv_error_set(err, OMV_E_USAGE, "--watch cannot be combined with --read (every camera would "
-                                                   "write the same file)");
-        if (o->once && o->max_devices)
-            return omv_error_set(err, OMV_E_USAGE, "--once and --max exclude each other");
-        if (o->once)
-            o->max_devices = 1;
-    }
-    return OMV_OK;
+    return check_combinations(o, err);
 }

@@ -3,7 +3,10 @@
 #include "dfuse_device.h"
 
 #include <errno.h>
+#include <glib-unix.h>
 #include <sys/ioctl.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
 #include <linux/usbdevice_fs.h>
 #include <stddef.h>
 #include <string.h>
@@ -26,7 +29,7 @@ typedef struct {
 } pending_urb_t;
 
 /* While an URB is not yet due, libusb spins on REAPURBNDELAY (the emulated
- * usbfs fd always polls ready); a short sleep per EAGAIN keeps that cheap. */
+ * usbfs fd always polls ready); holding each EAGAIN this long keeps that cheap. */
 #define REAP_THROTTLE_US 2000
 
 static void pending_free(pending_urb_t *p)
@@ -289,53 +292,104 @@ static GList *earliest(emu_usbdev_t *dev, const void *owner)
     return best;
 }
 
-/* Called with the lock held; may drop it while throttling. */
-static void reap_urb(emu_usbdev_t *dev, UMockdevIoctlClient *client, UMockdevIoctlData *arg,
-                     bool blocking)
+/* A reap whose URB is not due yet waits on a timer in umockdev's worker
+ * context, never by sleeping there: one thread serves every emulated device,
+ * so a sleep would make each camera wait for the others' waits (8 cameras at
+ * once each ran 1.7 times slower than the model says). A timerfd, not a GLib
+ * timeout: those round to milliseconds, the model's transfers take 125 us. */
+typedef struct {
+    emu_usbdev_t *dev;
+    UMockdevIoctlClient *client; /* referenced until answered */
+    UMockdevIoctlData *arg;
+    bool blocking;
+    int fd;
+} reap_wait_t;
+
+static void reap_urb(emu_usbdev_t *dev, UMockdevIoctlClient *client, UMockdevIoctlData *arg, bool blocking,
+                     int pass);
+
+static gboolean reap_retry(gint fd, GIOCondition cond, gpointer data)
 {
-    for (int pass = 0;; pass++) {
-        GList *l = earliest(dev, client);
-        if (!l) {
-            /* Nothing in flight: a blocking reap would hang forever in the
-             * kernel; answering EAGAIN is the only useful thing here. */
-            complete(client, -1, dev->gone ? ENODEV : EAGAIN);
-            return;
-        }
-        pending_urb_t *p = l->data;
-        gint64 now = g_get_monotonic_time();
-        if (p->due_us > now) {
-            if (!blocking && pass > 0) {
-                complete(client, -1, EAGAIN);
-                return;
-            }
-            gint64 wait = p->due_us - now;
-            if (!blocking && wait > REAP_THROTTLE_US)
-                wait = REAP_THROTTLE_US;
-            if (wait > G_USEC_PER_SEC) /* look again: a discard may come meanwhile */
-                wait = G_USEC_PER_SEC;
-            g_mutex_unlock(&dev->lock);
-            g_usleep((gulong)wait);
-            g_mutex_lock(&dev->lock);
-            continue;
-        }
-        g_queue_delete_link(&dev->urbs, l);
-        struct usbdevfs_urb *urb = (struct usbdevfs_urb *)p->urb->data;
-        urb->status = p->status;
-        urb->actual_length = p->actual_length;
-        if (p->in_len)
-            memcpy(p->buf->data + 8, p->in, p->in_len);
-        UMockdevIoctlData *ptr = umockdev_ioctl_data_resolve(arg, 0, sizeof(void *), NULL);
-        if (!ptr) {
-            pending_free(p);
-            complete(client, -1, EFAULT);
-            return;
-        }
-        umockdev_ioctl_data_set_ptr(ptr, 0, p->urb); /* flushes URB + buffer to the client */
-        g_object_unref(ptr);
-        complete(client, 0, 0);
-        pending_free(p);
+    (void)fd;
+    (void)cond;
+    reap_wait_t *r = data;
+    close(r->fd);
+    g_mutex_lock(&r->dev->lock);
+    reap_urb(r->dev, r->client, r->arg, r->blocking, 1);
+    g_mutex_unlock(&r->dev->lock);
+    g_object_unref(r->arg);
+    g_object_unref(r->client);
+    g_free(r);
+    return G_SOURCE_REMOVE;
+}
+
+static void reap_later(emu_usbdev_t *dev, UMockdevIoctlClient *client, UMockdevIoctlData *arg, bool blocking,
+                       gint64 wait_us)
+{
+    int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    struct itimerspec its = {.it_value = {.tv_sec = wait_us / G_USEC_PER_SEC,
+                                          .tv_nsec = (long)(wait_us % G_USEC_PER_SEC) * 1000L}};
+    if (fd < 0 || timerfd_settime(fd, 0, &its, NULL) != 0) {
+        if (fd >= 0)
+            close(fd);
+        complete(client, -1, EAGAIN); /* the client polls again */
         return;
     }
+    reap_wait_t *r = g_new0(reap_wait_t, 1);
+    r->dev = dev;
+    r->client = g_object_ref(client);
+    r->arg = g_object_ref(arg);
+    r->blocking = blocking;
+    r->fd = fd;
+    GSource *src = g_unix_fd_source_new(fd, G_IO_IN);
+    g_source_set_callback(src, G_SOURCE_FUNC(reap_retry), r, NULL);
+    g_source_attach(src, g_main_context_get_thread_default());
+    g_source_unref(src);
+}
+
+/* Called with the lock held. @p pass: 0 for the request itself, 1 when its
+ * timer brought it back. */
+static void reap_urb(emu_usbdev_t *dev, UMockdevIoctlClient *client, UMockdevIoctlData *arg, bool blocking,
+                     int pass)
+{
+    GList *l = earliest(dev, client);
+    if (!l) {
+        /* Nothing in flight: a blocking reap would hang forever in the
+         * kernel; answering EAGAIN is the only useful thing here. */
+        complete(client, -1, dev->gone ? ENODEV : EAGAIN);
+        return;
+    }
+    pending_urb_t *p = l->data;
+    gint64 now = g_get_monotonic_time();
+    if (p->due_us > now) {
+        gint64 wait = p->due_us - now;
+        if (!blocking && pass > 0) {
+            complete(client, -1, EAGAIN);
+            return;
+        }
+        if (!blocking && wait > REAP_THROTTLE_US)
+            wait = REAP_THROTTLE_US;
+        if (wait > G_USEC_PER_SEC) /* look again: a discard may come meanwhile */
+            wait = G_USEC_PER_SEC;
+        reap_later(dev, client, arg, blocking, wait);
+        return;
+    }
+    g_queue_delete_link(&dev->urbs, l);
+    struct usbdevfs_urb *urb = (struct usbdevfs_urb *)p->urb->data;
+    urb->status = p->status;
+    urb->actual_length = p->actual_length;
+    if (p->in_len)
+        memcpy(p->buf->data + 8, p->in, p->in_len);
+    UMockdevIoctlData *ptr = umockdev_ioctl_data_resolve(arg, 0, sizeof(void *), NULL);
+    if (!ptr) {
+        pending_free(p);
+        complete(client, -1, EFAULT);
+        return;
+    }
+    umockdev_ioctl_data_set_ptr(ptr, 0, p->urb); /* flushes URB + buffer to the client */
+    g_object_unref(ptr);
+    complete(client, 0, 0);
+    pending_free(p);
 }
 
 static void discard_urb(emu_usbdev_t *dev, UMockdevIoctlClient *client, UMockdevIoctlData *arg)
@@ -497,7 +551,7 @@ static gboolean handle_ioctl(UMockdevIoctlBase *handler, UMockdevIoctlClient *cl
         break;
     case USBDEVFS_REAPURB:
     case USBDEVFS_REAPURBNDELAY:
-        reap_urb(dev, client, arg, req == USBDEVFS_REAPURB);
+        reap_urb(dev, client, arg, req == USBDEVFS_REAPURB, 0);
         break;
     case USBDEVFS_DISCARDURB:
         discard_urb(dev, client, arg);
