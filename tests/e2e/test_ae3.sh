@@ -254,7 +254,7 @@ case_usage_errors() {
     assert_grep "$WORK/err" "bad.ini:3"
 }
 
-# The emulator is only honest if a host nobody here wrote agrees with it:
+# The emulator is only honest if an independent host agrees with it:
 # Debian's dfu-util downloads the four images the IDE's way and reads one back.
 case_interop_dfu_util() {
     command -v dfu-util >/dev/null || fail "dfu-util is required for this test"

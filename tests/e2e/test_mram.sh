@@ -9,7 +9,7 @@ BOARD="$SRC/boards/ae3.ini"
 DUMP="$WORK/dump"
 STATS="$WORK/stats.json"
 
-# The key block exactly as tools/flash_recovery_key.py writes it (fact sheet 3.6).
+# The key block exactly as tools/flash_recovery_key.py writes it (docs/protocols.md §3.6).
 mkkey() {
     printf '\x15\x9e\x7d\x42\x96\x1a\x71\xeb\x73\xa3\x26\x29\x2b\x08\x09\x0e' >"$1"
     head -c 4080 /dev/zero >>"$1"

@@ -1,5 +1,5 @@
 /* An OpenMV camera running its application: the USB debug protocol v1
- * (fact sheet §1.4) or protocol v2 (§1.5), only as far as a flasher needs it:
+ * (docs/protocols.md §1.4) or protocol v2 (§1.5), only as far as a flasher needs it:
  * answer enough to be recognised, and reset into the bootloader. */
 #ifndef OMVEMU_APP_CAMERA_H
 #define OMVEMU_APP_CAMERA_H
@@ -51,7 +51,7 @@ void app_cam_boot(app_cam_t *a);
 /* One USB OUT packet; baud and dtr are the port's current line state. */
 app_result_t app_cam_packet(app_cam_t *a, const uint8_t *pkt, size_t len, uint32_t baud, bool dtr);
 
-/* Protocol v2 CRCs (fact sheet §1.5): MSB-first, no reflection, no final XOR. */
+/* Protocol v2 CRCs (docs/protocols.md §1.5): MSB-first, no reflection, no final XOR. */
 uint16_t omv_crc16(const uint8_t *p, size_t n);
 uint32_t omv_crc32(const uint8_t *p, size_t n);
 

@@ -1,5 +1,5 @@
-/* Per-camera tables: fact sheet table 1.2 (ids), 2.3 (STM32 sector maps),
- * 3.1 (speed), 3.2 (partitions), 3.3 (erase/program rules). */
+/* Per-camera tables: docs/protocols.md §1.2 (ids), §2.3 (STM32 sector maps),
+ * §3.1 (speed), §3.2 (partitions), §3.3 (erase/program rules). */
 #include "camera_models.h"
 #include "dfuse_models.h"
 
@@ -9,7 +9,7 @@
 
 extern const camera_hooks_t ae3_hooks;
 
-/* STM32 sector maps (fact sheet §2.3, FW stm32_flash.c). */
+/* STM32 sector maps (docs/protocols.md §2.3, FW stm32_flash.c). */
 static const sector_run_t f4_sectors[] = {{4, 16 * 1024}, {1, 64 * 1024}, {7, 128 * 1024}, {0, 0}};
 static const sector_run_t f7_sectors[] = {{4, 32 * 1024}, {1, 128 * 1024}, {7, 256 * 1024}, {0, 0}};
 static const sector_run_t h7_sectors[] = {{16, 128 * 1024}, {0, 0}};
@@ -28,7 +28,7 @@ static const memory_desc_t h7p_mems[] = {INTFLASH(0x00200000u, h7_sectors, 32), 
 static const memory_desc_t n6_mems[] = {QSPI("xspi")};
 static const memory_desc_t ae3_mems[] = {
     /* MRAM: no erase, direct overwrite, 16-byte units; the round-up copies
-     * stale bytes from the transfer buffer (fact sheet §3.3). */
+     * stale bytes from the transfer buffer (docs/protocols.md §3.3). */
     {"mram", 0x80000000u, 0x00580000u, ERASE_NONE, 0, NULL, false, PAD_STALE_XFER, 16},
     /* OSPI NOR: 4 KB sector erased on every (4 KB-aligned) block. */
     {"ospi", 0x00000000u, 0x02000000u, ERASE_ALIGNED, 4 * 1024, NULL, true, PAD_NONE, 1},
@@ -84,7 +84,8 @@ static const partition_t ae3_parts[] = {
 static const camera_model_t cameras[] = {
     {"ae3", "OPENMV_AE3", 0x37C5, 0x96E3, 480, "4F4D560096E3000000000001",
      ae3_mems, N(ae3_mems), ae3_parts, N(ae3_parts), true, &ae3_hooks, NULL, NULL},
-    /* N6: header location inside the signed FSBL is unverified -> no header. */
+    /* N6: where the header sits in the signed FSBL is not confirmed
+     * (docs/protocols.md §13 item 7) -> no header. */
     {"n6", "OPENMV_N6", 0x37C5, 0x9206, 480, "4F4D56009206000000000001",
      n6_mems, N(n6_mems), n6_parts, N(n6_parts), false, NULL, NULL, NULL},
     {"h7plus", "OPENMV4P", 0x37C5, 0x924A, 12, "4F4D5600924A000000000001",
@@ -125,8 +126,8 @@ int camera_model_find_partition(const camera_model_t *cam, const char *name_or_a
     return -1;
 }
 
-/* ---- Legacy CDC bootloader cameras (fact sheet §2.3 table, FW-legacy at
- * 31e2fff46). M4 = F427 1 MB (sectors 0-11), M7 = F765 2 MB (0-11),
+/* ---- Legacy CDC bootloader cameras (docs/protocols.md §2.3; layouts from
+ * openmv/openmv 31e2fff46). M4 = F427 1 MB (sectors 0-11), M7 = F765 2 MB (0-11),
  * H7/H7 Plus/PT = H743 2 MB (0-15). The legacy bootloader is sector 0 on all. */
 static const legacy_model_t legacy_cameras[] = {
     {"h7-legacy", "h7", "OPENMV4", "STM32H743", h7_sectors, 0x08000000u, 0x00200000u,

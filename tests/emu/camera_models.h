@@ -1,5 +1,5 @@
-/* Device truth for the emulated openmv_dfu cameras (fact sheet §1.2, §2.3,
- * §3.1-3.6). Compiled in on purpose: the emulator must never read the host's
+/* Device truth for the emulated openmv_dfu cameras (docs/protocols.md §1.2,
+ * §2.3, §3.1-3.6). Compiled in on purpose: the emulator must never read the host's
  * boards/ INI files, so a wrong board file cannot agree with the emulator by
  * accident. */
 #ifndef OMVEMU_CAMERA_MODELS_H
@@ -103,7 +103,7 @@ const camera_model_t *camera_model_find(const char *id);
 const char *camera_model_ids(void); /* "ae3 n6 h7plus pt h7 m7 m4" */
 int camera_model_find_partition(const camera_model_t *cam, const char *name_or_alt);
 
-/* ---- Legacy USB-CDC bootloader cameras (fact sheet §2), omvemu --camera X-legacy.
+/* ---- Legacy USB-CDC bootloader cameras (docs/protocols.md §2), omvemu --camera X-legacy.
  * The bootloader state machine is in legacy_camera.c; these are its per-board
  * facts: STM32 sector map, app start, FLASH_LAYOUT triple, QSPI. */
 typedef struct {
@@ -117,13 +117,15 @@ typedef struct {
     uint32_t layout[3];          /* OMV_BOOT_FLASH_LAYOUT {fs_first, fw_first, last} */
     uint32_t prog_word;          /* flash word: 4 bytes F4/F7, 32 bytes H7 */
     bool qspi;                   /* 32 MB QSPI NOR, 64 KB blocks (V3 QSPIF_* commands) */
-    const char *arch;            /* debug-protocol ARCH_STR text before " [" (UNVERIFIED except H7) */
+    /* Debug-protocol ARCH_STR text before " [" (confirmed for the H7 only:
+     * docs/protocols.md §13 item 24). */
+    const char *arch;
 } legacy_model_t;
 
 const legacy_model_t *legacy_model_find(const char *id);
 const char *legacy_model_ids(void); /* "h7-legacy m7-legacy m4-legacy h7plus-legacy pt-legacy" */
 /* Application (G2/G3 firmware) PID of a DFU-era camera: bootloader PID - 0x8000
- * (37C5:9204 -> 37C5:1204, 96E3 -> 16E3; fact sheet table 1.2). */
+ * (37C5:9204 -> 37C5:1204, 96E3 -> 16E3; docs/protocols.md §1.2). */
 uint16_t camera_model_app_pid(const camera_model_t *cam);
 
 #endif

@@ -1,4 +1,4 @@
-/* USB descriptors of the openmv_dfu bootloader (fact sheet §3.1). */
+/* USB descriptors of the openmv_dfu bootloader (docs/protocols.md §3.1). */
 #ifndef OMVEMU_DESCRIPTORS_H
 #define OMVEMU_DESCRIPTORS_H
 

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
-/* DFU 1.1 status names, index = status code (fact sheet §6). */
+/* DFU 1.1 status names, index = status code (docs/protocols.md §6.2). */
 static const char *const status_names[] = {
     "OK", "errTARGET", "errFILE", "errWRITE", "errERASE", "errCHECK_ERASED", "errPROG",
     "errVERIFY", "errADDRESS", "errNOTDONE", "errFIRMWARE", "errVENDOR", "errUSBR", "errPOR",

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Self-test of omvemu against Debian's dfu-util (a host nobody here wrote).
+# Self-test of omvemu against an independent host (Debian's dfu-util).
 #   usage: selftest.sh /path/to/omvemu
 # Exits 0 when every check passes, 1 on the first failure, 77 (skip) when
 # dfu-util or umockdev-wrapper is missing.

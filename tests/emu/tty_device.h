@@ -1,5 +1,5 @@
-/* Emulated USB CDC-ACM serial ports on the umockdev testbed (usb-emulation-
- * notes option A2): a usb_device + cdc_acm interface + ttyACMn with the
+/* Emulated USB CDC-ACM serial ports on the umockdev testbed (docs/protocols.md
+ * §12.2): a usb_device + cdc_acm interface + ttyACMn with the
  * `device` link libserialport needs, an ioctl handler that emulates the
  * TIOCM* modem-control ioctls a pty lacks, and the write-boundary channel
  * to write_shim.so that turns the pty byte stream back into USB transfers.

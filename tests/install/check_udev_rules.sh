@@ -5,7 +5,7 @@
 #     well-formed rule (KEY{attr}OP"value" tokens separated by commas, known
 #     keys, match operators only on match keys, assignments only on
 #     assignable keys, MODE octal, GROUP a plain name);
-#  2. coverage: every OpenMV VID:PID of the fact sheet's table 1.2 has a rule
+#  2. coverage: every OpenMV VID:PID of docs/protocols.md §1.2 and §9.1 has a rule
 #     for its USB device node and one for its ttyACM (or hidraw) node, and
 #     every rule grants TAG+="uaccess", GROUP="omvflash", MODE="0660" and
 #     ENV{ID_MM_DEVICE_IGNORE}="1".
@@ -15,7 +15,7 @@
 #                                            broken copies of the file
 set -euo pipefail
 
-# Fact sheet 1.2: app-mode and bootloader ids of the OpenMV cameras
+# docs/protocols.md §1.2, §9.1: application and bootloader ids of the OpenMV cameras
 # (vid:pid:second-node; second node "tty" for CDC devices, "hidraw" for the
 # RT1062's NXP HID loaders).
 IDS="

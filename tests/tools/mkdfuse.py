@@ -3,7 +3,7 @@
 "DfuSe" prefix, one 274-byte target prefix per alt setting, and the elements
 (address, size, data). The DFU suffix with its CRC is deliberately NOT added
 here: tests add it with Debian's `dfu-suffix -S 0x011a -a`, so the CRC the
-parser checks comes from a tool nobody here wrote.
+parser checks comes from an independent implementation (dfu-util's).
 
 usage: mkdfuse.py OUT [--name ALT=NAME]... ALT:ADDR:FILE...
 Elements with the same ALT go into one target, in the order given."""
