@@ -1,8 +1,9 @@
 /* omvflashd: finding board files: --board FILE|NAME and every board of the
- * board dirs ($OMVFLASH_BOARD_PATH, the source tree's boards/ for a build
- * tree, the installed data dir). */
+ * board dirs ($OMVFLASH_BOARD_PATH, then this omvflashd's own board dir,
+ * cli_self_dir.c). */
 #define _POSIX_C_SOURCE 200809L
 #include "cli_boards.h"
+#include "cli_self_dir.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -10,21 +11,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#ifndef OMV_BUILD_BOARD_DIR
-#define OMV_BUILD_BOARD_DIR ""
-#endif
-#ifndef OMV_INSTALL_BOARD_DIR
-#define OMV_INSTALL_BOARD_DIR "/usr/local/share/omvflash/boards"
-#endif
-
-static int is_dir(const char *p)
-{
-    struct stat st;
-    return p && *p && stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-/* Board directories in search order: $OMVFLASH_BOARD_PATH, the source tree's
- * boards/ (for a build tree), the installed data dir. */
+/* Board directories in search order: $OMVFLASH_BOARD_PATH, then the one of
+ * this omvflashd (share/omvflash/boards of its prefix; in a build tree, a
+ * link to the source tree's boards/). */
 static size_t board_dirs(char dirs[][512], size_t max)
 {
     size_t n = 0;
@@ -36,10 +25,8 @@ static size_t board_dirs(char dirs[][512], size_t max)
         for (char *d = strtok_r(copy, ":", &save); d && n < max; d = strtok_r(NULL, ":", &save))
             snprintf(dirs[n++], 512, "%s", d);
     }
-    if (n < max && is_dir(OMV_BUILD_BOARD_DIR))
-        snprintf(dirs[n++], 512, "%s", OMV_BUILD_BOARD_DIR);
-    if (n < max)
-        snprintf(dirs[n++], 512, "%s", OMV_INSTALL_BOARD_DIR);
+    if (n < max && cli_own_board_dir(dirs[n], 512) > 0)
+        n++;
     return n;
 }
 

@@ -164,13 +164,14 @@ typedef struct omvi_plugin {
     char *path;
 } omvi_plugin;
 
-/** Extra directory list compiled in (used by tests to build expected messages). */
-#ifndef OMV_BUILD_PLUGIN_DIR
-#define OMV_BUILD_PLUGIN_DIR ""
-#endif
-#ifndef OMV_INSTALL_PLUGIN_DIR
-#define OMV_INSTALL_PLUGIN_DIR ""
-#endif
+/**
+ * The plugin directory that belongs to this libomvflash (self_dir.c): the
+ * configured relative path (lib/ -> lib/omvflash/plugins) from the directory
+ * of the file holding the core, as a real path when it exists. Searched after
+ * the request's plugin dir and $OMVFLASH_PLUGIN_PATH.
+ * @return its length, or 0 (@p out "") when it cannot be found or does not fit.
+ */
+size_t omvi_builtin_plugin_dir(char *out, size_t n);
 
 /**
  * Load plugin @p name of @p kind. @p context starts every error message

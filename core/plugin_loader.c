@@ -1,7 +1,7 @@
 /*
  * Plugin loading by name: omvflash_<name>.so, searched in the request's plugin
- * dir, $OMVFLASH_PLUGIN_PATH, the build tree's plugin dir and the install dir
- * (absolute directories only); the file found is loaded only if
+ * dir, $OMVFLASH_PLUGIN_PATH and the plugin dir next to libomvflash
+ * (self_dir.c; absolute directories only); the file found is loaded only if
  * plugin_trust.c accepts it, by its real path. The descriptor is checked
  * completely before anything in it is used.
  */
@@ -72,12 +72,11 @@ static omv_status find_plugin(const char *name, const char *plugin_dir, const ch
                     sizeof searched, err);
         p = colon ? colon + 1 : NULL;
     }
+    char own[PATH_MAX];
+    size_t own_len = r == 0 ? omvi_builtin_plugin_dir(own, sizeof own) : 0;
     if (r == 0)
-        r = try_dir(OMV_BUILD_PLUGIN_DIR, strlen(OMV_BUILD_PLUGIN_DIR), "the build tree", file, context, cand,
-                    sizeof cand, searched, sizeof searched, err);
-    if (r == 0)
-        r = try_dir(OMV_INSTALL_PLUGIN_DIR, strlen(OMV_INSTALL_PLUGIN_DIR), "the install dir", file, context,
-                    cand, sizeof cand, searched, sizeof searched, err);
+        r = try_dir(own, own_len, "next to libomvflash", file, context, cand, sizeof cand, searched, sizeof searched,
+                    err);
     if (r < 0)
         return err ? err->code : OMV_E_PLUGIN;
     if (r == 0)

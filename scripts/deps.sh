@@ -6,6 +6,7 @@ PKGS=(build-essential cmake pkg-config
       libzip-dev nettle-dev
       libcmocka-dev libumockdev-dev umockdev libglib2.0-dev
       dfu-util jq python3 valgrind clang libclang-rt-14-dev
+      universal-ctags  # scripts/check-size.sh: function extents
       prometheus)  # promtool: lints the --metrics file in the tests
 SUDO=
 [ "$(id -u)" = 0 ] || SUDO=sudo

@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # The test suite: unit, emulated-device and end-to-end tests, once in a normal
 # build and once under AddressSanitizer + UndefinedBehaviorSanitizer.
+# Developer and CI builds treat compiler warnings as errors (OMV_WERROR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
 # No retries: a test that fails once is a race in the product or the
 # emulator to find. scripts/soak.sh N runs the suite N times in a row.
 
-bash scripts/build.sh build
+bash scripts/build.sh build -DOMV_WERROR=ON
 (cd build && ctest --output-on-failure -j"$jobs")
 
-bash scripts/build.sh build-asan -DOMV_SANITIZE=ON
+bash scripts/build.sh build-asan -DOMV_SANITIZE=ON -DOMV_WERROR=ON
 # The emulator preloads libumockdev before libasan; ASan must accept that.
 export ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

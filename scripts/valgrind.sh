@@ -71,6 +71,7 @@ chmod +x "$tmp/omvflashd" "$tmp/omvemu"
 
 export OMVEMU="$tmp/omvemu" OMVFLASHD="$tmp/omvflashd" SRC="$src"
 export FAULTS_PLUGIN_DIR="$(cd "$build" && pwd)/tests/faults/plugins"
+export PLUGIN_DIR="$(cd "$build" && pwd)/lib/omvflash/plugins"
 unset OMVFLASH_PLUGIN_PATH
 
 # The subset: every e2e path through the core and the dfu plugin (write,

@@ -2,7 +2,8 @@
 # Fault matrix runner: run one row of matrix.tsv (see the header there).
 # Usage: run_matrix.sh ROW_ID        (one row; CTest runs one test per row)
 #        run_matrix.sh --all         (every row, sequentially, with a summary)
-# Environment (set by CTest): OMVEMU, OMVFLASHD, SRC, FAULTS_PLUGIN_DIR, USB_CLAIM.
+# Environment (set by CTest): OMVEMU, OMVFLASHD, SRC, FAULTS_PLUGIN_DIR (test-only
+# plugins), PLUGIN_DIR (the build's plugins), USB_CLAIM.
 # Exit: 0 pass, 1 fail, 77 skipped (e.g. a chmod row when running as root).
 HERE=$(cd "$(dirname "$0")" && pwd)
 TSV="$HERE/matrix.tsv"
@@ -44,7 +45,7 @@ EMU_ON=1
 img() { mkimage "$WORK/$1" "$2"; }
 # zeros NAME BYTES: $WORK/NAME of zero bytes.
 zeros() { head -c "$2" /dev/zero >"$WORK/$1"; }
-# mram_key NAME BYTES: the AE3 recovery key (fact sheet 3.6) padded with zeros
+# mram_key NAME BYTES: the AE3 recovery key (docs/protocols.md §3.6) padded with zeros
 # to BYTES (4096 is the right size).
 mram_key() {
     { printf '\x15\x9e\x7d\x42\x96\x1a\x71\xeb\x73\xa3\x26\x29\x2b\x08\x09\x0e'
@@ -84,7 +85,7 @@ noemu() { EMU_ON=0; }
 # into $WORK/DIR, the directory chmod MODE (and the file FILE_MODE).
 plugin_copy() {
     mkdir -p "$WORK/$2"
-    cp "$(dirname "$OMVFLASHD")/../plugins/omvflash_$1.so" "$WORK/$2/"
+    cp "$PLUGIN_DIR/omvflash_$1.so" "$WORK/$2/"
     chmod "$3" "$WORK/$2"
     if [ -n "${4:-}" ]; then chmod "$4" "$WORK/$2/omvflash_$1.so"; fi
 }
