@@ -7,6 +7,7 @@ PKGS=(build-essential cmake pkg-config
       libcmocka-dev libumockdev-dev umockdev libglib2.0-dev
       dfu-util jq python3 valgrind clang libclang-rt-14-dev
       universal-ctags  # scripts/check-size.sh: function extents
+      groff-base       # tests/install/check_man_pages.sh: groff -man -ww
       prometheus)  # promtool: lints the --metrics file in the tests
 SUDO=
 [ "$(id -u)" = 0 ] || SUDO=sudo
