@@ -4,7 +4,7 @@
  *
  *   app --(v1 30 0C/0E, v2 SYS_RESET/SYS_BOOT)--> legacy bootloader (window)
  *   legacy bootloader --(RESET, or no START within the window)--> app / gone
- *   DFU-era app --(reset)--> openmv_dfu device (omvemu_main.c) --(leave)--> app
+ *   DFU-era app --(reset)--> openmv_dfu device (omvemu_presence.c) --(leave)--> app
  *
  * Runs in the GLib main loop. */
 #ifndef OMVEMU_LEGACY_EMU_H
