@@ -142,6 +142,39 @@ static size_t v2_build(uint8_t *out, uint8_t seq, uint8_t chan, uint8_t flags, u
     return 10;
 }
 
+/* One complete, CRC-checked v2 packet: SYNC, the two resets on channel 0,
+ * or a NAK for anything else; a packet out of sequence is dropped. */
+static void v2_handle(app_cam_t *a, app_result_t *r, uint8_t seq, uint8_t chan, uint8_t op)
+{
+    if (op == 0x00) { /* PROTO_SYNC: reset state, ACK, sequence back to 0 */
+        a->stats.v2_syncs++;
+        a->seq = 0;
+        r->reply_len += v2_build(r->reply + r->reply_len, a->seq, chan, 0x01, 0x00);
+        LOG(a, "app v2: SYNC -> ACK");
+        return;
+    }
+    if (seq != a->seq) {
+        a->stats.v2_bad_seq++;
+        LOG(a, "app v2: opcode 0x%02X with sequence %u, expected %u: dropped", op, seq, a->seq);
+        return;
+    }
+    if (chan == 0 && (op == 0x10 || op == 0x11)) {
+        if (op == 0x11)
+            a->stats.v2_boots++;
+        else
+            a->stats.v2_resets++;
+        r->action = op == 0x11 ? APP_RESET_TO_BL : APP_RESET;
+        LOG(a, "app v2: %s", op == 0x11 ? "SYS_BOOT (0x11)" : "SYS_RESET (0x10)");
+        return;
+    }
+    /* Anything else is outside this model: NAK it. */
+    a->stats.v2_naks++;
+    if (r->reply_len + 10 <= sizeof(r->reply))
+        r->reply_len += v2_build(r->reply + r->reply_len, a->seq, chan, 0x02, op);
+    a->seq++;
+    LOG(a, "app v2: opcode 0x%02X not modelled -> NAK", op);
+}
+
 static app_result_t v2_packet(app_cam_t *a, const uint8_t *pkt, size_t len, uint32_t baud,
                               bool dtr)
 {
@@ -198,35 +231,7 @@ static app_result_t v2_packet(app_cam_t *a, const uint8_t *pkt, size_t len, uint
             LOG(a, "app v2: payload CRC32 mismatch (opcode 0x%02X) dropped", op);
             continue;
         }
-        if (op == 0x00) { /* PROTO_SYNC: reset state, ACK, sequence back to 0 */
-            a->stats.v2_syncs++;
-            a->seq = 0;
-            r.reply_len += v2_build(r.reply + r.reply_len, a->seq, chan, 0x01, 0x00);
-            a->seq = 0;
-            LOG(a, "app v2: SYNC -> ACK");
-            continue;
-        }
-        if (seq != a->seq) {
-            a->stats.v2_bad_seq++;
-            LOG(a, "app v2: opcode 0x%02X with sequence %u, expected %u: dropped", op, seq,
-                a->seq);
-            continue;
-        }
-        if (chan == 0 && (op == 0x10 || op == 0x11)) {
-            if (op == 0x11)
-                a->stats.v2_boots++;
-            else
-                a->stats.v2_resets++;
-            r.action = op == 0x11 ? APP_RESET_TO_BL : APP_RESET;
-            LOG(a, "app v2: %s", op == 0x11 ? "SYS_BOOT (0x11)" : "SYS_RESET (0x10)");
-            break;
-        }
-        /* Anything else is outside this model: NAK it. */
-        a->stats.v2_naks++;
-        if (r.reply_len + 10 <= sizeof(r.reply))
-            r.reply_len += v2_build(r.reply + r.reply_len, a->seq, chan, 0x02, op);
-        a->seq++;
-        LOG(a, "app v2: opcode 0x%02X not modelled -> NAK", op);
+        v2_handle(a, &r, seq, chan, op);
     }
     memmove(a->acc, a->acc + pos, a->acc_len - pos);
     a->acc_len -= pos;

@@ -38,6 +38,39 @@ static bool parse_uint(const char *s, unsigned *out)
     return true;
 }
 
+/* KIND of --fault KIND@...: a DFU status name or one of the other kinds. */
+static bool parse_kind(const char *kind, fault_t *f, const char *spec, char *err, size_t errlen)
+{
+    static const struct {
+        const char *name;
+        fault_kind_t kind;
+    } kinds[] = {{"stall", FAULT_STALL}, {"unplug", FAULT_UNPLUG}, {"busy", FAULT_BUSY},
+                 {"stuck", FAULT_STUCK}, {"upload-short", FAULT_UPLOAD_SHORT}, {"bitflip", FAULT_BITFLIP}};
+    for (size_t k = 0; k < sizeof(kinds) / sizeof(*kinds); k++)
+        if (strcmp(kind, kinds[k].name) == 0) {
+            f->kind = kinds[k].kind;
+            return true;
+        }
+    if (strncmp(kind, "slow=", 5) == 0) {
+        f->kind = FAULT_SLOW;
+        if (parse_uint(kind + 5, &f->slow_ms))
+            return true;
+        snprintf(err, errlen, "bad --fault '%s': slow=MS needs a number of ms", spec);
+        return false;
+    }
+    f->kind = FAULT_STATUS;
+    for (unsigned s = 1; s < sizeof(status_names) / sizeof(*status_names); s++)
+        if (strcasecmp(kind, status_names[s]) == 0) {
+            f->status = (uint8_t)s;
+            return true;
+        }
+    snprintf(err, errlen,
+             "bad --fault '%s': unknown kind '%s' (errTARGET..errSTALLEDPKT, stall, "
+             "unplug, busy, slow=MS, stuck, upload-short, bitflip)",
+             spec, kind);
+    return false;
+}
+
 bool fault_parse(const char *spec, fault_t *f, char *err, size_t errlen)
 {
     memset(f, 0, sizeof(*f));
@@ -85,39 +118,8 @@ bool fault_parse(const char *spec, fault_t *f, char *err, size_t errlen)
     }
     strcpy(f->part_name, where);
 
-    if (strcmp(kind, "stall") == 0)
-        f->kind = FAULT_STALL;
-    else if (strcmp(kind, "unplug") == 0)
-        f->kind = FAULT_UNPLUG;
-    else if (strcmp(kind, "busy") == 0)
-        f->kind = FAULT_BUSY;
-    else if (strcmp(kind, "stuck") == 0)
-        f->kind = FAULT_STUCK;
-    else if (strcmp(kind, "upload-short") == 0)
-        f->kind = FAULT_UPLOAD_SHORT;
-    else if (strcmp(kind, "bitflip") == 0)
-        f->kind = FAULT_BITFLIP;
-    else if (strncmp(kind, "slow=", 5) == 0) {
-        f->kind = FAULT_SLOW;
-        if (!parse_uint(kind + 5, &f->slow_ms)) {
-            snprintf(err, errlen, "bad --fault '%s': slow=MS needs a number of ms", spec);
-            return false;
-        }
-    } else {
-        f->kind = FAULT_STATUS;
-        unsigned s;
-        for (s = 1; s < sizeof(status_names) / sizeof(*status_names); s++)
-            if (strcasecmp(kind, status_names[s]) == 0)
-                break;
-        if (s >= sizeof(status_names) / sizeof(*status_names)) {
-            snprintf(err, errlen,
-                     "bad --fault '%s': unknown kind '%s' (errTARGET..errSTALLEDPKT, stall, "
-                     "unplug, busy, slow=MS, stuck, upload-short, bitflip)",
-                     spec, kind);
-            return false;
-        }
-        f->status = (uint8_t)s;
-    }
+    if (!parse_kind(kind, f, spec, err, errlen))
+        return false;
     /* busy, stuck and unplug are permanent by nature. */
     if (f->kind == FAULT_BUSY || f->kind == FAULT_UNPLUG)
         f->remaining = 1;

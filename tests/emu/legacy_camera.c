@@ -311,6 +311,172 @@ static void jump_to_app(legacy_bl_t *b, lbl_result_t *r, uint64_t now_us)
     }
 }
 
+static void cmd_start(legacy_bl_t *b, lbl_result_t *r)
+{
+    b->stats->cmd_start++;
+    b->connected = true;
+    b->ptr = b->m->app_start; /* the QSPI pointer is NOT rewound (§2.3) */
+    b->idx = 0;
+    b->qidx = 0;
+    reply32(r, 0xABCD0000u | (uint32_t)b->version);
+    LOG(b, "START -> V%d", b->version);
+}
+
+static void cmd_reset(legacy_bl_t *b, lbl_result_t *r, uint64_t now_us)
+{
+    b->stats->cmd_reset++;
+    b->connected = false;
+    if (b->idx) {
+        memset(b->buf + b->idx, 0xFF, LBL_PACKET - b->idx);
+        b->idx = 0;
+        flush_flash(b, r);
+    }
+    if (b->qspi && b->qidx) {
+        memset(b->qbuf + b->qidx, 0xFF, LBL_QSPI_PAGE - b->qidx);
+        b->qidx = 0;
+        flush_qspi(b, r, now_us);
+    }
+    if (!r->unplug && !b->halted)
+        jump_to_app(b, r, now_us);
+    LOG(b, "RESET: buffers flushed, jumping to the application");
+}
+
+/* A WRITE or QSPIF_WRITE packet shorter than 4 bytes: for (i = 0; i < *Len
+ * - 4; i++) runs ~4 G iterations copying RAM past the RX buffer into flash
+ * until the flash driver or the bus faults. */
+static void write_underflow(legacy_bl_t *b, lbl_result_t *r, bool q, size_t len, uint64_t now_us)
+{
+    b->stats->zlp_misparsed += len == 0;
+    if (q) {
+        memset(b->qbuf + b->qidx, 0x00, LBL_QSPI_PAGE - b->qidx);
+        b->qidx = 0;
+        flush_qspi(b, r, now_us);
+    } else {
+        size_t room = LBL_PACKET - b->idx;
+        memcpy(b->buf + b->idx, b->rx + 4, room < LBL_PACKET - 4 ? room : LBL_PACKET - 4);
+        b->idx = 0;
+        flush_flash(b, r);
+    }
+    halt(b, len == 0 ? "zero-length packet re-ran WRITE with length 0xFFFFFFFC "
+                       "(garbage programmed, bootloader crashed)"
+                     : "WRITE packet shorter than 4 bytes: length underflow");
+}
+
+/* WRITE (internal flash, programmed per packet-sized buffer) or QSPIF_WRITE
+ * (QSPI, per page). */
+static void cmd_write(legacy_bl_t *b, lbl_result_t *r, bool q, size_t len, uint64_t now_us)
+{
+    legacy_stats_t *s = b->stats;
+    if (q && !(b->version >= 3 && b->m->qspi)) {
+        s->cmd_unknown++;
+        LOG(b, "QSPIF_WRITE ignored (V%d%s)", b->version, b->m->qspi ? "" : ", no QSPI");
+        return;
+    }
+    if (q)
+        s->cmd_qspi_write++;
+    else
+        s->cmd_write++;
+    if (len < 4) {
+        write_underflow(b, r, q, len, now_us);
+        return;
+    }
+    uint32_t plen = (uint32_t)len - 4u;
+    for (uint32_t i = 0; i < plen && !r->unplug && !b->halted; i++) {
+        if (q) {
+            b->qbuf[b->qidx++] = b->rx[4 + i];
+            s->qspi_bytes_written++;
+            if (b->qidx == LBL_QSPI_PAGE) {
+                b->qidx = 0;
+                flush_qspi(b, r, now_us);
+            }
+        } else {
+            b->buf[b->idx++] = b->rx[4 + i];
+            s->bytes_written++;
+            if (b->idx == LBL_PACKET) {
+                b->idx = 0;
+                flush_flash(b, r);
+            }
+        }
+    }
+}
+
+static void cmd_layout(legacy_bl_t *b, lbl_result_t *r)
+{
+    legacy_stats_t *s = b->stats;
+    if (b->version < 2) {
+        s->cmd_unknown++;
+        LOG(b, "FLASH_LAYOUT ignored: a V1 bootloader does not know it");
+        return;
+    }
+    s->cmd_layout++;
+    b->layouts_seen++;
+    if (drop_layout_reply(b, b->layouts_seen)) {
+        s->replies_dropped++;
+        LOG(b, "fault: FLASH_LAYOUT #%u not answered", b->layouts_seen);
+        return;
+    }
+    for (int i = 0; i < 3; i++)
+        reply32(r, b->m->layout[i]);
+    LOG(b, "FLASH_LAYOUT #%u -> {%u, %u, %u}", b->layouts_seen, b->m->layout[0], b->m->layout[1],
+        b->m->layout[2]);
+}
+
+static void cmd_qspi_layout(legacy_bl_t *b, lbl_result_t *r)
+{
+    if (b->version < 3) {
+        b->stats->cmd_unknown++;
+        LOG(b, "QSPIF_LAYOUT ignored (V%d)", b->version);
+        return;
+    }
+    b->stats->cmd_qspi_layout++;
+    reply32(r, 0);
+    reply32(r, b->m->qspi ? LBL_QSPI_SIZE / LBL_QSPI_BLOCK - 1 : 0);
+    reply32(r, b->m->qspi ? LBL_QSPI_BLOCK : 0);
+    LOG(b, "QSPIF_LAYOUT -> %s", b->m->qspi ? "{0, 511, 65536}" : "{0, 0, 0} (no QSPI)");
+}
+
+/* Destructive: writes/reads the whole chip, then chip-erases it. */
+static void cmd_qspi_memtest(legacy_bl_t *b, lbl_result_t *r)
+{
+    b->stats->cmd_qspi_memtest++;
+    lqspi_settle(&b->qchip, UINT64_MAX);
+    lflash_erase(b->qspi, 0, LBL_QSPI_SIZE);
+    add_erase_log(b, "qspi chip 0x00000000 %u", LBL_QSPI_SIZE);
+    b->qspi_touched = true;
+    b->qspi_end = LBL_QSPI_SIZE;
+    r->busy_us += b->timing.qspi_memtest_us;
+    reply32(r, 1);
+    LOG(b, "QSPIF_MEMTEST -> pass (chip erased)");
+}
+
+/* The QSPI commands other than WRITE; false when @p cmd is none of them. */
+static bool qspi_command(legacy_bl_t *b, lbl_result_t *r, uint32_t cmd, uint64_t now_us)
+{
+    bool qspi_cmds = b->version >= 3 && b->m->qspi;
+    switch (cmd) {
+    case LBL_QSPI_ERASE:
+        if (!qspi_cmds) {
+            b->stats->cmd_unknown++;
+            LOG(b, "QSPIF_ERASE ignored (V%d%s)", b->version, b->m->qspi ? "" : ", no QSPI");
+            return true;
+        }
+        b->stats->cmd_qspi_erase++;
+        do_qspi_erase(b, le32(b->rx + 4), r, now_us);
+        return true;
+    case LBL_QSPI_LAYOUT:
+        cmd_qspi_layout(b, r);
+        return true;
+    case LBL_QSPI_MEMTEST:
+        if (qspi_cmds)
+            cmd_qspi_memtest(b, r);
+        else
+            b->stats->cmd_unknown++;
+        return true;
+    default:
+        return false;
+    }
+}
+
 lbl_result_t legacy_bl_packet(legacy_bl_t *b, const uint8_t *pkt, size_t len, uint64_t now_us)
 {
     lbl_result_t r = {0};
@@ -329,149 +495,21 @@ lbl_result_t legacy_bl_packet(legacy_bl_t *b, const uint8_t *pkt, size_t len, ui
     if (len)
         memcpy(b->rx, pkt, len);
     uint32_t cmd = le32(b->rx);
-    uint32_t plen = (uint32_t)len - 4u; /* uint32_t: underflows for len < 4, as in the firmware */
-    bool qspi_cmds = b->version >= 3 && b->m->qspi;
-
     switch (cmd) {
-    case LBL_START:
-        s->cmd_start++;
-        b->connected = true;
-        b->ptr = b->m->app_start; /* the QSPI pointer is NOT rewound (§2.3) */
-        b->idx = 0;
-        b->qidx = 0;
-        reply32(&r, 0xABCD0000u | (uint32_t)b->version);
-        LOG(b, "START -> V%d", b->version);
-        break;
-    case LBL_RESET:
-        s->cmd_reset++;
-        b->connected = false;
-        if (b->idx) {
-            memset(b->buf + b->idx, 0xFF, LBL_PACKET - b->idx);
-            b->idx = 0;
-            flush_flash(b, &r);
-        }
-        if (b->qspi && b->qidx) {
-            memset(b->qbuf + b->qidx, 0xFF, LBL_QSPI_PAGE - b->qidx);
-            b->qidx = 0;
-            flush_qspi(b, &r, now_us);
-        }
-        if (!r.unplug && !b->halted)
-            jump_to_app(b, &r, now_us);
-        LOG(b, "RESET: buffers flushed, jumping to the application");
-        break;
+    case LBL_START: cmd_start(b, &r); break;
+    case LBL_RESET: cmd_reset(b, &r, now_us); break;
     case LBL_ERASE:
         s->cmd_erase++;
         do_erase(b, le32(b->rx + 4), &r); /* bytes 4-7 may be stale if the packet is short */
         break;
     case LBL_WRITE:
-    case LBL_QSPI_WRITE: {
-        bool q = cmd == LBL_QSPI_WRITE;
-        if (q && !qspi_cmds) {
-            s->cmd_unknown++;
-            LOG(b, "QSPIF_WRITE ignored (V%d%s)", b->version, b->m->qspi ? "" : ", no QSPI");
-            break;
-        }
-        if (q)
-            s->cmd_qspi_write++;
-        else
-            s->cmd_write++;
-        if (len < 4) {
-            /* for (i = 0; i < *Len - 4; i++): ~4 G iterations copying RAM past the
-             * RX buffer into flash until the flash driver or the bus faults. */
-            s->zlp_misparsed += len == 0;
-            if (q) {
-                memset(b->qbuf + b->qidx, 0x00, LBL_QSPI_PAGE - b->qidx);
-                b->qidx = 0;
-                flush_qspi(b, &r, now_us);
-            } else {
-                memcpy(b->buf + b->idx, b->rx + 4, LBL_PACKET - b->idx < LBL_PACKET - 4
-                                                        ? LBL_PACKET - b->idx
-                                                        : LBL_PACKET - 4);
-                b->idx = 0;
-                flush_flash(b, &r);
-            }
-            halt(b, len == 0 ? "zero-length packet re-ran WRITE with length 0xFFFFFFFC "
-                               "(garbage programmed, bootloader crashed)"
-                             : "WRITE packet shorter than 4 bytes: length underflow");
-            break;
-        }
-        for (uint32_t i = 0; i < plen && !r.unplug && !b->halted; i++) {
-            if (q) {
-                b->qbuf[b->qidx++] = b->rx[4 + i];
-                s->qspi_bytes_written++;
-                if (b->qidx == LBL_QSPI_PAGE) {
-                    b->qidx = 0;
-                    flush_qspi(b, &r, now_us);
-                }
-            } else {
-                b->buf[b->idx++] = b->rx[4 + i];
-                s->bytes_written++;
-                if (b->idx == LBL_PACKET) {
-                    b->idx = 0;
-                    flush_flash(b, &r);
-                }
-            }
-        }
-        break;
-    }
-    case LBL_LAYOUT:
-        if (b->version < 2) {
-            s->cmd_unknown++;
-            LOG(b, "FLASH_LAYOUT ignored: a V1 bootloader does not know it");
-            break;
-        }
-        s->cmd_layout++;
-        b->layouts_seen++;
-        if (drop_layout_reply(b, b->layouts_seen)) {
-            s->replies_dropped++;
-            LOG(b, "fault: FLASH_LAYOUT #%u not answered", b->layouts_seen);
-            break;
-        }
-        for (int i = 0; i < 3; i++)
-            reply32(&r, b->m->layout[i]);
-        LOG(b, "FLASH_LAYOUT #%u -> {%u, %u, %u}", b->layouts_seen, b->m->layout[0],
-            b->m->layout[1], b->m->layout[2]);
-        break;
-    case LBL_QSPI_ERASE:
-        if (!qspi_cmds) {
-            s->cmd_unknown++;
-            LOG(b, "QSPIF_ERASE ignored (V%d%s)", b->version, b->m->qspi ? "" : ", no QSPI");
-            break;
-        }
-        s->cmd_qspi_erase++;
-        do_qspi_erase(b, le32(b->rx + 4), &r, now_us);
-        break;
-    case LBL_QSPI_LAYOUT:
-        if (b->version < 3) {
-            s->cmd_unknown++;
-            LOG(b, "QSPIF_LAYOUT ignored (V%d)", b->version);
-            break;
-        }
-        s->cmd_qspi_layout++;
-        reply32(&r, 0);
-        reply32(&r, b->m->qspi ? LBL_QSPI_SIZE / LBL_QSPI_BLOCK - 1 : 0);
-        reply32(&r, b->m->qspi ? LBL_QSPI_BLOCK : 0);
-        LOG(b, "QSPIF_LAYOUT -> %s", b->m->qspi ? "{0, 511, 65536}" : "{0, 0, 0} (no QSPI)");
-        break;
-    case LBL_QSPI_MEMTEST:
-        if (!qspi_cmds) {
-            s->cmd_unknown++;
-            break;
-        }
-        s->cmd_qspi_memtest++;
-        /* Destructive: writes/reads the whole chip, then chip-erases it. */
-        lqspi_settle(&b->qchip, UINT64_MAX);
-        lflash_erase(b->qspi, 0, LBL_QSPI_SIZE);
-        add_erase_log(b, "qspi chip 0x00000000 %u", LBL_QSPI_SIZE);
-        b->qspi_touched = true;
-        b->qspi_end = LBL_QSPI_SIZE;
-        r.busy_us += b->timing.qspi_memtest_us;
-        reply32(&r, 1);
-        LOG(b, "QSPIF_MEMTEST -> pass (chip erased)");
-        break;
+    case LBL_QSPI_WRITE: cmd_write(b, &r, cmd == LBL_QSPI_WRITE, len, now_us); break;
+    case LBL_LAYOUT: cmd_layout(b, &r); break;
     default:
-        s->cmd_unknown++;
-        LOG(b, "unknown command 0x%08X (%zu-byte packet) ignored", cmd, len);
+        if (!qspi_command(b, &r, cmd, now_us)) {
+            s->cmd_unknown++;
+            LOG(b, "unknown command 0x%08X (%zu-byte packet) ignored", cmd, len);
+        }
         break;
     }
     if (len == 0 && cmd != LBL_WRITE && cmd != LBL_QSPI_WRITE)

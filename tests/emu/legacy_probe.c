@@ -269,7 +269,8 @@ static void hexprint(const char *pfx, const uint8_t *b, size_t n)
     fflush(stdout);
 }
 
-int main(int argc, char **argv)
+/* Options before the steps. @return the index of the first step, or -1. */
+static int parse_options(int argc, char **argv)
 {
     int i = 1;
     for (; i < argc && !strncmp(argv[i], "--", 2); i++) {
@@ -277,7 +278,7 @@ int main(int argc, char **argv)
             match_app = !strcmp(argv[++i], "app");
         else if (!strcmp(argv[i], "--vidpid") && i + 1 < argc) {
             if (sscanf(argv[++i], "%x:%x", &want_vid, &want_pid) != 2)
-                return 2;
+                return -1;
         } else if (!strcmp(argv[i], "--baud") && i + 1 < argc)
             baud = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--no-dtr"))
@@ -285,81 +286,121 @@ int main(int argc, char **argv)
         else {
             fprintf(stderr, "usage: legacy_probe [--match bl|app] [--vidpid V:P] [--baud N] "
                             "[--no-dtr] STEP...\n");
-            return 2;
+            return -1;
         }
     }
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    for (; i < argc; i++) {
-        const char *s = argv[i];
-        long ms = 1000, n = 0;
-        uint8_t buf[8192], want[4096];
-        if (!strcmp(s, "match:app") || !strcmp(s, "match:bl"))
-            match_app = !strcmp(s, "match:app");
-        else if (sscanf(s, "find:%ld", &ms) == 1)
-            do_open(ms);
-        else if (sscanf(s, "gone:%ld", &ms) == 1) {
-            uint64_t end = now_ms() + (uint64_t)ms;
-            char *name;
-            quiet_find = true;
-            while ((name = find_port())) {
-                free(name);
-                if (now_ms() >= end)
-                    fail("the port is still there after %ld ms", ms);
-                usleep(5000);
-            }
-            quiet_find = false;
-            printf("gone\n");
-        } else if (!strcmp(s, "close")) {
-            need_port(s);
-            sp_close(port);
-            sp_free_port(port);
-            port = NULL;
-        } else if (sscanf(s, "sleep:%ld", &ms) == 1)
-            usleep((useconds_t)ms * 1000);
-        else if (!strncmp(s, "w:", 2)) {
-            need_port(s);
-            size_t len = build(s + 2, buf, sizeof(buf));
-            int fd = -1;
-            sp_get_port_handle(port, &fd);
-            ssize_t k = write(fd, buf, len); /* one write() = one USB transfer */
-            if (k != (ssize_t)len)
-                fail("write of %zu bytes returned %zd (%s)", len, k, strerror(errno));
-        } else if (!strncmp(s, "expect:", 7)) {
-            need_port(s);
-            char hex[8192];
-            snprintf(hex, sizeof(hex), "%s", s + 7);
-            char *colon = strchr(hex, ':');
-            if (colon)
-                *colon = '\0', ms = atol(colon + 1);
-            size_t wn = parse_hex(hex, want, sizeof(want));
-            long got = read_some(buf, wn, ms);
-            if (got < 0 || (size_t)got != wn || memcmp(buf, want, wn)) {
-                hexprint("rx", buf, got > 0 ? (size_t)got : 0);
-                fail("%s: got %ld bytes", s, got);
-            }
-            hexprint("rx", buf, wn);
-        } else if (sscanf(s, "read:%ld:%ld", &n, &ms) >= 1) {
-            need_port(s);
-            long got = read_some(buf, (size_t)n, ms);
-            if (got != n)
-                fail("%s: got %ld bytes", s, got);
-            hexprint("rx", buf, (size_t)n);
-        } else if (sscanf(s, "none:%ld", &ms) == 1) {
-            need_port(s);
-            long got = read_some(buf, 1, ms);
-            if (got > 0)
-                fail("%s: unexpected byte %02X", s, buf[0]);
-        } else if (sscanf(s, "hup:%ld", &ms) == 1) {
-            need_port(s);
-            long got;
-            uint64_t end = now_ms() + (uint64_t)ms;
-            while ((got = read_some(buf, sizeof(buf), 20)) >= 0)
-                if (now_ms() >= end)
-                    fail("%s: the port did not hang up", s);
-            printf("hangup\n");
-        } else
-            fail("unknown step '%s'", s);
+    return i;
+}
+
+/* gone:MS: wait until no matching port is listed. */
+static void step_gone(long ms)
+{
+    uint64_t end = now_ms() + (uint64_t)ms;
+    char *name;
+    quiet_find = true;
+    while ((name = find_port())) {
+        free(name);
+        if (now_ms() >= end)
+            fail("the port is still there after %ld ms", ms);
+        usleep(5000);
     }
+    quiet_find = false;
+    printf("gone\n");
+}
+
+/* w:HEX: one write() = one USB transfer. */
+static void step_write(const char *s, const char *hex)
+{
+    uint8_t buf[8192];
+    need_port(s);
+    size_t len = build(hex, buf, sizeof(buf));
+    int fd = -1;
+    sp_get_port_handle(port, &fd);
+    ssize_t k = write(fd, buf, len);
+    if (k != (ssize_t)len)
+        fail("write of %zu bytes returned %zd (%s)", len, k, strerror(errno));
+}
+
+/* expect:HEX[:MS]: exactly these bytes arrive within MS (default 1000). */
+static void step_expect(const char *s)
+{
+    uint8_t buf[8192], want[4096];
+    char hex[8192];
+    long ms = 1000;
+    need_port(s);
+    snprintf(hex, sizeof(hex), "%s", s + 7);
+    char *colon = strchr(hex, ':');
+    if (colon)
+        *colon = '\0', ms = atol(colon + 1);
+    size_t wn = parse_hex(hex, want, sizeof(want));
+    long got = read_some(buf, wn, ms);
+    if (got < 0 || (size_t)got != wn || memcmp(buf, want, wn)) {
+        hexprint("rx", buf, got > 0 ? (size_t)got : 0);
+        fail("%s: got %ld bytes", s, got);
+    }
+    hexprint("rx", buf, wn);
+}
+
+/* The steps that read: read:N[:MS], none:MS, hup:MS. @return false if @p s is none of them. */
+static bool step_read(const char *s)
+{
+    uint8_t buf[8192];
+    long ms = 1000, n = 0;
+    if (sscanf(s, "read:%ld:%ld", &n, &ms) >= 1) {
+        need_port(s);
+        long got = read_some(buf, (size_t)n, ms);
+        if (got != n)
+            fail("%s: got %ld bytes", s, got);
+        hexprint("rx", buf, (size_t)n);
+    } else if (sscanf(s, "none:%ld", &ms) == 1) {
+        need_port(s);
+        long got = read_some(buf, 1, ms);
+        if (got > 0)
+            fail("%s: unexpected byte %02X", s, buf[0]);
+    } else if (sscanf(s, "hup:%ld", &ms) == 1) {
+        need_port(s);
+        uint64_t end = now_ms() + (uint64_t)ms;
+        while (read_some(buf, sizeof(buf), 20) >= 0)
+            if (now_ms() >= end)
+                fail("%s: the port did not hang up", s);
+        printf("hangup\n");
+    } else
+        return false;
+    return true;
+}
+
+static void run_step(const char *s)
+{
+    long ms = 1000;
+    if (!strcmp(s, "match:app") || !strcmp(s, "match:bl"))
+        match_app = !strcmp(s, "match:app");
+    else if (sscanf(s, "find:%ld", &ms) == 1)
+        do_open(ms);
+    else if (sscanf(s, "gone:%ld", &ms) == 1)
+        step_gone(ms);
+    else if (!strcmp(s, "close")) {
+        need_port(s);
+        sp_close(port);
+        sp_free_port(port);
+        port = NULL;
+    } else if (sscanf(s, "sleep:%ld", &ms) == 1)
+        usleep((useconds_t)ms * 1000);
+    else if (!strncmp(s, "w:", 2))
+        step_write(s, s + 2);
+    else if (!strncmp(s, "expect:", 7))
+        step_expect(s);
+    else if (!step_read(s))
+        fail("unknown step '%s'", s);
+}
+
+int main(int argc, char **argv)
+{
+    int i = parse_options(argc, argv);
+    if (i < 0)
+        return 2;
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    for (; i < argc; i++)
+        run_step(argv[i]);
     if (port) {
         sp_close(port);
         sp_free_port(port);

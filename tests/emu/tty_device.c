@@ -1,7 +1,9 @@
+/* Emulated USB CDC-ACM serial ports (see tty_device.h): the data path from
+ * the host's writes to the camera model and back, the modem-control ioctls
+ * a pty lacks, and a port appearing on and leaving the testbed. */
 #define _GNU_SOURCE
-#include "tty_device.h"
+#include "tty_internal.h"
 
-#include "legacy_camera.h" /* legacy_log */
 #include "write_shim.h"
 
 #include <asm/termbits.h>
@@ -28,314 +30,6 @@
 #define TIOCM_DSR 0x100
 #endif
 
-typedef struct {
-    int conn;           /* shim connection that announced it */
-    uint64_t len;
-    bool final;         /* END seen: len is what the kernel really took */
-} xfer_entry_t;
-
-struct emu_tty {
-    tty_hub_t *hub;
-    char tag[24];
-    char name[16];      /* ttyACMn */
-    char devnode[24];   /* /dev/ttyACMn */
-    char *sys_usb, *sys_if, *sys_tty;
-    unsigned devnum;
-    int master;
-    int pts;            /* pty index: /dev/pts/<pts> */
-    int held_slave;     /* after removal: keeps the pty index allocated (see tty_remove) */
-    guint watch;
-    bool gone;
-    UMockdevIoctlBase *handler;
-
-    GMutex lock;        /* modem lines, shared with umockdev's worker thread */
-    int mlines;
-
-    GByteArray *rx;
-    GQueue entries;     /* xfer_entry_t * */
-    bool warned_unframed;
-    tty_transfer_fn fn;
-    void *user;
-};
-
-typedef struct {
-    int fd;
-    guint watch;
-    tty_hub_t *hub;
-} shim_conn_t;
-
-struct tty_hub {
-    emu_testbed_t *tb;
-    bool verbose;
-    char *sock_path;
-    int listen_fd;
-    guint listen_watch;
-    GPtrArray *conns;   /* shim_conn_t * */
-    GPtrArray *ttys;    /* every emu_tty_t ever made (removed ones kept until hub_free) */
-    unsigned next_acm, next_devnum;
-    tty_stats_t stats;
-};
-
-#define TLOG(t, ...) legacy_log((t)->tag, (t)->hub->verbose, __VA_ARGS__)
-
-
-
-/* omvemu runs under umockdev's preload (only then do its uevents reach the
- * hosts), which wraps open/close/ioctl around a process-wide table of
- * emulated fds that it does not lock; umockdev's ioctl worker thread, in this
- * same process, opens and closes through it too. The pty fds here are real:
- * touching them through the wrappers sent every TCGETS2 (one per packet in
- * application mode) through that worker thread and raced its table (once a
- * lookup hit a socket already closed and the preload aborted the emulator:
- * "Error communicating with ioctl socket, errno: 32"). So the emulator's own
- * pty calls use the raw syscalls, as write_shim.c does. */
-static int raw_ioctl(int fd, unsigned long req, void *arg)
-{
-    return (int)syscall(SYS_ioctl, fd, req, arg);
-}
-
-static int raw_open(const char *path, int flags)
-{
-    return (int)syscall(SYS_openat, AT_FDCWD, path, flags, 0);
-}
-
-static void raw_close(int fd)
-{
-    syscall(SYS_close, fd);
-}
-
-/* ---- shim channel ---------------------------------------------------------- */
-
-static void tty_process(emu_tty_t *t);
-
-static emu_tty_t *tty_by_rdev(tty_hub_t *h, uint32_t maj, uint32_t min)
-{
-    if (maj < 136 || maj > 143)
-        return NULL;
-    int pts = (int)((maj - 136) * 256 + min);
-    for (guint i = 0; i < h->ttys->len; i++) {
-        emu_tty_t *t = g_ptr_array_index(h->ttys, i);
-        if (!t->gone && t->pts == pts)
-            return t;
-    }
-    return NULL; /* some other pty of the host (a terminal), or a port already gone */
-}
-
-static void handle_msg(tty_hub_t *h, int conn, const omvemu_shim_msg_t *m)
-{
-    emu_tty_t *t = tty_by_rdev(h, m->rdev_major, m->rdev_minor);
-    if (!t || m->magic != OMVEMU_SHIM_MAGIC)
-        return;
-    if (m->kind == OMVEMU_SHIM_BEGIN) {
-        xfer_entry_t *e = g_new0(xfer_entry_t, 1);
-        e->conn = conn;
-        e->len = m->len;
-        g_queue_push_tail(&t->entries, e);
-    } else if (m->kind == OMVEMU_SHIM_END) {
-        for (GList *l = t->entries.head; l; l = l->next) {
-            xfer_entry_t *e = l->data;
-            if (e->conn == conn && !e->final) {
-                if (m->len != e->len)
-                    TLOG(t, "host write of %llu bytes took only %llu",
-                         (unsigned long long)e->len, (unsigned long long)m->len);
-                e->len = m->len;
-                e->final = true;
-                break;
-            }
-        }
-    }
-}
-
-static void conn_close(shim_conn_t *c)
-{
-    tty_hub_t *h = c->hub;
-    /* A writer that died between BEGIN and END: take what arrived. */
-    for (guint i = 0; i < h->ttys->len; i++) {
-        emu_tty_t *t = g_ptr_array_index(h->ttys, i);
-        for (GList *l = t->entries.head; l; l = l->next) {
-            xfer_entry_t *e = l->data;
-            if (e->conn == c->fd && !e->final) {
-                e->final = true;
-                if (e->len > t->rx->len)
-                    e->len = t->rx->len;
-            }
-            if (e->conn == c->fd)
-                e->conn = -1;
-        }
-    }
-    if (c->watch)
-        g_source_remove(c->watch);
-    raw_close(c->fd);
-    g_ptr_array_remove(h->conns, c);
-    g_free(c);
-}
-
-/* Reads every queued message of one connection; false if it closed. */
-static bool conn_drain(shim_conn_t *c)
-{
-    for (;;) {
-        omvemu_shim_msg_t m;
-        ssize_t n = recv(c->fd, &m, sizeof(m), MSG_DONTWAIT);
-        if (n == (ssize_t)sizeof(m)) {
-            handle_msg(c->hub, c->fd, &m);
-            continue;
-        }
-        if (n < 0 && (errno == EAGAIN || errno == EINTR))
-            return true;
-        return false; /* 0 = peer closed; short or error: drop the connection */
-    }
-}
-
-static void process_all(tty_hub_t *h)
-{
-    for (guint i = 0; i < h->ttys->len; i++) {
-        emu_tty_t *t = g_ptr_array_index(h->ttys, i);
-        if (!t->gone)
-            tty_process(t);
-    }
-}
-
-static gboolean conn_ready(gint fd, GIOCondition cond, gpointer p)
-{
-    (void)fd;
-    (void)cond;
-    shim_conn_t *c = p;
-    tty_hub_t *h = c->hub;
-    if (!conn_drain(c)) {
-        c->watch = 0;
-        conn_close(c);
-        process_all(h);
-        return G_SOURCE_REMOVE;
-    }
-    process_all(h);
-    return G_SOURCE_CONTINUE;
-}
-
-static void accept_all(tty_hub_t *h)
-{
-    for (;;) {
-        int fd = accept4(h->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-        if (fd < 0)
-            return;
-        shim_conn_t *c = g_new0(shim_conn_t, 1);
-        c->fd = fd;
-        c->hub = h;
-        c->watch = g_unix_fd_add(fd, G_IO_IN | G_IO_HUP | G_IO_ERR, conn_ready, c);
-        g_ptr_array_add(h->conns, c);
-    }
-}
-
-/* Everything the shim has sent so far, in order per connection. The shim
- * sends BEGIN before the bytes reach the pty, so after this every byte in a
- * port's rx buffer has its length announced (unless the writer has no shim). */
-static void hub_drain(tty_hub_t *h)
-{
-    accept_all(h);
-    for (guint i = 0; i < h->conns->len;) {
-        shim_conn_t *c = g_ptr_array_index(h->conns, i);
-        if (!conn_drain(c))
-            conn_close(c);
-        else
-            i++;
-    }
-}
-
-static gboolean listen_ready(gint fd, GIOCondition cond, gpointer p)
-{
-    (void)fd;
-    (void)cond;
-    tty_hub_t *h = p;
-    accept_all(h);
-    return G_SOURCE_CONTINUE;
-}
-
-/* A real /sys/class/tty is never empty: there are always virtual consoles.
- * umockdev removes the directory together with its last device, and
- * libserialport's sp_list_ports() then fails with ENOENT instead of listing
- * nothing; a host polling for a re-enumerating camera would see an error.
- * So keep a virtual tty0 there, as on a real system (libserialport skips
- * links whose target contains "virtual"). */
-static void ensure_class_tty(tty_hub_t *h)
-{
-    char *dir = g_build_filename(h->tb->root, "sys", "class", "tty", NULL);
-    char *vdir = g_build_filename(h->tb->root, "sys", "devices", "virtual", "tty", "tty0", NULL);
-    char *link = g_build_filename(dir, "tty0", NULL);
-    g_mkdir_with_parents(dir, 0755);
-    g_mkdir_with_parents(vdir, 0755);
-    if (!g_file_test(link, G_FILE_TEST_IS_SYMLINK) &&
-        symlink("../../devices/virtual/tty/tty0", link) != 0)
-        fprintf(stderr, "omvemu: %s: %s\n", link, strerror(errno));
-    g_free(link);
-    g_free(vdir);
-    g_free(dir);
-}
-
-tty_hub_t *tty_hub_new(emu_testbed_t *tb, bool verbose)
-{
-    tty_hub_t *h = g_new0(tty_hub_t, 1);
-    h->tb = tb;
-    h->verbose = verbose;
-    h->conns = g_ptr_array_new();
-    h->ttys = g_ptr_array_new();
-    h->next_devnum = 20; /* DFU cameras use 002..009 */
-    h->listen_fd = -1;
-    /* Inside the testbed root: removed with it on every exit path. */
-    h->sock_path = g_build_filename(tb->root, "omvemu-write.sock", NULL);
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    if (strlen(h->sock_path) >= sizeof(sa.sun_path)) {
-        fprintf(stderr, "omvemu: socket path too long: %s (use a shorter $TMPDIR)\n",
-                h->sock_path);
-        tty_hub_free(h);
-        return NULL;
-    }
-    strcpy(sa.sun_path, h->sock_path);
-    h->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (h->listen_fd < 0 || bind(h->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-        listen(h->listen_fd, 64) < 0) {
-        fprintf(stderr, "omvemu: write-shim socket %s: %s\n", h->sock_path, strerror(errno));
-        tty_hub_free(h);
-        return NULL;
-    }
-    h->listen_watch = g_unix_fd_add(h->listen_fd, G_IO_IN, listen_ready, h);
-    ensure_class_tty(h);
-    return h;
-}
-
-const char *tty_hub_sock_path(const tty_hub_t *h)
-{
-    return h->sock_path;
-}
-
-tty_stats_t tty_hub_stats(const tty_hub_t *h)
-{
-    return h->stats;
-}
-
-static void tty_free(emu_tty_t *t);
-
-void tty_hub_free(tty_hub_t *h)
-{
-    if (!h)
-        return;
-    while (h->conns && h->conns->len)
-        conn_close(g_ptr_array_index(h->conns, 0));
-    if (h->ttys) {
-        for (guint i = 0; i < h->ttys->len; i++)
-            tty_free(g_ptr_array_index(h->ttys, i));
-        g_ptr_array_free(h->ttys, TRUE);
-    }
-    if (h->conns)
-        g_ptr_array_free(h->conns, TRUE);
-    if (h->listen_watch)
-        g_source_remove(h->listen_watch);
-    if (h->listen_fd >= 0) {
-        raw_close(h->listen_fd);
-        g_unlink(h->sock_path);
-    }
-    g_free(h->sock_path);
-    g_free(h);
-}
-
 /* ---- data path --------------------------------------------------------------- */
 
 static void deliver(emu_tty_t *t, size_t len)
@@ -349,7 +43,7 @@ static void deliver(emu_tty_t *t, size_t len)
     g_free(copy);
 }
 
-static void tty_process(emu_tty_t *t)
+void tty_process(emu_tty_t *t)
 {
     while (!t->gone) {
         xfer_entry_t *e = g_queue_peek_head(&t->entries);
@@ -386,7 +80,7 @@ static gboolean master_ready(gint fd, GIOCondition cond, gpointer p)
     ssize_t n = read(fd, buf, sizeof(buf));
     if (n > 0) {
         g_byte_array_append(t->rx, buf, (guint)n);
-        hub_drain(t->hub);
+        tty_hub_drain(t->hub);
         tty_process(t);
         return G_SOURCE_CONTINUE;
     }
@@ -533,8 +227,7 @@ static char *cdc_descriptors_hex(const tty_usb_ids_t *ids)
     return g_string_free(s, FALSE);
 }
 
-emu_tty_t *tty_add(tty_hub_t *h, const tty_usb_ids_t *ids, const char *tag, bool hotplug,
-                   tty_transfer_fn fn, void *user)
+static emu_tty_t *tty_new(tty_hub_t *h, const tty_usb_ids_t *ids, const char *tag, tty_transfer_fn fn, void *user)
 {
     emu_tty_t *t = g_new0(emu_tty_t, 1);
     t->hub = h;
@@ -556,21 +249,15 @@ emu_tty_t *tty_add(tty_hub_t *h, const tty_usb_ids_t *ids, const char *tag, bool
     if (h->next_devnum > 127)
         h->next_devnum = 20;
     g_ptr_array_add(h->ttys, t);
-
     t->sys_usb = g_strdup_printf("/sys/devices/pci0000:00/0000:00:14.0/usb1/1-%u", ids->port);
     t->sys_if = g_strdup_printf("%s/1-%u:1.0", t->sys_usb, ids->port);
     t->sys_tty = g_strdup_printf("%s/tty/%s", t->sys_if, t->name);
+    return t;
+}
 
-    t->handler = umockdev_ioctl_base_new();
-    g_signal_connect(t->handler, "handle-ioctl", G_CALLBACK(tty_ioctl), t);
-    GError *e = NULL;
-    if (!umockdev_testbed_attach_ioctl(h->tb->tb, t->devnode, t->handler, &e)) {
-        fprintf(stderr, "omvemu: cannot attach ioctl handler to %s: %s\n", t->devnode,
-                e ? e->message : "?");
-        g_clear_error(&e);
-        t->gone = true;
-        return NULL;
-    }
+/* The usb_device, cdc_acm interface and ttyACMn records on the testbed. */
+static bool add_sysfs(emu_tty_t *t, const tty_usb_ids_t *ids, GError **e)
+{
     char *hex = cdc_descriptors_hex(ids);
     char *rec = g_strdup_printf(
         "P: %s\n"
@@ -596,10 +283,44 @@ emu_tty_t *tty_add(tty_hub_t *h, const tty_usb_ids_t *ids, const char *tag, bool
         ids->vid, ids->pid, ids->serial, t->devnum, ids->vid, ids->pid, ids->bcd_device,
         ids->manufacturer, ids->product, ids->serial, hex, t->sys_if + 4, t->sys_tty + 4,
         t->name, t->devnode);
-    bool ok = umockdev_testbed_add_from_string(h->tb->tb, rec, &e);
+    bool ok = umockdev_testbed_add_from_string(t->hub->tb->tb, rec, e);
     g_free(rec);
     g_free(hex);
-    if (!ok) {
+    return ok;
+}
+
+/* The pty master umockdev made for the node, non-blocking and watched. */
+static bool open_master(emu_tty_t *t)
+{
+    t->master = umockdev_testbed_get_dev_fd(t->hub->tb->tb, t->devnode);
+    int n = -1;
+    if (t->master < 0 || raw_ioctl(t->master, TIOCGPTN, &n) != 0) {
+        fprintf(stderr, "omvemu: %s has no pty master\n", t->name);
+        return false;
+    }
+    t->pts = n;
+    int fl = fcntl(t->master, F_GETFL);
+    fcntl(t->master, F_SETFL, fl | O_NONBLOCK);
+    /* COMMAND must not inherit the master: the port could never hang up. */
+    fcntl(t->master, F_SETFD, fcntl(t->master, F_GETFD) | FD_CLOEXEC);
+    t->watch = g_unix_fd_add(t->master, G_IO_IN, master_ready, t);
+    return true;
+}
+
+emu_tty_t *tty_add(tty_hub_t *h, const tty_usb_ids_t *ids, const char *tag, bool hotplug,
+                   tty_transfer_fn fn, void *user)
+{
+    emu_tty_t *t = tty_new(h, ids, tag, fn, user);
+    t->handler = umockdev_ioctl_base_new();
+    g_signal_connect(t->handler, "handle-ioctl", G_CALLBACK(tty_ioctl), t);
+    GError *e = NULL;
+    if (!umockdev_testbed_attach_ioctl(h->tb->tb, t->devnode, t->handler, &e)) {
+        fprintf(stderr, "omvemu: cannot attach ioctl handler to %s: %s\n", t->devnode, e ? e->message : "?");
+        g_clear_error(&e);
+        t->gone = true;
+        return NULL;
+    }
+    if (!add_sysfs(t, ids, &e)) {
         fprintf(stderr, "omvemu: cannot add %s: %s\n", t->name, e ? e->message : "?");
         g_clear_error(&e);
         umockdev_testbed_detach_ioctl(h->tb->tb, t->devnode, NULL);
@@ -615,27 +336,18 @@ emu_tty_t *tty_add(tty_hub_t *h, const tty_usb_ids_t *ids, const char *tag, bool
         fprintf(stderr, "omvemu: %s: %s\n", link, strerror(errno));
     g_free(link);
     g_free(target);
-    t->master = umockdev_testbed_get_dev_fd(h->tb->tb, t->devnode);
-    int n = -1;
-    if (t->master < 0 || raw_ioctl(t->master, TIOCGPTN, &n) != 0) {
-        fprintf(stderr, "omvemu: %s has no pty master\n", t->name);
+    if (!open_master(t)) {
         t->gone = true;
         return NULL;
     }
-    t->pts = n;
-    int fl = fcntl(t->master, F_GETFL);
-    fcntl(t->master, F_SETFL, fl | O_NONBLOCK);
-    /* COMMAND must not inherit the master: the port could never hang up. */
-    fcntl(t->master, F_SETFD, fcntl(t->master, F_GETFD) | FD_CLOEXEC);
-    t->watch = g_unix_fd_add(t->master, G_IO_IN, master_ready, t);
     h->stats.appearances++;
     if (hotplug) {
         umockdev_testbed_uevent(h->tb->tb, t->sys_usb, "add");
         umockdev_testbed_uevent(h->tb->tb, t->sys_if, "add");
         umockdev_testbed_uevent(h->tb->tb, t->sys_tty, "add");
     }
-    TLOG(t, "appeared: %s (/dev/pts/%d) 001/%03u %04x:%04x serial %s \"%s\"%s", t->name, t->pts,
-         t->devnum, ids->vid, ids->pid, ids->serial, ids->product, hotplug ? " (hot-plug)" : "");
+    TLOG(t, "appeared: %s (/dev/pts/%d) 001/%03u %04x:%04x serial %s \"%s\"%s", t->name, t->pts, t->devnum,
+         ids->vid, ids->pid, ids->serial, ids->product, hotplug ? " (hot-plug)" : "");
     return t;
 }
 
@@ -679,14 +391,14 @@ void tty_remove(emu_tty_t *t)
     g_unlink(node);
     g_free(node);
     umockdev_testbed_detach_ioctl(h->tb->tb, t->devnode, NULL);
-    ensure_class_tty(h);
+    tty_hub_ensure_class_tty(h);
     while (!g_queue_is_empty(&t->entries))
         g_free(g_queue_pop_head(&t->entries));
     g_byte_array_set_size(t->rx, 0);
     TLOG(t, "removed: %s (remove uevents sent)", t->name);
 }
 
-static void tty_free(emu_tty_t *t)
+void tty_free(emu_tty_t *t)
 {
     if (t->watch)
         g_source_remove(t->watch);
