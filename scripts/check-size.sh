@@ -12,8 +12,16 @@
 # silently unmeasured.
 #
 # Usage: scripts/check-size.sh [FILE...]   (default: every product C file)
+#        scripts/check-size.sh --self-test  (the checks must catch made-up
+#                                           offenders, and pass their fixes)
 # Exit: 0 within the limits, 1 over a limit (one line per finding), 2 setup error.
 set -euo pipefail
+# FILE arguments are taken relative to the current directory.
+args=()
+for a in "$@"; do
+    case $a in --*) args+=("$a") ;; *) args+=("$(readlink -f -- "$a")") ;; esac
+done
+set -- ${args[@]+"${args[@]}"}
 cd "$(dirname "$0")/.."
 MAX_FILE_LINES=600
 MAX_FUNC_LINES=80
@@ -32,7 +40,30 @@ allowed() {
     return 1
 }
 
-if [ $# -gt 0 ]; then
+# --self-test: files over each limit, and one just within, in a temp dir.
+self_test() {
+    local tmp rc out
+    tmp=$(mktemp -d "${TMPDIR:-/tmp}/check-size.XXXXXX")
+    trap 'rm -rf "$tmp"' RETURN
+    body() { local n; for ((n = 0; n < $1; n++)); do echo "    x += $n;"; done; }
+    { echo "int fits(int x)"; echo "{"; body 76; echo "    return x;"; echo "}"; } >"$tmp/fits.c"
+    { echo "int too_long(int x)"; echo "{"; body 77; echo "    return x;"; echo "}"; } >"$tmp/long_func.c"
+    { for ((n = 0; n < 601; n++)); do echo "/* $n */"; done; } >"$tmp/long_file.c"
+    { echo "static const int table[] ="; echo "{"; echo "    1,"; echo "};"; } >"$tmp/unparsed.c"
+    out=$(bash "$0" "$tmp/fits.c" 2>/dev/null) || { echo "check-size self-test: an 80-line function was refused: $out"; return 1; }
+    rc=0; out=$(bash "$0" "$tmp/long_func.c" 2>/dev/null) || rc=$?
+    [ $rc = 1 ] && grep -q "too_long: 81 lines" <<<"$out" || { echo "check-size self-test: an 81-line function passed"; return 1; }
+    rc=0; out=$(bash "$0" "$tmp/long_file.c" 2>/dev/null) || rc=$?
+    [ $rc = 1 ] && grep -q "601 lines" <<<"$out" || { echo "check-size self-test: a 601-line file passed"; return 1; }
+    rc=0; out=$(bash "$0" "$tmp/unparsed.c" 2>/dev/null) || rc=$?
+    [ $rc = 1 ] && grep -q "cannot measure" <<<"$out" || { echo "check-size self-test: a body outside every function passed"; return 1; }
+    echo "check-size self-test: ok" >&2
+}
+
+if [ "${1:-}" = --self-test ]; then
+    self_test
+    exit
+elif [ $# -gt 0 ]; then
     files=("$@")
 else
     mapfile -t files < <(find core cli plugins include tests/emu -type f -name '*.[ch]' | sort)
@@ -69,7 +100,7 @@ for f in "${files[@]}"; do
         /^\{/ { inside = 0; for (i = 1; i <= n; i++) if (FNR >= s[i] && FNR <= e[i]) inside = 1
                 if (!inside) print FNR }' "$f")
     for l in $unmeasured; do
-        echo "$f:$l: a body ctags reported no function for (cannot measure it)"
+        echo "$f:$l: a '{' in column 0 outside every function ctags found: a definition it cannot parse (cannot measure it), or a table (put its '{' on the line of its '=')"
         bad=1
     done
 done
