@@ -24,13 +24,11 @@ enum {
     OPT_PLUGIN_DIR,
     OPT_VERSION,
     OPT_ACTION,
-    OPT_KEY,
     OPT_SET,
     OPT_YES,
     OPT_NO_RESTORE,
     OPT_LIST_ACTIONS,
     OPT_ERASE_FS,
-    OPT_MODE,
     OPT_WATCH,
     OPT_MAX,
     OPT_ONCE,
@@ -61,13 +59,11 @@ static const struct option long_opts[] = {
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, OPT_VERSION},
     {"action", required_argument, NULL, OPT_ACTION},
-    {"key", required_argument, NULL, OPT_KEY},
     {"set", required_argument, NULL, OPT_SET},
     {"yes", no_argument, NULL, OPT_YES},
     {"no-restore", no_argument, NULL, OPT_NO_RESTORE},
     {"list-actions", no_argument, NULL, OPT_LIST_ACTIONS},
     {"erase-filesystem", no_argument, NULL, OPT_ERASE_FS},
-    {"mode", required_argument, NULL, OPT_MODE},
     {"watch", no_argument, NULL, OPT_WATCH},
     {"max", required_argument, NULL, OPT_MAX},
     {"once", no_argument, NULL, OPT_ONCE},
@@ -107,11 +103,12 @@ void cli_print_usage(FILE *f)
           "  --action NAME         run action NAME, then restore the partitions it blanks\n"
           "                        (images from --image or --firmware DIR, default .)\n"
           "  --no-restore          do not write those partitions again\n"
-          "  --key FILE            key file for the action (checked against the built-in key)\n"
           "  --set KEY=VALUE       override a plugin option of the board file (transport,\n"
           "                        entry or action), e.g. --set status_timeout_ms=30000\n"
-          "  --mode safe|fast      legacy serial bootloader packet mode (= --set mode=...)\n"
           "  --yes                 do not ask before destructive steps (for scripts)\n"
+          "  --FLAG VALUE          an option a plugin of the board adds (e.g. --mode safe|fast\n"
+          "                        for the legacy bootloader, --key FILE for MRAM init):\n"
+          "                        --help --board NAME lists them\n"
           "\n"
           "Watch mode (production lines, fleets):\n"
           "  --watch               flash every camera of the board that appears, several at once,\n"
@@ -272,11 +269,75 @@ static omv_status check_combinations(struct cli_opts *o, omv_error *err)
     return st == OMV_OK ? check_watch(o, err) : st;
 }
 
+/* Whether --NAME (NAME up to '=' or its end, @p len bytes) is omvflashd's own option or an abbreviation of one. */
+static int own_option(const char *name, size_t len)
+{
+    for (const struct option *lo = long_opts; lo->name; lo++)
+        if (strncmp(lo->name, name, len) == 0)
+            return 1;
+    return 0;
+}
+
+/*
+ * Take out the options a plugin of the board may add (struct omv_shorthand):
+ * every "--FLAG VALUE" or "--FLAG=VALUE" whose FLAG is none of ours. The
+ * library checks them once the board's plugins are loaded (an unknown one
+ * is a usage error there). The rest goes to getopt in @p rest.
+ */
+static omv_status take_shorthands(int argc, char **argv, struct cli_opts *o, char **rest, int *n_rest,
+                                  omv_error *err)
+{
+    int n = 0, i = 0;
+    rest[n++] = argv[i++];
+    for (; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        const char *a = argv[i];
+        size_t len = strcspn(a + 2, "=");
+        if (strncmp(a, "--", 2) != 0 || len == 0 || own_option(a + 2, len)) {
+            rest[n++] = argv[i];
+            continue;
+        }
+        const char *value = a[2 + len] == '=' ? a + 3 + len : i + 1 < argc && argv[i + 1][0] != '-' ? argv[++i] : NULL;
+        if (!value || !*value)
+            return omv_error_set(err, OMV_E_USAGE, "unknown option '%s' (see --help)", a);
+        if (o->n_shorthands >= CLI_MAX_SPECS || len >= sizeof o->shorthand_names[0])
+            return omv_error_set(err, OMV_E_USAGE, "%s: too many plugin options", a);
+        memcpy(o->shorthand_names[o->n_shorthands], a + 2, len);
+        o->shorthand_names[o->n_shorthands][len] = '\0';
+        o->shorthands[o->n_shorthands].partition = o->shorthand_names[o->n_shorthands];
+        o->shorthands[o->n_shorthands++].path = value;
+        if (!o->flash_opt)
+            o->flash_opt = o->shorthand_names[o->n_shorthands - 1];
+    }
+    for (; i < argc; i++)
+        rest[n++] = argv[i];
+    *n_rest = n;
+    return OMV_OK;
+}
+
+static omv_status parse_own(int argc, char **argv, struct cli_opts *o, omv_error *err);
+
 omv_status cli_parse_args(int argc, char **argv, struct cli_opts *o, omv_error *err)
 {
     memset(o, 0, sizeof *o);
     o->wait_ms = OMV_WAIT_DEFAULT;
     o->verbosity = 1;
+    char **rest = calloc((size_t)argc + 1, sizeof *rest);
+    if (!rest)
+        return omv_error_set(err, OMV_E_NOMEM, "out of memory");
+    int n_rest = 0;
+    omv_status st = take_shorthands(argc, argv, o, rest, &n_rest, err);
+    if (st == OMV_OK)
+        st = parse_own(n_rest, rest, o, err);
+    free(rest);
+    if (st == OMV_OK && o->help)
+        o->mode = CLI_MODE_HELP;
+    else if (st == OMV_OK && o->mode != CLI_MODE_VERSION)
+        st = check_combinations(o, err);
+    return st;
+}
+
+static omv_status parse_own(int argc, char **argv, struct cli_opts *o, omv_error *err)
+{
     opterr = 0; /* we report errors ourselves, in one line */
     optind = 1;
     int c, idx = -1;
@@ -312,21 +373,7 @@ omv_status cli_parse_args(int argc, char **argv, struct cli_opts *o, omv_error *
                 return omv_error_set(err, OMV_E_USAGE, "--action: at most %d allowed", CLI_MAX_SPECS);
             o->actions[o->n_actions++] = optarg;
             break;
-        case OPT_KEY:
-            if (o->n_settings >= CLI_MAX_SPECS)
-                return omv_error_set(err, OMV_E_USAGE, "--key: too many settings");
-            o->settings[o->n_settings].partition = "key_file";
-            o->settings[o->n_settings++].path = optarg;
-            break;
         case OPT_SET: st = parse_spec("set", optarg, o->settings, &o->n_settings, err); break;
-        case OPT_MODE: /* shorthand for --set mode=M (legacy serial bootloader: safe|fast) */
-            if (strcmp(optarg, "safe") != 0 && strcmp(optarg, "fast") != 0)
-                return omv_error_set(err, OMV_E_USAGE, "--mode '%s': use safe or fast", optarg);
-            if (o->n_settings >= CLI_MAX_SPECS)
-                return omv_error_set(err, OMV_E_USAGE, "--mode: too many settings");
-            o->settings[o->n_settings].partition = "mode";
-            o->settings[o->n_settings++].path = optarg;
-            break;
         case OPT_YES: o->yes = 1; break;
         case OPT_NO_RESTORE: o->no_restore = 1; break;
         case OPT_LIST_ACTIONS: o->mode = CLI_MODE_ACTIONS; break;
@@ -342,7 +389,7 @@ omv_status cli_parse_args(int argc, char **argv, struct cli_opts *o, omv_error *
         case OPT_ONCE: o->once = 1; o->watch = 1; break;
         case 'v': o->verbosity++; break;
         case 'q': o->verbosity = 0; break;
-        case 'h': o->mode = CLI_MODE_HELP; return OMV_OK;
+        case 'h': o->help = 1; break;
         case OPT_VERSION: o->mode = CLI_MODE_VERSION; return OMV_OK;
         case ':':
             return omv_error_set(err, OMV_E_USAGE, "option '%s' needs a value", argv[optind - 1]);
@@ -354,5 +401,5 @@ omv_status cli_parse_args(int argc, char **argv, struct cli_opts *o, omv_error *
     }
     if (optind < argc)
         return omv_error_set(err, OMV_E_USAGE, "unexpected argument '%s' (see --help)", argv[optind]);
-    return check_combinations(o, err);
+    return OMV_OK;
 }

@@ -33,8 +33,12 @@ struct cli_opts {
     int json;
     const char *actions[CLI_MAX_SPECS]; /* --action NAME */
     size_t n_actions;
-    omv_image_spec settings[CLI_MAX_SPECS]; /* --set KEY=VALUE, --key FILE */
+    omv_image_spec settings[CLI_MAX_SPECS]; /* --set KEY=VALUE */
     size_t n_settings;
+    omv_image_spec shorthands[CLI_MAX_SPECS]; /* --FLAG VALUE a plugin of the board adds ({"mode", "fast"}) */
+    size_t n_shorthands;
+    char shorthand_names[CLI_MAX_SPECS][64];
+    int help;                   /* --help (with --board: the board's plugin options too) */
     int no_restore;
     int yes;                    /* --yes: accept destructive steps without asking */
     int erase_filesystem;

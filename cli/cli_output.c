@@ -74,6 +74,22 @@ static void json_common(struct cli_output *o, struct json_obj *j, const omv_even
     json_str(j, "file", ev->file);
 }
 
+/* What the error record knows beyond its message: the device's own status,
+ * where it happened, whether trying again may help. Keys are present only
+ * when known; `retriable` always. */
+static void json_error_details(struct json_obj *j, const omv_error *e)
+{
+    if (e && (e->flags & OMV_ERRF_DEVICE_STATUS)) {
+        json_u64(j, "device_status", e->device_status);
+        json_str(j, "device_status_name", e->device_status_name);
+    }
+    if (e && (e->flags & OMV_ERRF_BLOCK))
+        json_u64(j, "block", e->block);
+    if (e && (e->flags & OMV_ERRF_OFFSET))
+        json_u64(j, "offset", e->offset);
+    json_bool(j, "retriable", e && e->retriable);
+}
+
 static void emit_json(struct cli_output *o, const omv_event *ev)
 {
     struct json_obj j;
@@ -140,6 +156,7 @@ static void emit_json(struct cli_output *o, const omv_event *ev)
         json_u64(&j, "code", (uint64_t)ev->status);
         json_str(&j, "status", omv_status_name(ev->status));
         json_str(&j, "message", ev->message);
+        json_error_details(&j, ev->error);
         break;
     case OMV_EV_FINISHED:
         json_begin(&j, "finished");

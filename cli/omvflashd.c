@@ -14,26 +14,29 @@
 
 #include "cli_args.h"
 #include "cli_boards.h"
+#include "cli_help.h"
 #include "cli_hints.h"
 #include "cli_output.h"
 #include "fleet.h"
 #include "watch.h"
 
 
-/* Set from the signal handler; the library polls it through omv_request.cancel. */
-static volatile sig_atomic_t cancel_requested;
-/* --watch: the first signal only stops watching (cameras in flight finish);
- * the second sets cancel_requested, which every worker's request shares. */
+/* Requested from the signal handler (omv_cancel_request() is
+ * async-signal-safe); the library reads it through omv_request.cancel from
+ * whatever thread runs. --watch: the first signal only stops watching
+ * (cameras in flight finish); the second cancels, and every worker's request
+ * shares that one. Set before the handlers are installed, never changed. */
+static omv_cancel *cancel_run;
+static omv_cancel *stop_watch;
 static volatile sig_atomic_t watch_mode;
-static volatile sig_atomic_t stop_requested;
 
 static void on_signal(int sig)
 {
     (void)sig;
-    if (watch_mode && !stop_requested)
-        stop_requested = 1;
+    if (watch_mode && !omv_cancel_requested(stop_watch))
+        omv_cancel_request(stop_watch);
     else
-        cancel_requested = 1;
+        omv_cancel_request(cancel_run);
 }
 
 static void install_signals(void)
@@ -179,20 +182,22 @@ static int run_flash(const struct cli_opts *o, struct cli_output *out, struct cl
         .port_path = o->port,
         .wait_ms = o->wait_ms,
         .plugin_dir = o->plugin_dir,
-        .cancel = &cancel_requested,
+        .cancel = cancel_run,
         .actions = o->actions,
         .n_actions = o->n_actions,
         .no_restore = o->no_restore,
         .settings = o->settings,
         .n_settings = o->n_settings,
         .erase_filesystem = o->erase_filesystem,
+        .shorthands = o->shorthands,
+        .n_shorthands = o->n_shorthands,
     };
     /* The headline command `omvflashd --board boards/ae3.ini` is a full flash
      * of the board's images from the current directory. */
     if (!req.firmware_dir && !req.n_images && !req.n_reads && !req.n_actions && !req.erase_filesystem)
         req.firmware_dir = ".";
     if (o->watch) {
-        int code = cli_watch(o, board, &req, fleet, &stop_requested, &cancel_requested);
+        int code = cli_watch(o, board, &req, fleet, stop_watch, cancel_run);
         omv_board_free(board);
         return code;
     }
@@ -223,8 +228,7 @@ int main(int argc, char **argv)
     }
     switch (opts.mode) {
     case CLI_MODE_HELP:
-        cli_print_usage(stdout);
-        return 0;
+        return cli_print_help(&opts, &out);
     case CLI_MODE_VERSION:
         printf("omvflashd %s (plugin ABI %u)\n", OMVFLASH_VERSION, OMV_PLUGIN_ABI_VERSION);
         return 0;
@@ -243,8 +247,16 @@ int main(int argc, char **argv)
     }
     out.slots = fleet.slots;
     watch_mode = opts.mode == CLI_MODE_FLASH && opts.watch;
+    cancel_run = omv_cancel_new();
+    stop_watch = omv_cancel_new();
+    if (!cancel_run || !stop_watch) {
+        cli_output_error(&out, OMV_E_NOMEM, "out of memory");
+        cli_output_finished(&out, OMV_E_NOMEM);
+        return OMV_E_NOMEM;
+    }
     install_signals();
     int code = opts.mode == CLI_MODE_LIST ? run_list(&opts, &out) : run_flash(&opts, &out, &fleet);
     cli_fleet_close(&fleet);
+    /* The handlers stay: they may still run, and use these. Freed by the exit. */
     return code;
 }

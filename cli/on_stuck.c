@@ -74,7 +74,7 @@ static char **child_env(const struct stuck_camera *cam, char ours[N_OURS][512])
 
 /* Wait for @p pid until it ends, the deadline passes or *abort_flag is set
  * (then its process group is killed). */
-static int wait_for(pid_t pid, const volatile sig_atomic_t *abort_flag, char *what, size_t what_len)
+static int wait_for(pid_t pid, const omv_cancel *abort_flag, char *what, size_t what_len)
 {
     const uint64_t deadline = mono_ms() + ON_STUCK_TIMEOUT_MS;
     int status = 0;
@@ -86,7 +86,7 @@ static int wait_for(pid_t pid, const volatile sig_atomic_t *abort_flag, char *wh
             snprintf(what, what_len, "cannot wait for it: %s", strerror(errno));
             return -1;
         }
-        int late = mono_ms() >= deadline, aborted = abort_flag && *abort_flag;
+        int late = mono_ms() >= deadline, aborted = omv_cancel_requested(abort_flag);
         if (late || aborted) {
             kill(-pid, SIGKILL);
             waitpid(pid, &status, 0);
@@ -105,7 +105,7 @@ static int wait_for(pid_t pid, const volatile sig_atomic_t *abort_flag, char *wh
     return -1;
 }
 
-int on_stuck_run(const char *cmd, const struct stuck_camera *cam, const volatile sig_atomic_t *abort_flag,
+int on_stuck_run(const char *cmd, const struct stuck_camera *cam, const omv_cancel *abort_flag,
                  char *what, size_t what_len)
 {
     char ours[N_OURS][512];

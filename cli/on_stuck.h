@@ -6,8 +6,9 @@
 #ifndef OMVFLASHD_ON_STUCK_H
 #define OMVFLASHD_ON_STUCK_H
 
-#include <signal.h>
 #include <stddef.h>
+
+#include <omvflash/omvflash.h>
 
 /* The longest CMD may take; then it is killed (its whole process group). */
 #define ON_STUCK_TIMEOUT_MS 60000u
@@ -27,12 +28,12 @@ struct stuck_camera {
  * OMVFLASH_SLOT, OMVFLASH_SERIAL and OMVFLASH_BOARD, without systemd's
  * NOTIFY_SOCKET and WATCHDOG_* (they are omvflashd's). Its standard output
  * goes to omvflashd's standard error (standard output carries the events).
- * Waits for it, at most ON_STUCK_TIMEOUT_MS, and less when *@p abort becomes
- * non-zero (then it is killed).
+ * Waits for it, at most ON_STUCK_TIMEOUT_MS, and less when @p abort_flag is
+ * requested (then it is killed).
  * @param what  receives how it ended: "exit 0", "killed by signal 9", "timed out after 60 s", or why it could not start.
  * @return its exit status (0-255), or -1 when it could not run, was killed or timed out.
  */
-int on_stuck_run(const char *cmd, const struct stuck_camera *cam, const volatile sig_atomic_t *abort_flag,
+int on_stuck_run(const char *cmd, const struct stuck_camera *cam, const omv_cancel *abort_flag,
                  char *what, size_t what_len);
 
 #endif

@@ -100,7 +100,7 @@ static void scan_once(struct watch *w, omv_watcher *watcher)
 /* Say once that the first signal stopped watching, and once that the second cancels. */
 static void note_signals(struct watch *w, int *stop_noted, int *abort_noted)
 {
-    if (*w->stop && !*stop_noted) {
+    if (omv_cancel_requested(w->stop) && !*stop_noted) {
         *stop_noted = 1;
         service_stopping(w->notify, "stopping: letting the cameras in flight finish");
         pthread_mutex_lock(&w->lock);
@@ -109,7 +109,7 @@ static void note_signals(struct watch *w, int *stop_noted, int *abort_noted)
                                 : "stopping");
         pthread_mutex_unlock(&w->lock);
     }
-    if (*w->abort_flag && !*abort_noted) {
+    if (omv_cancel_requested(w->abort_flag) && !*abort_noted) {
         *abort_noted = 1;
         pthread_mutex_lock(&w->lock);
         watch_emit_note(w, "watch_cancelling", "cancelling the cameras in flight");
@@ -146,7 +146,7 @@ static void update_service(struct watch *w)
     service_watchdog(w->notify);
     char status[256];
     snprintf(status, sizeof status, "%s%s cameras: %zu in progress, %zu waiting; %u done (%u OK, %u failed)",
-             *w->stop ? "stopping, " : "watching for ", omv_board_name(w->board), w->busy,
+             omv_cancel_requested(w->stop) ? "stopping, " : "watching for ", omv_board_name(w->board), w->busy,
              omv_job_queue_waiting(w->jobs), w->handled, w->succeeded, w->failed);
     service_status(w->notify, status);
 }
@@ -167,9 +167,9 @@ static void run_loop(struct watch *w, omv_watcher *watcher, int hotplug)
         update_metrics(w);
         update_service(w);
         int limit_reached = o->max_devices && w->handled >= o->max_devices;
-        if ((*w->stop || limit_reached) && w->busy == 0)
+        if ((omv_cancel_requested(w->stop) || limit_reached) && w->busy == 0)
             break;
-        if (*w->stop || (o->max_devices && w->started >= o->max_devices)) {
+        if (omv_cancel_requested(w->stop) || (o->max_devices && w->started >= o->max_devices)) {
             watch_sleep_ms(WATCH_REAP_MS); /* only waiting for workers now */
             continue;
         }
@@ -198,7 +198,7 @@ static void run_loop(struct watch *w, omv_watcher *watcher, int hotplug)
 }
 
 int cli_watch(const struct cli_opts *o, const omv_board *board, const omv_request *base, struct cli_fleet *fleet,
-              const volatile sig_atomic_t *stop, const volatile sig_atomic_t *abort_flag)
+              const omv_cancel *stop, const omv_cancel *abort_flag)
 {
     struct watch *w = calloc(1, sizeof *w);
     struct cli_output eout;
@@ -239,7 +239,7 @@ int cli_watch(const struct cli_opts *o, const omv_board *board, const omv_reques
         service_ready(w->notify, status);
         run_loop(w, watcher, hotplug);
         update_metrics(w);
-        if (*stop)
+        if (omv_cancel_requested(stop))
             code = 0; /* an orderly stop; each camera's outcome is in its result */
         else if (o->once)
             code = (int)w->last;

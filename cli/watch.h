@@ -5,7 +5,6 @@
 #ifndef OMVFLASHD_WATCH_H
 #define OMVFLASHD_WATCH_H
 
-#include <signal.h>
 
 #include <omvflash/omvflash.h>
 
@@ -17,14 +16,14 @@
  * @param base   the request every camera gets (port_path, cancel and
  *               confirmation are set per worker; base->serial filters).
  * @param fleet  --slots, --report (and the records' board and host).
- * @param stop   set by the first SIGINT/SIGTERM: start no new worker, let
+ * @param stop   requested by the first SIGINT/SIGTERM: start no new worker, let
  *               the ones in flight finish, exit 0.
- * @param abort_flag set by the second: every worker's omv_request.cancel.
+ * @param abort_flag requested by the second: every worker's omv_request.cancel.
  * @return the exit code: 0 after a signal; with --max N, 0 when all N
  *         succeeded, else 1; with --once, that camera's code; a setup
  *         failure's code (plugins, images) before anything was watched.
  */
 int cli_watch(const struct cli_opts *o, const omv_board *board, const omv_request *base, struct cli_fleet *fleet,
-              const volatile sig_atomic_t *stop, const volatile sig_atomic_t *abort_flag);
+              const omv_cancel *stop, const omv_cancel *abort_flag);
 
 #endif

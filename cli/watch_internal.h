@@ -91,8 +91,8 @@ struct watch {
     struct metrics_file *metrics; /* --metrics, or NULL */
     int metrics_failing;          /* the last write failed (said once) */
     struct service_notify *notify; /* started by systemd: READY, STATUS, WATCHDOG; else NULL */
-    const volatile sig_atomic_t *stop;
-    const volatile sig_atomic_t *abort_flag;
+    const omv_cancel *stop;       /* the first signal: stop watching, let cameras in flight finish */
+    const omv_cancel *abort_flag; /* the second: every worker's omv_request.cancel */
     pthread_mutex_t lock;         /* all output, and worker->finished */
     struct cli_output dout;       /* daemon-level events (plugin logs) */
     struct port_entry *ports;

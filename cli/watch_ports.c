@@ -48,7 +48,7 @@ static void remove_port(struct watch *w, size_t i)
  * many as are still to be handled (started or waiting). */
 static int may_admit(const struct watch *w)
 {
-    return !*w->stop &&
+    return !omv_cancel_requested(w->stop) &&
            (!w->o->max_devices || w->started + omv_job_queue_waiting(w->jobs) < w->o->max_devices);
 }
 
@@ -112,7 +112,7 @@ static void arrive(struct watch *w, struct port_entry *p, const struct omv_devic
 void watch_start_queued(struct watch *w)
 {
     char key[OMV_JOB_KEY_MAX];
-    while (!*w->stop && omv_job_queue_next(w->jobs, key, sizeof key)) {
+    while (!omv_cancel_requested(w->stop) && omv_job_queue_next(w->jobs, key, sizeof key)) {
         struct port_entry *p = find_port(w, key);
         if (p && p->state == PORT_QUEUED)
             start_on(w, p);

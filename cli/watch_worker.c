@@ -46,7 +46,7 @@ static int worker_confirm(void *user, const char *what)
 static int stuck(const struct worker *k)
 {
     return k->w->o->on_stuck && !k->retry && k->st == OMV_E_TIMEOUT && k->saw_device && k->port[0] &&
-           !*k->w->abort_flag;
+           !omv_cancel_requested(k->w->abort_flag);
 }
 
 /* --on-stuck CMD for this camera (the port is then RECOVERING: see watch_reap()). */

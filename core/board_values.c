@@ -217,3 +217,24 @@ const char *omvi_strerror(int errnum, char *buf, size_t len)
         snprintf(buf, len, "error %d", errnum);
     return buf;
 }
+
+void omvi_join_add(char *buf, size_t len, const char *item)
+{
+    if (!buf || !len)
+        return;
+    size_t used = strnlen(buf, len);
+    if (used >= len - 1 && used)
+        return;
+    /* Using the result keeps -Wformat-truncation quiet: truncation is acceptable here. */
+    if (snprintf(buf + used, len - used, "%s%s", used ? ", " : "", item ? item : "") < 0)
+        buf[used] = '\0';
+}
+
+void omvi_join(const char *const *items, size_t n, char *buf, size_t len)
+{
+    if (!buf || !len)
+        return;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n; i++)
+        omvi_join_add(buf, len, items[i]);
+}

@@ -133,9 +133,9 @@ omv_status omvi_firmware_list(const omv_board *b, const char *dir, const char *l
     if (st == OMV_OK && n_order == 0)
         st = omv_error_set(err, OMV_E_IMAGE, "%s lists no images", lst_path);
     /* the board's flash order first, then anything else listed, in list order */
-    for (size_t i = 0; st == OMV_OK && i < b->n_flash_order; i++)
-        if (listed[b->flash_order[i]])
-            parts[(*n_parts)++] = b->flash_order[i];
+    for (size_t i = 0; st == OMV_OK && i < b->flash_order.n; i++)
+        if (listed[b->flash_order.index[i]])
+            parts[(*n_parts)++] = b->flash_order.index[i];
     for (size_t i = 0; st == OMV_OK && i < n_order; i++) {
         int in = 0;
         for (size_t k = 0; k < *n_parts; k++)

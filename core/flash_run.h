@@ -1,6 +1,8 @@
 /*
- * One omv_flash() run, shared by flash.c (plan, plugins, device, order of
- * steps) and flash_steps.c (what each step does). Internal to the core.
+ * One omv_flash() run, shared by flash.c (the order of things), flash_setup.c
+ * (plugins, overrides, checks before any device I/O), flash_device.c (the
+ * device: wait, open, partitions, what the bootloader that answered can do)
+ * and flash_steps.c (what each step does). Internal to the core.
  */
 #ifndef OMVFLASH_FLASH_RUN_H
 #define OMVFLASH_FLASH_RUN_H
@@ -13,27 +15,44 @@ typedef struct omvi_run {
     const omv_callbacks *cb;
     omv_error *err;
     omvi_plan plan;
-    /* every bootloader transport of the board, tried together */
-    omvi_plugin tplugins[OMVI_MAX_TRANSPORTS];
-    omvi_options topts[OMVI_MAX_TRANSPORTS];
-    omvi_host thosts[OMVI_MAX_TRANSPORTS];
-    size_t nt;
+    omvi_plugin_set set;               /* every bootloader transport of the board, and its entry plugins */
     size_t active;                     /* the transport whose bootloader answered */
-    omvi_host *h;                      /* == &thosts[active] */
-    const struct omv_transport_ops *ops; /* == tplugins[active]'s */
-    /* entry plugin: app mode -> bootloader */
-    omvi_plugin eplugin;
-    omvi_options eopts;
-    omvi_host ehost;
+    omvi_host *h;                      /* == &set.t[active].h */
+    const struct omv_transport_ops *ops; /* == set.t[active]'s */
+    omvi_bplugin *actions;             /* per board action, loaded only when requested */
     void *session;
     struct omv_device_info info;
     struct omv_dev_partition *dev;
     size_t n_dev;
-    omvi_plugin *act_plugins;   /* per board action, loaded only when requested */
-    omvi_options *act_opts;
     omvi_plan_view views[OMVI_MAX_TRANSPORTS]; /* the plan as each transport's open() sees it */
-    int started;                /* a step ran: the device is no longer as we found it */
+    int started;                       /* a step ran: the device is no longer as we found it */
 } omvi_run;
+
+/* ---- flash_setup.c ---- */
+
+/** Load the transports, entry plugins and requested actions, and apply --set and shorthands. */
+omv_status omvi_run_load_plugins(omvi_run *r);
+/** Start (check(), init()) every loaded plugin. */
+omv_status omvi_run_start_plugins(omvi_run *r);
+/** Refuse, before any device I/O, a plan no transport of the board can carry out (read, erase). */
+omv_status omvi_run_check_capabilities(omvi_run *r);
+/** --dry-run: list what is attached now, in bootloader and application mode. */
+omv_status omvi_run_dry_list(omvi_run *r);
+/** Every requested action's prepare() (key checks, confirmation) before the device is opened. */
+omv_status omvi_run_prepare_actions(omvi_run *r);
+/** Unload the actions. */
+void omvi_run_free_actions(omvi_run *r);
+
+/* ---- flash_device.c ---- */
+
+/** Wait for the board's bootloader (entering an app-mode camera meanwhile) and open it. */
+omv_status omvi_run_open_device(omvi_run *r);
+/** After open: narrow a full flash to what the bootloader that answered writes, check what is left. */
+omv_status omvi_run_adapt_plan(omvi_run *r);
+/** The device's partitions, matched by name with the board's planned ones. */
+omv_status omvi_run_device_partitions(omvi_run *r);
+
+/* ---- flash_steps.c ---- */
 
 /** The device's partition called @p name, or NULL. */
 const struct omv_dev_partition *omvi_run_dev_find(const omvi_run *r, const char *name);

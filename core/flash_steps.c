@@ -16,14 +16,12 @@ const struct omv_dev_partition *omvi_run_dev_find(const omvi_run *r, const char 
     return NULL;
 }
 
+/* The board partition as the transport sees it, with its device partition's number. */
 static struct omv_target target_of(const omvi_run *r, size_t part)
 {
-    const omvi_partition *p = &r->b->parts[part];
-    const struct omv_dev_partition *d = omvi_run_dev_find(r, p->name);
-    struct omv_target t = {.name = p->name,
-                           .index = d ? d->index : 0,
-                           .size = p->info.size,
-                           .timeout_ms = p->info.timeout_ms};
+    struct omv_target t = r->h->targets[part];
+    const struct omv_dev_partition *d = omvi_run_dev_find(r, t.name);
+    t.index = d ? d->index : OMV_INDEX_NONE;
     return t;
 }
 
@@ -36,8 +34,8 @@ static void suggest_recovery(omvi_run *r, size_t part)
         int ran = 0; /* no point suggesting an action this run already did */
         for (size_t j = 0; j < r->plan.n; j++)
             ran |= r->plan.steps[j].kind == OMVI_STEP_ACTION && r->plan.steps[j].part == i;
-        for (size_t k = 0; !ran && k < a->n_recovers; k++) {
-            if (a->recovers[k] != part)
+        for (size_t k = 0; !ran && k < a->recovers.n; k++) {
+            if (a->recovers.index[k] != part)
                 continue;
             size_t len = strlen(r->err->msg);
             snprintf(r->err->msg + len, sizeof r->err->msg - len,
@@ -52,9 +50,10 @@ static omv_status do_write(omvi_run *r, const omvi_step *s)
 {
     struct omv_target t = target_of(r, s->part);
     omvi_file_source src;
-    omv_status st = omvi_file_source_open(&src, s->path, &s->snap, r->err);
+    omv_status st = omvi_file_source_open_range(&src, s->path, &s->snap, s->image_offset, s->size, r->err);
     if (st == OMV_OK) {
-        st = r->ops->write(r->session, &t, &src.src, r->err);
+        struct omv_write w = {.src = &src.src, .offset = s->offset};
+        st = r->ops->write(r->session, &t, &w, r->err);
         if (st == OMV_OK)
             st = omvi_file_source_recheck(&src, r->err);
         omvi_file_source_close(&src);
@@ -70,9 +69,9 @@ static omv_status do_verify(omvi_run *r, const omvi_step *s)
 {
     struct omv_target t = target_of(r, s->part);
     omvi_verify_sink sink;
-    omv_status st = omvi_verify_sink_open(&sink, s->path, &s->snap, r->err);
+    omv_status st = omvi_verify_sink_open(&sink, s->path, &s->snap, s->image_offset, s->size, r->err);
     if (st == OMV_OK) {
-        st = r->ops->read(r->session, &t, s->size, &sink.sink, r->err);
+        st = r->ops->read(r->session, &t, s->offset, s->size, &sink.sink, r->err);
         if (st == OMV_OK)
             st = omvi_verify_sink_finish(&sink, r->err);
         omvi_verify_sink_close(&sink);
@@ -88,7 +87,7 @@ static omv_status do_read(omvi_run *r, const omvi_step *s)
     omvi_file_sink sink;
     omv_status st = omvi_file_sink_open(&sink, s->path, r->err);
     if (st == OMV_OK) {
-        st = r->ops->read(r->session, &t, s->size, &sink.sink, r->err);
+        st = r->ops->read(r->session, &t, 0, s->size, &sink.sink, r->err);
         if (st == OMV_OK && sink.written != s->size)
             st = omv_error_set(r->err, OMV_E_IO, "device returned %llu of %llu bytes",
                                (unsigned long long)sink.written, (unsigned long long)s->size);
@@ -101,30 +100,11 @@ static omv_status do_read(omvi_run *r, const omvi_step *s)
     return st;
 }
 
-/* A source of zeros: --erase-filesystem writes one block of them. */
-static omv_status zero_read(void *ctx, uint8_t *buf, size_t len, size_t *got, omv_error *err)
-{
-    (void)err;
-    uint64_t *left = ctx;
-    size_t n = *left < len ? (size_t)*left : len;
-    memset(buf, 0, n);
-    *left -= n;
-    *got = n;
-    return OMV_OK;
-}
-
+/* --erase-filesystem: the transport knows how its bootloader erases. */
 static omv_status do_erase(omvi_run *r, const omvi_step *s)
 {
     struct omv_target t = target_of(r, s->part);
-    if (r->ops->erase) {
-        omv_status st = r->ops->erase(r->session, &t, r->err);
-        if (st != OMV_OK)
-            omv_error_prefix(r->err, "erase %s", t.name);
-        return st;
-    }
-    uint64_t left = s->size;
-    struct omv_source src = {.ctx = &left, .size = s->size, .read = zero_read};
-    omv_status st = r->ops->write(r->session, &t, &src, r->err);
+    omv_status st = r->ops->erase(r->session, &t, r->err);
     if (st != OMV_OK)
         omv_error_prefix(r->err, "erase %s", t.name);
     return st;
@@ -133,14 +113,14 @@ static omv_status do_erase(omvi_run *r, const omvi_step *s)
 static omv_status do_action(omvi_run *r, const omvi_step *s)
 {
     const omvi_plugin_section *a = &r->b->actions[s->part];
-    omvi_host ah;
-    omvi_host_init(&ah, r->cb, r->req->cancel, &r->act_opts[s->part]);
-    omvi_host_enable_partition_write(&ah, r->b, r->ops, r->session, r->dev, r->n_dev);
-    ah.step = r->h->step;
-    ah.partition = a->title;
-    ah.index = r->h->index;
-    ah.count = r->h->count;
-    omv_status st = r->act_plugins[s->part].desc->action->run(&ah.host, r->err);
+    omvi_bplugin *bp = &r->actions[s->part];
+    omvi_host *ah = &bp->h;
+    omvi_host_enable_partition_write(ah, r->ops, r->session, r->dev, r->n_dev);
+    ah->step = r->h->step;
+    ah->partition = a->title;
+    ah->index = r->h->index;
+    ah->count = r->h->count;
+    omv_status st = bp->p.desc->action->run(bp->ctx, &ah->host, r->err);
     if (st != OMV_OK)
         omv_error_prefix(r->err, "action %s", a->title);
     return st;

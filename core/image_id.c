@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "image_id.h"
+#include "internal.h"
 
 omv_status omvi_arch_scan_init(omvi_arch_scan *s, const char *const *needles, size_t n,
                                omv_error *err)
@@ -179,6 +180,12 @@ static omv_status check_read(void *vctx, uint8_t *buf, size_t len, size_t *got, 
                          c->label ? c->label : "", c->label ? ": " : "", was, now);
 }
 
+static omv_status check_skip(void *ctx, uint64_t n, omv_error *err)
+{
+    omvi_sha256_check *c = ctx;
+    return omvi_source_skip_by_reading(&c->src, n, err);
+}
+
 void omvi_sha256_check_init(omvi_sha256_check *c, const struct omv_source *inner, const char *label,
                             const uint8_t expect[OMVI_SHA256_LEN])
 {
@@ -190,4 +197,5 @@ void omvi_sha256_check_init(omvi_sha256_check *c, const struct omv_source *inner
     c->src.ctx = c;
     c->src.size = inner->size;
     c->src.read = check_read;
+    c->src.skip = check_skip; /* skipped bytes are hashed too: the digest covers the whole image */
 }

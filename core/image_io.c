@@ -54,8 +54,44 @@ static void describe_change(const char *path, int fd, const omvi_file_id *snap, 
         snprintf(buf, n, "another file was put in its place");
 }
 
+/* Forward over bytes of the file: a seek (the stream is a file). */
+static omv_status source_skip(void *ctx, uint64_t n, omv_error *err)
+{
+    omvi_file_source *s = ctx;
+    char eb[128];
+    if (n > s->src.size - s->done)
+        return omv_error_set(err, OMV_E_IMAGE, "%s: skip of %llu bytes at offset %llu passes its end", s->path,
+                             (unsigned long long)n, (unsigned long long)s->done);
+    if (n && fseeko(s->f, (off_t)n, SEEK_CUR) != 0)
+        return omv_error_set(err, OMV_E_IMAGE, "%s: cannot seek: %s", s->path, omvi_strerror(errno, eb, sizeof eb));
+    s->done += n;
+    return OMV_OK;
+}
+
+omv_status omvi_source_skip_by_reading(const struct omv_source *src, uint64_t n, omv_error *err)
+{
+    uint8_t buf[4096];
+    while (n) {
+        size_t want = n < sizeof buf ? (size_t)n : sizeof buf, got = 0;
+        omv_status st = src->read(src->ctx, buf, want, &got, err);
+        if (st != OMV_OK)
+            return st;
+        if (got == 0)
+            return omv_error_set(err, OMV_E_IMAGE, "image ended %llu bytes before the end of a skip",
+                                 (unsigned long long)n);
+        n -= got;
+    }
+    return OMV_OK;
+}
+
 omv_status omvi_file_source_open(omvi_file_source *s, const char *path, const omvi_file_id *snap,
                                  omv_error *err)
+{
+    return omvi_file_source_open_range(s, path, snap, 0, snap->size, err);
+}
+
+omv_status omvi_file_source_open_range(omvi_file_source *s, const char *path, const omvi_file_id *snap,
+                                       uint64_t offset, uint64_t length, omv_error *err)
 {
     memset(s, 0, sizeof *s);
     omvi_file_id now;
@@ -80,8 +116,16 @@ omv_status omvi_file_source_open(omvi_file_source *s, const char *path, const om
     s->path = path;
     s->snap = *snap;
     s->src.ctx = s;
-    s->src.size = snap->size;
+    s->src.size = length;
     s->src.read = source_read;
+    s->src.skip = source_skip;
+    char eb[128];
+    if (offset > snap->size || length > snap->size - offset || fseeko(s->f, (off_t)offset, SEEK_SET) != 0) {
+        omv_error_set(err, OMV_E_IMAGE, "%s: cannot go to offset %llu: %s", path, (unsigned long long)offset,
+                      offset > snap->size ? "past its end" : omvi_strerror(errno, eb, sizeof eb));
+        omvi_file_source_close(s);
+        return OMV_E_IMAGE;
+    }
     return OMV_OK;
 }
 
@@ -129,7 +173,7 @@ static omv_status verify_write(void *ctx, const uint8_t *buf, size_t len, omv_er
         size_t n = fread(img, 1, chunk, s->f);
         if (n < chunk)
             return omv_error_set(err, OMV_E_IMAGE, "%s: read error at offset %llu: %s", s->path,
-                                 (unsigned long long)(s->off + n),
+                                 (unsigned long long)(s->base + s->off + n),
                                  ferror(s->f) ? omvi_strerror(errno, eb, sizeof eb)
                                               : "file shrank");
         if (memcmp(img, buf + done, chunk) != 0) {
@@ -139,7 +183,7 @@ static omv_status verify_write(void *ctx, const uint8_t *buf, size_t len, omv_er
             return omv_error_set(err, OMV_E_VERIFY,
                                  "read-back differs from %s at offset 0x%llX (device 0x%02X, "
                                  "image 0x%02X)",
-                                 s->path, (unsigned long long)(s->off + i), buf[done + i], img[i]);
+                                 s->path, (unsigned long long)(s->base + s->off + i), buf[done + i], img[i]);
         }
         s->off += chunk;
         done += chunk;
@@ -147,8 +191,8 @@ static omv_status verify_write(void *ctx, const uint8_t *buf, size_t len, omv_er
     return OMV_OK;
 }
 
-omv_status omvi_verify_sink_open(omvi_verify_sink *s, const char *path, const omvi_file_id *snap,
-                                 omv_error *err)
+omv_status omvi_verify_sink_open(omvi_verify_sink *s, const char *path, const omvi_file_id *snap, uint64_t offset,
+                                 uint64_t length, omv_error *err)
 {
     memset(s, 0, sizeof *s);
     omvi_file_id now;
@@ -162,9 +206,14 @@ omv_status omvi_verify_sink_open(omvi_verify_sink *s, const char *path, const om
                              "%s changed after it was written: the read-back cannot be compared with it", path);
     }
     s->path = path;
-    s->size = snap->size;
+    s->size = length;
+    s->base = offset;
     s->sink.ctx = s;
     s->sink.write = verify_write;
+    if (offset > snap->size || length > snap->size - offset || fseeko(s->f, (off_t)offset, SEEK_SET) != 0) {
+        omvi_verify_sink_close(s);
+        return omv_error_set(err, OMV_E_IMAGE, "%s: cannot go to offset %llu", path, (unsigned long long)offset);
+    }
     return OMV_OK;
 }
 

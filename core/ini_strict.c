@@ -30,6 +30,7 @@ typedef struct strict_ctx {
     char *buf;
     size_t cap;
     int line;
+    size_t bytes;         /* read so far: a file may grow while it is read */
     int pending;          /* line of a key line awaiting its handler call */
     int handler_called;
     omv_status failed;    /* first error, OMV_OK while none */
@@ -107,6 +108,11 @@ static char *reader(char *str, int num, void *stream)
         return NULL;
     }
     c->line++;
+    c->bytes += (size_t)n;
+    if (c->bytes > OMVI_MAX_BOARD_FILE) {
+        fail(c, c->code, c->line, "file larger than %u bytes", OMVI_MAX_BOARD_FILE);
+        return NULL;
+    }
     if ((size_t)n != strlen(c->buf)) {
         fail(c, c->code, c->line, "line contains a NUL byte");
         return NULL;
@@ -154,7 +160,7 @@ omv_status omvi_ini_parse(const char *path, omv_status code, const omvi_ini_ops 
 {
     /* An input (file_guard.c): a FIFO or a device is refused at once, and
      * so is a file too large to be a configuration file. */
-    FILE *f = omvi_open_input_file(path, "", OMVI_MAX_BOARD_FILE, code, NULL, err);
+    FILE *f = omvi_open_input_file(path, ops->what ? ops->what : "", OMVI_MAX_BOARD_FILE, code, NULL, err);
     if (!f)
         return err ? err->code : code;
     strict_ctx c = {.f = f, .path = path, .ops = ops, .user = user, .code = code, .err = err};

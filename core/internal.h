@@ -14,6 +14,9 @@
 #include "omvflash/omvflash.h"
 #include "omvflash/plugin.h"
 
+#include "board.h"
+#include "plugins.h"
+
 /* ---- board values (board_values.c) ------------------------------------- */
 
 /** Parse "123", "0x1000", "64K", "3M" (KiB/MiB). @return 0 on success. */
@@ -40,6 +43,10 @@ int omvi_valid_file_name(const char *s);
 #define OMVI_ARCH_MAX 63
 /** Arch string: 1 to OMVI_ARCH_MAX printable ASCII characters (space included). */
 int omvi_valid_arch(const char *s);
+/** Append ", " (unless @p buf is empty) and @p item to @p buf (@p len bytes), truncating. */
+void omvi_join_add(char *buf, size_t len, const char *item);
+/** "a, b, c": @p n items joined into @p buf (@p len bytes), truncated to fit. */
+void omvi_join(const char *const *items, size_t n, char *buf, size_t len);
 /** strdup that returns NULL on NULL. */
 char *omvi_strdup(const char *s);
 /** Thread-safe strerror into @p buf. */
@@ -57,6 +64,8 @@ typedef struct omvi_ini_ops {
     omv_status (*section)(void *user, const char *title, int line, omv_error *err);
     /** "name = value" (both trimmed by inih; value may be ""). */
     omv_status (*key)(void *user, const char *name, const char *value, int line, omv_error *err);
+    /** Said after the path when the file cannot be opened (" (board file)"); may be NULL. */
+    const char *what;
 } omvi_ini_ops;
 
 /**
@@ -67,174 +76,6 @@ typedef struct omvi_ini_ops {
  * @return OMV_OK, @p code, the callbacks' codes, OMV_E_NOMEM.
  */
 omv_status omvi_ini_parse(const char *path, omv_status code, const omvi_ini_ops *ops, void *user, omv_error *err);
-
-/* ---- the board (board_load.c) ------------------------------------------ */
-
-typedef struct omvi_raw_option {
-    char *key;
-    char *value;
-    int line;
-} omvi_raw_option;
-
-/** A plugin's section: [dfu] (the transport's) or [action NAME]. */
-typedef struct omvi_plugin_section {
-    char *title;       /**< "dfu" or the action's NAME */
-    char *plugin;      /**< plugin name (the title for transport sections; plugin= for actions) */
-    int line;          /**< header line */
-    int plugin_line;   /**< line of "plugin =" (actions), else the header line */
-    omvi_raw_option *opts;
-    size_t n_opts;
-    /* [action NAME] only: partitions written again after the action (restore = A, B) */
-    char **restore_names;
-    size_t n_restore;
-    int restore_line;
-    size_t *restore;              /**< partition indexes, resolved after parsing */
-    /* [action NAME] only: partitions whose refused writes this action repairs (recovers = A, B) */
-    char **recovers_names;
-    size_t n_recovers;
-    int recovers_line;
-    size_t *recovers;
-    /* transport sections only: this bootloader's own full-flash order (flash_order = A, B) */
-    char **order_names;
-    size_t n_order;
-    int order_line;
-    size_t *order;                /**< partition indexes, resolved after parsing */
-} omvi_plugin_section;
-
-typedef struct omvi_partition {
-    omv_partition_info info;   /**< public view; strings point at name/image below */
-    char *name;
-    char *image;
-    int line;                  /**< header line */
-    int alt_line;
-    int key_lines[6];          /**< duplicate-key detection */
-} omvi_partition;
-
-struct omv_board {
-    char *path;
-    char *name;
-    int board_line;                 /**< 0 when [board] is missing */
-    int key_lines[11];              /**< per [board] key: line it was set on, 0 = unset */
-    struct omv_usb_id *boot_ids;
-    size_t n_boot_ids;
-    struct omv_usb_id *app_ids;
-    size_t n_app_ids;
-    char *transport;                /**< the first (primary) transport */
-    char **transports;              /**< every bootloader transport, tried together */
-    size_t n_transports;
-    char *entry;                    /**< entry plugin (app mode -> bootloader), or NULL */
-    char **flash_order_names;
-    size_t n_flash_order;
-    size_t *flash_order;            /**< partition indexes, resolved after parsing */
-    char *firmware_list;
-    char *firmware_dir;             /**< folder of the board's images in a release zip, or NULL */
-    char *arch;                     /**< the firmware's arch string (OMV_BOARD_ARCH), or NULL */
-    char *filesystem_name;
-    long filesystem;                /**< partition index or -1 */
-    uint32_t wait_ms;
-    omvi_partition *parts;
-    size_t n_parts;
-    omvi_plugin_section *psections; /**< [<transport>] sections (at most one once validated) */
-    size_t n_psections;
-    omvi_plugin_section *actions;
-    size_t n_actions;
-};
-
-/** Indexes into omv_board.key_lines. */
-enum {
-    OMVI_BK_NAME, OMVI_BK_BOOT_IDS, OMVI_BK_APP_IDS, OMVI_BK_TRANSPORT,
-    OMVI_BK_FLASH_ORDER, OMVI_BK_FIRMWARE_LIST, OMVI_BK_FILESYSTEM, OMVI_BK_WAIT_MS,
-    OMVI_BK_ENTRY, OMVI_BK_FIRMWARE_DIR, OMVI_BK_ARCH,
-};
-
-/** Index of the partition called @p name, or -1. */
-long omvi_board_find(const omv_board *b, const char *name);
-/** The transport's section ([dfu]) or NULL when the board has none. */
-const omvi_plugin_section *omvi_board_transport_section(const omv_board *b);
-/** The section of plugin @p name ([cdc_bootloader], [omv_entry]) or NULL. */
-const omvi_plugin_section *omvi_board_plugin_section(const omv_board *b, const char *name);
-/** "BOOT, HP, HE" into @p buf. */
-void omvi_board_part_names(const omv_board *b, char *buf, size_t len);
-
-/* ---- plugins (plugin_loader.c, plugin_options.c) ----------------------- */
-
-typedef struct omvi_plugin {
-    void *dl;
-    const struct omv_plugin *desc;
-    char *path;
-} omvi_plugin;
-
-/**
- * The plugin directory that belongs to this libomvflash (self_dir.c): the
- * configured relative path (lib/ -> lib/omvflash/plugins) from the directory
- * of the file holding the core, as a real path when it exists. Searched after
- * the request's plugin dir and $OMVFLASH_PLUGIN_PATH.
- * @return its length, or 0 (@p out "") when it cannot be found or does not fit.
- */
-size_t omvi_builtin_plugin_dir(char *out, size_t n);
-
-/**
- * Load plugin @p name of @p kind. @p context starts every error message
- * ("boards/ae3.ini:9: transport plugin 'dfu'").
- * @return OMV_OK or OMV_E_PLUGIN (OMV_E_NOMEM).
- */
-omv_status omvi_plugin_load(const char *name, enum omv_plugin_kind kind, const char *plugin_dir,
-                            const char *context, omvi_plugin *out, omv_error *err);
-/**
- * Whether the plugin file @p file may be loaded (plugin_trust.c): regular,
- * owned by root or the effective user, neither it nor its directory
- * writable by group or others, every directory above owned likewise and
- * not writable by others unless sticky. @p real (at least PATH_MAX bytes)
- * receives its real path, the one to dlopen().
- * @return OMV_OK or OMV_E_PLUGIN ("CONTEXT: refusing to load PATH: ...").
- */
-omv_status omvi_plugin_trusted(const char *file, const char *context, char *real, size_t real_len, omv_error *err);
-/** dlclose and free; safe on a zeroed struct. */
-void omvi_plugin_unload(omvi_plugin *p);
-
-/** One resolved option: the board's value or the plugin's default. */
-typedef struct omvi_option {
-    const char *key;     /**< from the spec table */
-    char *value;         /**< owned copy */
-    uint64_t number;     /**< parsed value for UINT/BOOL */
-} omvi_option;
-
-typedef struct omvi_options {
-    omvi_option *v;
-    size_t n;
-} omvi_options;
-
-/**
- * Check @p sec (may be NULL: no section) against @p specs and resolve every
- * declared option. @p board_path names the file in messages.
- * @return OMV_OK, OMV_E_BOARD (file:line), OMV_E_PLUGIN (bad default), OMV_E_NOMEM.
- */
-omv_status omvi_options_resolve(const char *board_path, const char *section_label,
-                                const omvi_plugin_section *sec, const struct omv_plugin *plugin,
-                                omvi_options *out, omv_error *err);
-void omvi_options_free(omvi_options *o);
-/**
- * Replace option @p key's value (a --set / --key override), parsed as the
- * plugin declares it. Sets *applied when @p o has the key; OMV_E_USAGE when
- * the value does not parse.
- */
-omv_status omvi_options_override(omvi_options *o, const struct omv_plugin *plugin, const char *key,
-                                 const char *value, int *applied, omv_error *err);
-const omvi_option *omvi_options_find(const omvi_options *o, const char *key);
-
-/**
- * Load plugin @p name, one of the board's transports or its entry plugin
- * (@p kind checked), and resolve its options from the board's [name] section.
- */
-omv_status omvi_load_board_plugin(const omv_board *b, const char *name, enum omv_plugin_kind kind,
-                                  const char *plugin_dir, omvi_plugin *plugin, omvi_options *opts,
-                                  omv_error *err);
-
-/**
- * Load the board's (primary) transport plugin (kind checked) and resolve its options.
- */
-omv_status omvi_load_transport(const omv_board *b, const char *plugin_dir, omvi_plugin *plugin,
-                               omvi_options *opts, omv_error *err);
 
 /* ---- files the user names (file_guard.c) -------------------------------- */
 
@@ -300,18 +141,18 @@ typedef enum omvi_step_kind {
     OMVI_STEP_VERIFY,
     OMVI_STEP_READ,
     OMVI_STEP_RESET,
-    OMVI_STEP_ERASE,    /**< --erase-filesystem: one zero block to the filesystem partition */
+    OMVI_STEP_ERASE,    /**< --erase-filesystem: the transport's erase() of the filesystem partition */
     OMVI_STEP_ACTION,   /**< a board action; `part` is the index into board->actions */
 } omvi_step_kind;
-
-/** Bytes of zeros --erase-filesystem writes (the IDE's FLASH_SECTOR_ERASE, 4096). */
-#define OMVI_ERASE_BLOCK 4096u
 
 typedef struct omvi_step {
     omvi_step_kind kind;
     size_t part;        /**< board partition index (unused for RESET; action index for ACTION) */
     char *path;         /**< image (write/verify) or output file (read) */
     uint64_t size;      /**< bytes: image size (write/verify), partition size (read) */
+    uint64_t offset;    /**< write/verify: partition offset of the first byte (a container's segment) */
+    uint64_t image_offset; /**< write/verify: where the bytes start in the file (a container's segment) */
+    struct omv_usb_id for_device; /**< write: the device the image is for (0:0 = any; segments) */
     int missing;        /**< full flash: image absent, but some bootloader of the board skips
                              this partition (its own flash_order); an error only if the
                              bootloader that answers needs it */
@@ -335,6 +176,13 @@ void omvi_plan_free(omvi_plan *p);
 /** Append a step (@p path copied, may be NULL). @return OMV_OK or OMV_E_NOMEM. */
 omv_status omvi_plan_add(omvi_plan *p, omvi_step_kind k, size_t part, const char *path, uint64_t size,
                          omv_error *err);
+/**
+ * Replace every write of a container image a transport of @p set recognises
+ * (omv_transport_ops.segments) by one write per segment (and its verify by
+ * one verify per segment), after checking each fits a writable partition.
+ * @return OMV_OK, OMV_E_IMAGE, OMV_E_READONLY, OMV_E_UNSUPPORTED, OMV_E_NOMEM.
+ */
+omv_status omvi_plan_segments(omvi_plan *plan, const omv_board *b, const omvi_plugin_set *set, omv_error *err);
 /**
  * --read NAME=FILE of @p req as READ steps appended to @p out: partitions
  * that exist and can be read, outputs that are regular files or new
@@ -381,8 +229,8 @@ typedef struct omvi_file_source {
     struct omv_source src;
     FILE *f;
     const char *path;
-    omvi_file_id snap;  /**< the file as planned: src.size is snap.size */
-    uint64_t done;
+    omvi_file_id snap;  /**< the file as planned */
+    uint64_t done;      /**< bytes of src.size delivered or skipped */
 } omvi_file_source;
 
 /**
@@ -392,6 +240,14 @@ typedef struct omvi_file_source {
  */
 omv_status omvi_file_source_open(omvi_file_source *s, const char *path, const omvi_file_id *snap,
                                  omv_error *err);
+/** omvi_file_source_open() of @p length bytes from @p offset of the file (a container's segment). */
+omv_status omvi_file_source_open_range(omvi_file_source *s, const char *path, const omvi_file_id *snap,
+                                       uint64_t offset, uint64_t length, omv_error *err);
+/**
+ * omv_source.skip for streams that cannot seek: read @p n bytes through
+ * @p src->read and drop them (a checksum wrapper still sees them).
+ */
+omv_status omvi_source_skip_by_reading(const struct omv_source *src, uint64_t n, omv_error *err);
 /**
  * After the transport's write: OMV_E_IMAGE when the image changed while it
  * was written (appended to, rewritten in place, replaced): the camera then
@@ -404,13 +260,17 @@ typedef struct omvi_verify_sink {
     struct omv_sink sink;
     FILE *f;
     const char *path;
-    uint64_t size;
+    uint64_t size;     /**< bytes to compare */
+    uint64_t base;     /**< file offset of the first of them (messages give file offsets) */
     uint64_t off;
 } omvi_verify_sink;
 
-/** Open the image @p path (still the file @p snap describes) to compare read-back bytes with. */
-omv_status omvi_verify_sink_open(omvi_verify_sink *s, const char *path, const omvi_file_id *snap,
-                                 omv_error *err);
+/**
+ * Open the image @p path (still the file @p snap describes) to compare
+ * read-back bytes with: @p length bytes from @p offset of the file.
+ */
+omv_status omvi_verify_sink_open(omvi_verify_sink *s, const char *path, const omvi_file_id *snap, uint64_t offset,
+                                 uint64_t length, omv_error *err);
 /** After read(): checks the whole image was compared. */
 omv_status omvi_verify_sink_finish(omvi_verify_sink *s, omv_error *err);
 void omvi_verify_sink_close(omvi_verify_sink *s);
@@ -429,56 +289,5 @@ omv_status omvi_file_sink_open(omvi_file_sink *s, const char *path, omv_error *e
 omv_status omvi_file_sink_commit(omvi_file_sink *s, omv_error *err);
 /** Remove the temporary file if not committed and free. */
 void omvi_file_sink_abort(omvi_file_sink *s);
-
-/* ---- host services (host_services.c) ----------------------------------- */
-
-/** Non-zero when some transport of @p b narrows a full flash to partitions
- *  that exclude partition @p part (its section's flash_order). */
-int omvi_board_part_optional(const omv_board *b, size_t part);
-
-/** Most bootloader transports a board may list. */
-#define OMVI_MAX_TRANSPORTS 4
-
-typedef struct omvi_host {
-    struct omv_host host;            /**< handed to plugins; host.ctx points here */
-    const omv_callbacks *cb;
-    const volatile sig_atomic_t *cancel;
-    const omvi_options *opts;
-    /* current step, copied into progress events */
-    const char *step;
-    const char *partition;
-    const char *file;
-    int index;
-    int count;
-    uint64_t last_done;
-    /* action plugins: the transport session partition_write() goes through */
-    const omv_board *board;
-    const struct omv_transport_ops *transport;
-    void *session;
-    const struct omv_dev_partition *dev_parts;
-    size_t n_dev_parts;
-    /* transports: the run's plan as open() sees it (omv_host.run_plan), or NULL */
-    struct omv_run_plan *run_plan;
-} omvi_host;
-
-/** Fill @p h for a transport (partition_write NULL) or an action (@p session set). */
-void omvi_host_init(omvi_host *h, const omv_callbacks *cb, const volatile sig_atomic_t *cancel,
-                    const omvi_options *opts);
-void omvi_host_enable_partition_write(omvi_host *h, const omv_board *b,
-                                      const struct omv_transport_ops *ops, void *session,
-                                      const struct omv_dev_partition *dev_parts, size_t n_dev_parts);
-/** Emit @p ev to the callbacks (no-op without an event function). */
-void omvi_emit(const omv_callbacks *cb, const omv_event *ev);
-/** Log through the callbacks (formats only when someone listens at @p level). */
-void omvi_log(const omv_callbacks *cb, enum omv_log_level level, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-/** Debug log "transport plugin dfu 0.1.0 loaded from /real/path/omvflash_dfu.so" (omvflashd -v). */
-void omvi_log_plugin(const omv_callbacks *cb, const char *role, const omvi_plugin *p);
-/** Whether a message at @p level would reach anyone. */
-int omvi_log_wanted(const omv_callbacks *cb, enum omv_log_level level);
-uint64_t omvi_now_ms(void);
 
 #endif /* OMVFLASH_INTERNAL_H */

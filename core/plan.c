@@ -49,6 +49,9 @@ omv_status omvi_plan_add(omvi_plan *p, omvi_step_kind k, size_t part, const char
     s->part = part;
     s->size = size;
     s->path = NULL;
+    s->offset = 0;
+    s->image_offset = 0;
+    s->for_device.vid = s->for_device.pid = 0;
     s->missing = 0;
     memset(&s->snap, 0, sizeof s->snap);
     if (path && !(s->path = omvi_strdup(path)))
@@ -164,8 +167,8 @@ static omv_status firmware_dir(const omv_board *b, const char *dir, wlist *w, om
         }
         free(lst);
     }
-    for (size_t i = 0; i < b->n_flash_order; i++) {
-        size_t p = b->flash_order[i];
+    for (size_t i = 0; i < b->flash_order.n; i++) {
+        size_t p = b->flash_order.index[i];
         char *path = join_path(dir, b->parts[p].image);
         if (!path)
             return omv_error_set(err, OMV_E_NOMEM, "out of memory");
@@ -218,14 +221,13 @@ static omv_status check_image(const omv_board *b, size_t part, const char *path,
     return OMV_OK;
 }
 
-/* --erase-filesystem: the IDE's way, one block of zeros to the filesystem
- * partition (the bootloader erases the containing erase unit first). */
+/* --erase-filesystem: the transport's erase() of the filesystem partition. */
 static omv_status erase_step(const omv_board *b, omvi_plan *out, omv_error *err)
 {
     if (b->filesystem < 0)
         return omv_error_set(err, OMV_E_USAGE, "%s declares no filesystem partition ([board] filesystem)",
                              b->path);
-    return omvi_plan_add(out, OMVI_STEP_ERASE, (size_t)b->filesystem, NULL, OMVI_ERASE_BLOCK, err);
+    return omvi_plan_add(out, OMVI_STEP_ERASE, (size_t)b->filesystem, NULL, 0, err);
 }
 
 static omv_status action_steps(const omv_board *b, const omv_request *req, omvi_plan *out,
@@ -239,13 +241,8 @@ static omv_status action_steps(const omv_board *b, const omv_request *req, omvi_
                 break;
         if (k == b->n_actions) {
             char list[512] = "";
-            size_t off = 0;
-            for (size_t j = 0; j < b->n_actions && off < sizeof list; j++) {
-                int n = snprintf(list + off, sizeof list - off, "%s%s", j ? ", " : "", b->actions[j].title);
-                if (n < 0)
-                    break;
-                off += (size_t)n;
-            }
+            for (size_t j = 0; j < b->n_actions; j++)
+                omvi_join_add(list, sizeof list, b->actions[j].title);
             return omv_error_set(err, OMV_E_USAGE, "%s has no action '%s' (actions: %s)", b->name,
                                  name ? name : "", b->n_actions ? list : "none");
         }
@@ -270,8 +267,8 @@ static omv_status restore_images(const omv_board *b, const omv_request *req, wli
         for (size_t k = 0; k < b->n_actions; k++)
             if (strcmp(b->actions[k].title, req->actions[i]) == 0)
                 a = &b->actions[k];
-        for (size_t r = 0; a && r < a->n_restore; r++) {
-            size_t p = a->restore[r];
+        for (size_t r = 0; a && r < a->restore.n; r++) {
+            size_t p = a->restore.index[r];
             if (wlist_has(w, p))
                 continue;
             const char *image = b->parts[p].image;

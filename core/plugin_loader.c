@@ -13,7 +13,7 @@
 
 #include "internal.h"
 
-static const char *kind_name(enum omv_plugin_kind k)
+const char *omvi_plugin_kind_name(enum omv_plugin_kind k)
 {
     switch (k) {
     case OMV_PLUGIN_TRANSPORT: return "transport";
@@ -94,64 +94,110 @@ void omvi_plugin_unload(omvi_plugin *p)
     memset(p, 0, sizeof *p);
 }
 
-static omv_status check_descriptor(const struct omv_plugin *d, const char *name,
-                                   enum omv_plugin_kind kind, const char *context,
-                                   const char *path, omv_error *err)
+/* The operations a descriptor of @p kind must have, missing ones listed in @p missing. */
+static omv_status check_ops(const struct omv_plugin *d, enum omv_plugin_kind kind, const char *context,
+                            const char *path, omv_error *err)
+{
+    const void *ops = kind == OMV_PLUGIN_TRANSPORT ? (const void *)d->transport
+                      : kind == OMV_PLUGIN_ENTRY   ? (const void *)d->entry
+                                                   : (const void *)d->action;
+    if (!ops)
+        return omv_error_set(err, OMV_E_PLUGIN, "%s: has no %s operations (%s)", context, omvi_plugin_kind_name(kind),
+                             path);
+    char missing[128] = "";
+    if (kind == OMV_PLUGIN_TRANSPORT) {
+        const struct omv_transport_ops *t = d->transport;
+        const struct {
+            const void *op;
+            const char *name;
+        } need[] = {{(const void *)t->list, "list"},   {(const void *)t->open, "open"},
+                    {(const void *)t->partitions, "partitions"}, {(const void *)t->write, "write"},
+                    {(const void *)t->finish, "finish"}, {(const void *)t->close, "close"}};
+        for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
+            if (!need[i].op)
+                omvi_join_add(missing, sizeof missing, need[i].name);
+    } else if (kind == OMV_PLUGIN_ENTRY) {
+        if (!d->entry->list)
+            omvi_join_add(missing, sizeof missing, "list");
+        if (!d->entry->enter)
+            omvi_join_add(missing, sizeof missing, "enter");
+    } else if (!d->action->run) {
+        omvi_join_add(missing, sizeof missing, "run");
+    }
+    if (missing[0])
+        return omv_error_set(err, OMV_E_PLUGIN, "%s: required operations are NULL: %s (%s)", context, missing, path);
+    return OMV_OK;
+}
+
+/* A spec table the core can check board values against: keys, types, ranges, choices. */
+static omv_status check_specs(const struct omv_option_spec *specs, const char *table, const char *context,
+                              const char *path, omv_error *err)
+{
+    for (size_t i = 0; specs && specs[i].key; i++) {
+        const struct omv_option_spec *s = &specs[i];
+        const char *why = NULL;
+        if (s->type != OMV_OPT_UINT && s->type != OMV_OPT_STRING && s->type != OMV_OPT_BOOL)
+            why = "has an unknown type";
+        else if (s->choices && s->type != OMV_OPT_STRING)
+            why = "has choices but is not a string";
+        else if (s->type == OMV_OPT_UINT && s->max && s->min > s->max)
+            why = "has min above max";
+        if (why)
+            return omv_error_set(err, OMV_E_PLUGIN, "%s: %s '%s' %s (%s)", context, table, s->key, why, path);
+    }
+    return OMV_OK;
+}
+
+/* Every shorthand names one of the plugin's options. */
+static omv_status check_shorthands(const struct omv_plugin *d, const char *context, const char *path,
+                                   omv_error *err)
+{
+    for (size_t i = 0; d->shorthands && d->shorthands[i].flag; i++) {
+        const struct omv_shorthand *sh = &d->shorthands[i];
+        int found = 0;
+        for (size_t k = 0; sh->option && d->options && d->options[k].key; k++)
+            found |= strcmp(d->options[k].key, sh->option) == 0;
+        if (!found)
+            return omv_error_set(err, OMV_E_PLUGIN, "%s: shorthand --%s sets option '%s', which it does not declare (%s)",
+                                 context, sh->flag, sh->option ? sh->option : "(null)", path);
+    }
+    return OMV_OK;
+}
+
+static omv_status check_descriptor(const struct omv_plugin *d, const char *name, enum omv_plugin_kind kind,
+                                   const char *context, const char *path, omv_error *err)
 {
     if (!d)
         return omv_error_set(err, OMV_E_PLUGIN, "%s: %s returned no descriptor (%s)", context,
                              OMV_PLUGIN_ENTRY_SYMBOL, path);
+    /* abi_version and size are the first members in every ABI: safe to read before anything else. */
     if (d->abi_version != OMV_PLUGIN_ABI_VERSION)
         return omv_error_set(err, OMV_E_PLUGIN,
-                             "%s: was built for ABI %u, this omvflash speaks ABI %u (%s)", context,
-                             (unsigned)d->abi_version, (unsigned)OMV_PLUGIN_ABI_VERSION, path);
+                             "%s: %s was built for plugin ABI %u, but this omvflash supports only ABI %u: rebuild "
+                             "the plugin against the installed omvflash headers",
+                             context, path, (unsigned)d->abi_version, (unsigned)OMV_PLUGIN_ABI_VERSION);
     if (d->size < sizeof(struct omv_plugin))
-        return omv_error_set(err, OMV_E_PLUGIN,
-                             "%s: descriptor is %u bytes, ABI %u needs at least %zu (%s)", context,
-                             (unsigned)d->size, (unsigned)OMV_PLUGIN_ABI_VERSION,
-                             sizeof(struct omv_plugin), path);
+        return omv_error_set(err, OMV_E_PLUGIN, "%s: descriptor is %u bytes, ABI %u needs at least %zu (%s)", context,
+                             (unsigned)d->size, (unsigned)OMV_PLUGIN_ABI_VERSION, sizeof(struct omv_plugin), path);
     if (!d->name || strcmp(d->name, name) != 0)
         return omv_error_set(err, OMV_E_PLUGIN, "%s: file calls itself plugin '%s' (%s)", context,
                              d->name ? d->name : "(null)", path);
     if (d->kind != kind)
-        return omv_error_set(err, OMV_E_PLUGIN, "%s: is a%s %s plugin, not a%s %s plugin (%s)",
-                             context, d->kind == OMV_PLUGIN_ACTION ? "n" : "", kind_name(d->kind),
-                             kind == OMV_PLUGIN_ACTION ? "n" : "", kind_name(kind), path);
-    char missing[128] = "";
-#define NEED(cond, what)                                                                        \
-    do {                                                                                        \
-        if (!(cond)) {                                                                          \
-            size_t u_ = strlen(missing);                                                        \
-            snprintf(missing + u_, sizeof missing - u_, "%s%s", u_ ? ", " : "", what);          \
-        }                                                                                       \
-    } while (0)
-    if (kind == OMV_PLUGIN_TRANSPORT) {
-        const struct omv_transport_ops *t = d->transport;
-        if (!t)
-            return omv_error_set(err, OMV_E_PLUGIN, "%s: has no transport operations (%s)",
-                                 context, path);
-        NEED(t->list, "list");
-        NEED(t->open, "open");
-        NEED(t->partitions, "partitions");
-        NEED(t->write, "write");
-        NEED(t->finish, "finish");
-        NEED(t->close, "close");
-    } else if (kind == OMV_PLUGIN_ENTRY) {
-        if (!d->entry)
-            return omv_error_set(err, OMV_E_PLUGIN, "%s: has no entry operations (%s)", context, path);
-        NEED(d->entry->list, "list");
-        NEED(d->entry->enter, "enter");
-    } else {
-        if (!d->action)
-            return omv_error_set(err, OMV_E_PLUGIN, "%s: has no action operations (%s)", context,
-                                 path);
-        NEED(d->action->run, "run");
-    }
-#undef NEED
-    if (missing[0])
-        return omv_error_set(err, OMV_E_PLUGIN, "%s: required operations are NULL: %s (%s)",
-                             context, missing, path);
-    return OMV_OK;
+        return omv_error_set(err, OMV_E_PLUGIN, "%s: is a%s %s plugin, not a%s %s plugin (%s)", context,
+                             d->kind == OMV_PLUGIN_ACTION || d->kind == OMV_PLUGIN_ENTRY ? "n" : "",
+                             omvi_plugin_kind_name(d->kind),
+                             kind == OMV_PLUGIN_ACTION || kind == OMV_PLUGIN_ENTRY ? "n" : "",
+                             omvi_plugin_kind_name(kind), path);
+    omv_status st = check_ops(d, kind, context, path, err);
+    if (st == OMV_OK)
+        st = check_specs(d->options, "option", context, path, err);
+    if (st == OMV_OK)
+        st = check_specs(d->partition_options, "partition option", context, path, err);
+    if (st == OMV_OK && d->partition_options && d->partition_options[0].key && kind != OMV_PLUGIN_TRANSPORT)
+        st = omv_error_set(err, OMV_E_PLUGIN, "%s: only a transport may declare partition options (%s)", context, path);
+    if (st == OMV_OK)
+        st = check_shorthands(d, context, path, err);
+    return st;
 }
 
 omv_status omvi_plugin_load(const char *name, enum omv_plugin_kind kind, const char *plugin_dir,

@@ -1,38 +1,98 @@
 /*
- * A plugin's board-file section checked against the options the plugin
- * declares, and the resolved values the host hands out (option_str/uint).
+ * Plugin options: a plugin's board-file section checked against the options
+ * it declares (struct omv_option_spec: type, range, choices, required),
+ * resolved with defaults, overridden by --set and command-line shorthands,
+ * and handed out through the host (option_str/uint). The plugin never sees a
+ * value its spec does not allow.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "internal.h"
 
-static int parse_typed(enum omv_option_type t, const char *v, uint64_t *num)
+void omvi_option_allowed(const struct omv_option_spec *s, char *buf, size_t len)
 {
-    int b;
-    switch (t) {
+    buf[0] = '\0';
+    switch (s->type) {
     case OMV_OPT_UINT:
-        return omvi_parse_size(v, num);
+        if (s->max)
+            snprintf(buf, len, "a number from %llu to %llu", (unsigned long long)s->min, (unsigned long long)s->max);
+        else
+            snprintf(buf, len, "a number from %llu (123, 0x1000, 64K, 3M)", (unsigned long long)s->min);
+        return;
     case OMV_OPT_BOOL:
-        if (omvi_parse_bool(v, &b) != 0)
-            return -1;
-        *num = (uint64_t)b;
-        return 0;
+        snprintf(buf, len, "yes or no");
+        return;
     case OMV_OPT_STRING:
-        *num = 0;
-        return 0;
+        if (!s->choices) {
+            snprintf(buf, len, "text");
+            return;
+        }
+        char list[256] = "";
+        for (size_t i = 0; s->choices[i]; i++)
+            omvi_join_add(list, sizeof list, s->choices[i]);
+        snprintf(buf, len, "one of %s", list);
+        return;
     }
-    return -1;
 }
 
-static const char *type_hint(enum omv_option_type t)
+static int check_uint(const struct omv_option_spec *s, const char *value, uint64_t *number, char *why, size_t n)
 {
-    switch (t) {
-    case OMV_OPT_UINT: return "is not an unsigned number (use 123, 0x1000, 64K, 3M)";
-    case OMV_OPT_BOOL: return "is not a yes/no value (use yes, no, true, false, on, off, 1, 0)";
-    case OMV_OPT_STRING: return "is not text";
+    char allowed[96];
+    omvi_option_allowed(s, allowed, sizeof allowed);
+    if (omvi_parse_size(value, number) != 0) {
+        snprintf(why, n, "'%s' is not an unsigned number (use 123, 0x1000, 64K, 3M)", value);
+        return -1;
     }
-    return "has an unknown type";
+    if (*number < s->min || (s->max && *number > s->max)) {
+        snprintf(why, n, "%s is out of range (%s)", value, allowed);
+        return -1;
+    }
+    return 0;
+}
+
+int omvi_option_value_check(const struct omv_option_spec *s, const char *value, uint64_t *number,
+                            const char **canonical, char *why, size_t why_len)
+{
+    uint64_t num = 0;
+    const char *canon = value;
+    int b;
+    switch (s->type) {
+    case OMV_OPT_UINT:
+        if (check_uint(s, value, &num, why, why_len) != 0)
+            return -1;
+        break;
+    case OMV_OPT_BOOL:
+        if (omvi_parse_bool(value, &b) != 0) {
+            snprintf(why, why_len, "'%s' is not a yes/no value (use yes, no, true, false, on, off, 1, 0)", value);
+            return -1;
+        }
+        num = (uint64_t)b;
+        break;
+    case OMV_OPT_STRING:
+        if (s->choices) {
+            canon = NULL;
+            for (size_t i = 0; !canon && s->choices[i]; i++)
+                if (strcasecmp(s->choices[i], value) == 0)
+                    canon = s->choices[i];
+            if (!canon) {
+                char allowed[160];
+                omvi_option_allowed(s, allowed, sizeof allowed);
+                snprintf(why, why_len, "'%s' is not allowed (%s)", value, allowed);
+                return -1;
+            }
+        }
+        break;
+    default:
+        snprintf(why, why_len, "has an unknown type");
+        return -1;
+    }
+    if (number)
+        *number = num;
+    if (canonical)
+        *canonical = canon;
+    return 0;
 }
 
 void omvi_options_free(omvi_options *o)
@@ -51,154 +111,112 @@ const omvi_option *omvi_options_find(const omvi_options *o, const char *key)
     if (!o || !key)
         return NULL;
     for (size_t i = 0; i < o->n; i++)
-        if (strcmp(o->v[i].key, key) == 0)
+        if (strcmp(o->v[i].spec->key, key) == 0)
             return &o->v[i];
     return NULL;
 }
 
-omv_status omvi_options_resolve(const char *board_path, const char *label,
-                                const omvi_plugin_section *sec, const struct omv_plugin *plugin,
-                                omvi_options *out, omv_error *err)
+static const struct omv_option_spec *find_spec(const struct omv_option_spec *specs, const char *key)
 {
-    out->v = NULL;
-    out->n = 0;
-    const struct omv_option_spec *specs = plugin->options;
-    size_t n = 0;
-    while (specs && specs[n].key)
-        n++;
-    /* every key in the section must be declared and well-formed */
+    for (size_t j = 0; specs && specs[j].key; j++)
+        if (strcmp(specs[j].key, key) == 0)
+            return &specs[j];
+    return NULL;
+}
+
+/* Every key of the section declared and allowed. */
+static omv_status check_section(const char *board_path, const char *label, const omvi_plugin_section *sec,
+                                const struct omv_plugin *plugin, omv_error *err)
+{
     for (size_t i = 0; sec && i < sec->n_opts; i++) {
         const omvi_raw_option *r = &sec->opts[i];
-        const struct omv_option_spec *s = NULL;
-        for (size_t j = 0; j < n; j++)
-            if (strcmp(specs[j].key, r->key) == 0)
-                s = &specs[j];
+        const struct omv_option_spec *s = find_spec(plugin->options, r->key);
         if (!s) {
             char keys[512] = "";
-            size_t off = 0;
-            for (size_t j = 0; j < n && off < sizeof keys; j++) {
-                int k = snprintf(keys + off, sizeof keys - off, "%s%s", j ? ", " : "",
-                                 specs[j].key);
-                if (k < 0)
-                    break;
-                off += (size_t)k;
-            }
-            return omv_error_set(err, OMV_E_BOARD,
-                                 "%s:%d: %s unknown key '%s' (plugin '%s' accepts: %s)", board_path,
-                                 r->line, label, r->key, plugin->name, n ? keys : "no options");
+            for (size_t j = 0; plugin->options && plugin->options[j].key; j++)
+                omvi_join_add(keys, sizeof keys, plugin->options[j].key);
+            return omv_error_set(err, OMV_E_BOARD, "%s:%d: %s unknown key '%s' (plugin '%s' accepts: %s)", board_path,
+                                 r->line, label, r->key, plugin->name, keys[0] ? keys : "no options");
         }
-        uint64_t num;
-        if (parse_typed(s->type, r->value, &num) != 0)
-            return omv_error_set(err, OMV_E_BOARD, "%s:%d: %s %s: '%s' %s", board_path, r->line,
-                                 label, r->key, r->value, type_hint(s->type));
-    }
-    out->v = calloc(n ? n : 1, sizeof *out->v);
-    if (!out->v)
-        return omv_error_set(err, OMV_E_NOMEM, "out of memory");
-    for (size_t j = 0; j < n; j++) {
-        const char *value = specs[j].default_value;
-        for (size_t i = 0; sec && i < sec->n_opts; i++)
-            if (strcmp(sec->opts[i].key, specs[j].key) == 0)
-                value = sec->opts[i].value;
-        omvi_option *o = &out->v[out->n];
-        o->key = specs[j].key;
-        if (!value || parse_typed(specs[j].type, value, &o->number) != 0) {
-            omvi_options_free(out);
-            return omv_error_set(err, OMV_E_PLUGIN,
-                                 "plugin '%s': option '%s' has an invalid default '%s'",
-                                 plugin->name, specs[j].key, value ? value : "(null)");
-        }
-        if (!(o->value = omvi_strdup(value))) {
-            omvi_options_free(out);
-            return omv_error_set(err, OMV_E_NOMEM, "out of memory");
-        }
-        out->n++;
+        char why[256];
+        if (omvi_option_value_check(s, r->value, NULL, NULL, why, sizeof why) != 0)
+            return omv_error_set(err, OMV_E_BOARD, "%s:%d: %s %s: %s", board_path, r->line, label, r->key, why);
     }
     return OMV_OK;
 }
 
-omv_status omvi_options_override(omvi_options *o, const struct omv_plugin *plugin, const char *key,
-                                 const char *value, int *applied, omv_error *err)
+/* Option @p s's value: the section's, else its default (NULL: unset). */
+static omv_status resolve_one(const char *board_path, const char *label, int line, const omvi_plugin_section *sec,
+                              const struct omv_plugin *plugin, const struct omv_option_spec *s, omvi_option *o,
+                              omv_error *err)
+{
+    const char *value = s->default_value;
+    for (size_t i = 0; sec && i < sec->n_opts; i++)
+        if (strcmp(sec->opts[i].key, s->key) == 0)
+            value = sec->opts[i].value;
+    o->spec = s;
+    if (!value && (s->flags & OMV_OPTF_REQUIRED)) {
+        char allowed[160];
+        omvi_option_allowed(s, allowed, sizeof allowed);
+        return omv_error_set(err, OMV_E_BOARD, "%s:%d: %s is missing required key '%s' (%s: %s)", board_path, line,
+                             label, s->key, allowed, s->help ? s->help : "");
+    }
+    if (!value)
+        return OMV_OK;
+    char why[256];
+    const char *canon;
+    if (omvi_option_value_check(s, value, &o->number, &canon, why, sizeof why) != 0)
+        return omv_error_set(err, OMV_E_PLUGIN, "plugin '%s': option '%s' has an invalid default: %s", plugin->name,
+                             s->key, why);
+    if (!(o->value = omvi_strdup(canon)))
+        return omv_error_set(err, OMV_E_NOMEM, "out of memory");
+    return OMV_OK;
+}
+
+omv_status omvi_options_resolve(const char *board_path, const char *label, int line, const omvi_plugin_section *sec,
+                                const struct omv_plugin *plugin, omvi_options *out, omv_error *err)
+{
+    out->v = NULL;
+    out->n = 0;
+    omv_status st = check_section(board_path, label, sec, plugin, err);
+    if (st != OMV_OK)
+        return st;
+    size_t n = 0;
+    while (plugin->options && plugin->options[n].key)
+        n++;
+    out->v = calloc(n ? n : 1, sizeof *out->v);
+    if (!out->v)
+        return omv_error_set(err, OMV_E_NOMEM, "out of memory");
+    for (size_t j = 0; j < n; j++) {
+        st = resolve_one(board_path, label, sec ? sec->line : line, sec, plugin, &plugin->options[j], &out->v[j], err);
+        out->n = j + 1;
+        if (st != OMV_OK) {
+            omvi_options_free(out);
+            return st;
+        }
+    }
+    return OMV_OK;
+}
+
+omv_status omvi_options_override(omvi_options *o, const char *key, const char *value, const char *what,
+                                 int *applied, omv_error *err)
 {
     for (size_t i = 0; i < o->n; i++) {
-        if (strcmp(o->v[i].key, key) != 0)
+        const struct omv_option_spec *s = o->v[i].spec;
+        if (strcmp(s->key, key) != 0)
             continue;
-        enum omv_option_type t = OMV_OPT_STRING;
-        for (size_t j = 0; plugin->options && plugin->options[j].key; j++)
-            if (strcmp(plugin->options[j].key, key) == 0)
-                t = plugin->options[j].type;
         uint64_t num;
-        if (parse_typed(t, value, &num) != 0)
-            return omv_error_set(err, OMV_E_USAGE, "%s=%s: '%s' %s", key, value, value, type_hint(t));
-        char *copy = omvi_strdup(value);
+        const char *canon;
+        char why[256];
+        if (omvi_option_value_check(s, value, &num, &canon, why, sizeof why) != 0)
+            return omv_error_set(err, OMV_E_USAGE, "%s: %s", what, why);
+        char *copy = omvi_strdup(canon);
         if (!copy)
             return omv_error_set(err, OMV_E_NOMEM, "out of memory");
         free(o->v[i].value);
         o->v[i].value = copy;
         o->v[i].number = num;
         *applied = 1;
-    }
-    return OMV_OK;
-}
-
-omv_status omvi_load_board_plugin(const omv_board *b, const char *name, enum omv_plugin_kind kind,
-                                  const char *plugin_dir, omvi_plugin *plugin, omvi_options *opts,
-                                  omv_error *err)
-{
-    int entry = kind == OMV_PLUGIN_ENTRY;
-    char context[1200];
-    snprintf(context, sizeof context, "%s:%d: %s plugin '%s'", b->path,
-             b->key_lines[entry ? OMVI_BK_ENTRY : OMVI_BK_TRANSPORT], entry ? "entry" : "transport", name);
-    omv_status st = omvi_plugin_load(name, kind, plugin_dir, context, plugin, err);
-    if (st != OMV_OK)
-        return st;
-    char label[96];
-    snprintf(label, sizeof label, "[%s]", name);
-    st = omvi_options_resolve(b->path, label, omvi_board_plugin_section(b, name), plugin->desc, opts, err);
-    if (st != OMV_OK)
-        omvi_plugin_unload(plugin);
-    return st;
-}
-
-omv_status omvi_load_transport(const omv_board *b, const char *plugin_dir, omvi_plugin *plugin,
-                               omvi_options *opts, omv_error *err)
-{
-    return omvi_load_board_plugin(b, b->transport, OMV_PLUGIN_TRANSPORT, plugin_dir, plugin, opts, err);
-}
-
-omv_status omv_board_check_plugins(const omv_board *b, const char *plugin_dir, omv_error *err)
-{
-    if (!b)
-        return omv_error_set(err, OMV_E_USAGE, "omv_board_check_plugins: no board");
-    omvi_plugin p;
-    omvi_options o;
-    omv_status st = OMV_OK;
-    for (size_t t = 0; t <= b->n_transports; t++) {
-        const char *name = t < b->n_transports ? b->transports[t] : b->entry;
-        if (!name)
-            continue;
-        st = omvi_load_board_plugin(b, name, t < b->n_transports ? OMV_PLUGIN_TRANSPORT : OMV_PLUGIN_ENTRY,
-                                    plugin_dir, &p, &o, err);
-        if (st != OMV_OK)
-            return st;
-        omvi_options_free(&o);
-        omvi_plugin_unload(&p);
-    }
-    for (size_t i = 0; i < b->n_actions; i++) {
-        const omvi_plugin_section *a = &b->actions[i];
-        char context[1200];
-        snprintf(context, sizeof context, "%s:%d: action plugin '%s'", b->path, a->plugin_line,
-                 a->plugin);
-        st = omvi_plugin_load(a->plugin, OMV_PLUGIN_ACTION, plugin_dir, context, &p, err);
-        if (st != OMV_OK)
-            return st;
-        char label[96];
-        snprintf(label, sizeof label, "[action %s]", a->title);
-        st = omvi_options_resolve(b->path, label, a, p.desc, &o, err);
-        omvi_options_free(&o);
-        omvi_plugin_unload(&p);
-        if (st != OMV_OK)
-            return st;
     }
     return OMV_OK;
 }

@@ -271,6 +271,12 @@ static omv_status rdir_read(void *ctx, uint8_t *buf, size_t len, size_t *got, om
     return OMV_OK;
 }
 
+/* The stream is a plain file, but reading keeps the end-of-file and shrink checks of rdir_read() in one place. */
+static omv_status rdir_skip(void *ctx, uint64_t n, omv_error *err)
+{
+    return omvi_source_skip_by_reading(&((omvi_rdir_stream *)ctx)->src, n, err);
+}
+
 omv_status omvi_rdir_stream_open(const omvi_rdir *d, const char *rel, omvi_rdir_stream **out,
                                  omv_error *err)
 {
@@ -293,6 +299,7 @@ omv_status omvi_rdir_stream_open(const omvi_rdir *d, const char *rel, omvi_rdir_
     s->src.ctx = s;
     s->src.size = (uint64_t)s->at_open.st_size;
     s->src.read = rdir_read;
+    s->src.skip = rdir_skip;
     *out = s;
     return OMV_OK;
 }

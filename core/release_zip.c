@@ -459,6 +459,12 @@ static omv_status stream_read(void *ctx, uint8_t *buf, size_t len, size_t *got, 
     return OMV_OK;
 }
 
+/* A compressed entry cannot seek: its bytes are inflated and dropped. */
+static omv_status stream_skip(void *ctx, uint64_t n, omv_error *err)
+{
+    return omvi_source_skip_by_reading(&((omvi_zip_stream *)ctx)->src, n, err);
+}
+
 omv_status omvi_zip_stream_open(omvi_zip *z, size_t i, omvi_zip_stream **out, omv_error *err)
 {
     *out = NULL;
@@ -477,6 +483,7 @@ omv_status omvi_zip_stream_open(omvi_zip *z, size_t i, omvi_zip_stream **out, om
     s->src.ctx = s;
     s->src.size = z->files[i].size;
     s->src.read = stream_read;
+    s->src.skip = stream_skip;
     *out = s;
     return OMV_OK;
 }

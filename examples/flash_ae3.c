@@ -27,12 +27,14 @@ struct progress {
     int last_percent;  /* of the current step, -1 before the first report */
 };
 
-static volatile sig_atomic_t cancelled;
+/* SIGINT/SIGTERM ask the library to stop: omv_cancel_request() is
+ * async-signal-safe, and omv_flash() reads the request from its thread. */
+static omv_cancel *cancel;
 
 static void on_signal(int sig)
 {
     (void)sig;
-    cancelled = 1;
+    omv_cancel_request(cancel);
 }
 
 /* Event strings that do not apply are NULL (e.g. the partition of "reset"). */
@@ -106,6 +108,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s BOARD_FILE FIRMWARE_DIR [SERIAL]\n", argv[0]);
         return OMV_E_USAGE;
     }
+    cancel = omv_cancel_new();
+    if (!cancel) {
+        fprintf(stderr, "flash_ae3: out of memory\n");
+        return OMV_E_NOMEM;
+    }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -129,7 +136,7 @@ int main(int argc, char **argv)
     req.firmware_dir = argv[2];
     req.serial = argc > 3 ? argv[3] : NULL;
     req.wait_ms = OMV_WAIT_DEFAULT;
-    req.cancel = &cancelled;
+    req.cancel = cancel;
 
     struct progress p = {.device = "", .last_percent = -1};
     omv_callbacks cb;

@@ -12,7 +12,6 @@
 #ifndef OMVFLASH_OMVFLASH_H
 #define OMVFLASH_OMVFLASH_H
 
-#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +24,31 @@ extern "C" {
 
 /** Library version. */
 #define OMVFLASH_VERSION "0.1.0"
+
+/* ---- Cancellation ---------------------------------------------------------- */
+
+/**
+ * A request to stop (opaque), shared by whoever asks (a signal handler, a UI
+ * thread) and the library calls it is handed to (omv_request.cancel,
+ * omv_watcher_open()). Backed by a lock-free C11 atomic: any thread may ask
+ * and read at any time, without a data race.
+ */
+typedef struct omv_cancel omv_cancel;
+
+/** A new, not yet requested cancel; free it with omv_cancel_free(). @return NULL when out of memory. */
+omv_cancel *omv_cancel_new(void);
+/** Free @p c; no call may be using it any more. NULL is a no-op. */
+void omv_cancel_free(omv_cancel *c);
+/**
+ * Ask every call using @p c to stop as soon as possible (they return
+ * OMV_E_CANCELLED). Async-signal-safe: may be called from a signal handler.
+ * There is no way back: use a new object for the next run. NULL is a no-op.
+ */
+void omv_cancel_request(omv_cancel *c);
+/** Non-zero once omv_cancel_request() was called on @p c (0 for NULL). Async-signal-safe. */
+int omv_cancel_requested(const omv_cancel *c);
+
+/* ---- Boards ------------------------------------------------------------------ */
 
 /** A loaded, validated board file (opaque). */
 typedef struct omv_board omv_board;
@@ -79,10 +103,9 @@ const char *omv_board_firmware_dir(const omv_board *board);
  */
 const char *omv_board_arch(const omv_board *board);
 
-/** One partition as the board file declares it. */
+/** One partition as the board file declares it (the core's keys). */
 typedef struct omv_partition_info {
     const char *name;        /**< "HP" */
-    int index;               /**< device-side number hint (DFU alt), -1 if not given */
     uint64_t size;           /**< bytes */
     int read_only;           /**< never written */
     int readable;            /**< can be read back (--read, --verify) */
@@ -95,6 +118,27 @@ size_t omv_board_partition_count(const omv_board *board);
 
 /** Partition @p i (0 .. count-1) in board-file order. */
 const omv_partition_info *omv_board_partition(const omv_board *board, size_t i);
+
+/**
+ * The text of key @p key of partition @p i that is not one of the core's
+ * (a transport's partition option, e.g. dfu's `alt`), as the board file
+ * gives it; NULL when the partition does not set it. Checked against the
+ * transports' declarations only by omv_board_check_plugins() and omv_flash().
+ * Valid until omv_board_free().
+ */
+const char *omv_board_partition_option(const omv_board *board, size_t i, const char *key);
+
+/**
+ * The command-line shorthands the board's plugins offer (transports, entry
+ * plugins, actions; struct omv_shorthand): @p found gets each flag ("mode"),
+ * its metavar, its help line and the plugin and option it sets. Loads the
+ * plugins (searching @p plugin_dir first). For omvflashd --help --board.
+ * @return OMV_OK, OMV_E_PLUGIN, OMV_E_BOARD (bad plugin options).
+ */
+omv_status omv_board_shorthands(const omv_board *board, const char *plugin_dir,
+                                void (*found)(void *user, const char *flag, const char *metavar, const char *help,
+                                              const char *plugin, const char *option),
+                                void *user, omv_error *err);
 
 /** A NAME=FILE pair from --image or --read. */
 typedef struct omv_image_spec {
@@ -129,8 +173,8 @@ typedef struct omv_request {
     uint32_t wait_ms;
     /** Extra plugin directory searched first (besides $OMVFLASH_PLUGIN_PATH); may be NULL. */
     const char *plugin_dir;
-    /** When non-NULL and non-zero, stop as soon as possible with OMV_E_CANCELLED. */
-    const volatile sig_atomic_t *cancel;
+    /** When non-NULL and requested, stop as soon as possible with OMV_E_CANCELLED. */
+    const omv_cancel *cancel;
     /**
      * Board actions to run (--action NAME), in order, after the device is
      * opened and before any image is written. Each action's `restore`
@@ -150,6 +194,15 @@ typedef struct omv_request {
     size_t n_settings;
     /** Erase the board's filesystem partition first (--erase-filesystem). */
     int erase_filesystem;
+    /**
+     * Command-line shorthands the board's plugins declare (struct
+     * omv_shorthand): FLAG=VALUE pairs (`--mode fast` is {"mode", "fast"}),
+     * applied like --set OPTION=VALUE to the plugin declaring FLAG. A flag
+     * no loaded plugin declares, or a value its option does not allow, is a
+     * usage error (OMV_E_USAGE) naming the flags or values there are.
+     */
+    const omv_image_spec *shorthands;
+    size_t n_shorthands;
 } omv_request;
 
 /** Kinds of events omv_flash() reports. */
@@ -162,7 +215,7 @@ typedef enum omv_event_type {
     OMV_EV_STEP_DONE,     /**< step finished: step, partition, total, elapsed_ms */
     OMV_EV_LOG,           /**< message at level */
     OMV_EV_CONFIRM,       /**< a destructive step needs confirmation: message */
-    OMV_EV_ERROR,         /**< failure: status, message */
+    OMV_EV_ERROR,         /**< failure: status, message, error (with the device's status, where, retriable) */
     OMV_EV_FINISHED,      /**< the run ended: status (also the exit code), elapsed_ms */
 } omv_event_type;
 
@@ -181,6 +234,8 @@ typedef struct omv_event {
     enum omv_log_level level;
     const char *message;
     omv_status status;
+    /** OMV_EV_ERROR: the whole error record (device status, block, offset, retriable); NULL otherwise. */
+    const omv_error *error;
 } omv_event;
 
 /** Receives events; called from the thread running omv_flash(). */
@@ -239,6 +294,18 @@ omv_status omv_list_devices(const omv_board *const *boards, size_t n_boards, con
                                           const struct omv_device_info *dev),
                             void *user, omv_error *err);
 
+/** Longest device key, including the terminating NUL. */
+#define OMV_DEVICE_KEY_MAX 112
+
+/**
+ * The key that tells one attached device from another, the same way in
+ * omv_list_devices(), omv_watcher_scan() and omvflashd --watch: its USB port
+ * path ("1-2.3": the physical socket, whatever runs on it, application or
+ * bootloader), or, for a device without one, "VVVV:PPPP:SERIAL".
+ * @p key gets it (at most @p size bytes; OMV_DEVICE_KEY_MAX is enough).
+ */
+void omv_device_key(const struct omv_device_info *dev, char *key, size_t size);
+
 /**
  * omv_list_devices() that also reports the plugins' log messages to @p cb
  * (OMV_EV_LOG events; may be NULL): e.g. a camera that cannot be opened to
@@ -266,13 +333,13 @@ typedef struct omv_watcher omv_watcher;
  * @param plugin_dir  extra directory searched first; may be NULL.
  * @param cb          receives OMV_EV_LOG events from the plugins (e.g. a
  *                    device that cannot be opened); may be NULL. Copied.
- * @param cancel      when non-NULL and non-zero, omv_watcher_wait() returns
- *                    OMV_E_CANCELLED within ~100 ms.
+ * @param cancel      when non-NULL and requested, omv_watcher_wait() returns
+ *                    OMV_E_CANCELLED within ~100 ms. It must outlive the watcher.
  * @param out         receives the watcher; free it with omv_watcher_close().
  * @return OMV_OK, OMV_E_PLUGIN, OMV_E_BOARD (bad plugin options), OMV_E_NOMEM.
  */
 omv_status omv_watcher_open(const omv_board *board, const char *plugin_dir, const omv_callbacks *cb,
-                            const volatile sig_atomic_t *cancel, omv_watcher **out, omv_error *err);
+                            const omv_cancel *cancel, omv_watcher **out, omv_error *err);
 
 /**
  * Non-zero when omv_watcher_wait() is woken by hot-plug events (every
@@ -303,12 +370,30 @@ omv_status omv_watcher_scan(omv_watcher *w, const char *const *busy_ports, size_
  * it sleeps @p timeout_ms.
  * @return OMV_OK (scan again: something changed, or may have);
  *         OMV_E_TIMEOUT (hot-plug: nothing changed);
- *         OMV_E_CANCELLED (*cancel became non-zero), OMV_E_IO.
+ *         OMV_E_CANCELLED (the cancel was requested), OMV_E_IO.
  */
 omv_status omv_watcher_wait(omv_watcher *w, uint32_t timeout_ms, omv_error *err);
 
 /** Stop the hot-plug watches, unload the plugins, free @p w. NULL is a no-op. */
 void omv_watcher_close(omv_watcher *w);
+
+/**
+ * Ask the one camera of @p board running its application who it is, without
+ * resetting it: firmware version, identity string (debug protocol v1
+ * ARCH_STR), the USB id it reports, the protocol that answered (struct
+ * omv_app_info). The camera is chosen by req->port_path / req->serial when
+ * set; only those, req->plugin_dir, req->wait_ms (how long to wait for it to
+ * appear in application mode; OMV_WAIT_DEFAULT = the board's wait_ms) and
+ * req->cancel are used. The board's entry plugins are asked in order; the
+ * first one that sees the camera and can identify it answers.
+ * @return OMV_OK; OMV_E_NO_DEVICE (no camera in application mode appeared);
+ *         OMV_E_MULTIPLE; OMV_E_UNSUPPORTED (no entry plugin of the board can
+ *         identify); OMV_E_TIMEOUT (the firmware did not answer); OMV_E_ACCESS,
+ *         OMV_E_BUSY, OMV_E_IO, OMV_E_DEVICE, OMV_E_CANCELLED, OMV_E_PLUGIN,
+ *         OMV_E_BOARD.
+ */
+omv_status omv_identify(const omv_board *board, const omv_request *req, const omv_callbacks *cb,
+                        struct omv_app_info *out, omv_error *err);
 
 /* ---- Bounded parallelism (omvflashd --watch --jobs N) ------------------ */
 

@@ -45,19 +45,57 @@ typedef enum omv_status {
 /** Size of the message buffer in struct omv_error. */
 #define OMV_ERROR_MSG_MAX 1024
 
+/** Size of omv_error.device_status_name, including the NUL. */
+#define OMV_ERROR_NAME_MAX 32
+
+/** Bits of omv_error.flags: which of the optional details are known. */
+enum omv_error_flag {
+    OMV_ERRF_DEVICE_STATUS = 1u << 0, /**< device_status and device_status_name hold the device's own code */
+    OMV_ERRF_BLOCK = 1u << 1,         /**< block holds the transfer block the failure happened at */
+    OMV_ERRF_OFFSET = 1u << 2,        /**< offset holds the byte offset in the partition */
+};
+
 /**
- * An error record: a status code plus a one-line human message.
- * Callers own the record; callees fill it on failure and leave it untouched on
- * success. Messages gain context as they travel up through omv_error_prefix():
- * "write HP: block 12: errWRITE (device status 0x03)".
+ * An error record: a status code, a one-line human message, and what is
+ * known beyond them (the device's own status code, where in the partition it
+ * happened, whether trying again may help).
+ *
+ * Callers own the record; callees fill it on failure and leave it untouched
+ * on success. omv_error_set() starts a new error (it clears the details and
+ * sets `retriable` from the code); omv_error_device(), omv_error_block(),
+ * omv_error_offset() and omv_error_retriable() add details afterwards. Messages gain context as they
+ * travel up through omv_error_prefix(), which keeps every detail:
+ * "write HP: block 12 (offset 0xC000): device reported errWRITE (0x03), state dfuERROR".
  */
 typedef struct omv_error {
     omv_status code;
     char msg[OMV_ERROR_MSG_MAX];
+    unsigned flags;          /**< OMV_ERRF_* bits */
+    /**
+     * The device's own status code (USB DFU: bStatus) and its name in the
+     * protocol's words ("errWRITE"), valid with OMV_ERRF_DEVICE_STATUS.
+     */
+    unsigned device_status;
+    char device_status_name[OMV_ERROR_NAME_MAX];
+    /** Transfer block number (valid with OMV_ERRF_BLOCK). */
+    unsigned long long block;
+    /** Byte offset in the partition (valid with OMV_ERRF_OFFSET). */
+    unsigned long long offset;
+    /**
+     * Non-zero when the same request may succeed if tried again after
+     * bringing the device back to idle or re-opening it: I/O errors,
+     * timeouts, transient device statuses. Zero for failures that repeat
+     * (an address out of range, a read-only target, a mismatch, bad
+     * arguments) and for a cancel. omv_error_set() presets it: non-zero for
+     * OMV_E_IO and OMV_E_TIMEOUT, zero otherwise; a plugin that knows better
+     * says so with omv_error_retriable().
+     */
+    int retriable;
 } omv_error;
 
 /**
- * Set @p err (if not NULL) to @p code and a printf-style message.
+ * Set @p err (if not NULL) to @p code and a printf-style message, clearing
+ * the details of any earlier error.
  * @return @p code, so a callee can write `return omv_error_set(err, ...)`.
  */
 static inline omv_status omv_error_vset(omv_error *err, omv_status code, const char *fmt, va_list ap)
@@ -70,6 +108,12 @@ static inline omv_status omv_error_vset(omv_error *err, omv_status code, const c
     if (err) {
         err->code = code;
         vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        err->flags = 0;
+        err->device_status = 0;
+        err->device_status_name[0] = '\0';
+        err->block = 0;
+        err->offset = 0;
+        err->retriable = code == OMV_E_IO || code == OMV_E_TIMEOUT;
     }
     return code;
 }
@@ -90,8 +134,52 @@ static inline omv_status omv_error_set(omv_error *err, omv_status code, const ch
 }
 
 /**
+ * Record the device's own status code and its name (e.g. 3, "errWRITE") in
+ * an error already set. Does nothing if @p err is NULL.
+ * @return the error's code.
+ */
+static inline omv_status omv_error_device(omv_error *err, unsigned status, const char *name)
+{
+    if (!err)
+        return OMV_E_FAILED;
+    err->flags |= OMV_ERRF_DEVICE_STATUS;
+    err->device_status = status;
+    snprintf(err->device_status_name, sizeof err->device_status_name, "%s", name ? name : "");
+    return err->code;
+}
+
+/** Record the transfer block an error already set happened at. @return the error's code. */
+static inline omv_status omv_error_block(omv_error *err, unsigned long long block)
+{
+    if (!err)
+        return OMV_E_FAILED;
+    err->flags |= OMV_ERRF_BLOCK;
+    err->block = block;
+    return err->code;
+}
+
+/** Record the partition byte offset an error already set happened at. @return the error's code. */
+static inline omv_status omv_error_offset(omv_error *err, unsigned long long offset)
+{
+    if (!err)
+        return OMV_E_FAILED;
+    err->flags |= OMV_ERRF_OFFSET;
+    err->offset = offset;
+    return err->code;
+}
+
+/** Say whether an error already set may go away when tried again. @return the error's code. */
+static inline omv_status omv_error_retriable(omv_error *err, int retriable)
+{
+    if (!err)
+        return OMV_E_FAILED;
+    err->retriable = retriable != 0;
+    return err->code;
+}
+
+/**
  * Prepend context to an error message ("write HP: " + old message), keeping
- * the code. Does nothing if @p err is NULL.
+ * the code and every detail. Does nothing if @p err is NULL.
  * @return the error's code.
  */
 static inline omv_status omv_error_prefix(omv_error *err, const char *fmt, ...)
@@ -117,12 +205,18 @@ static inline omv_status omv_error_prefix(omv_error *err, const char *fmt, ...)
     return err->code;
 }
 
-/** Reset @p err to OMV_OK with an empty message. */
+/** Reset @p err to OMV_OK with an empty message and no details. */
 static inline void omv_error_clear(omv_error *err)
 {
     if (err) {
         err->code = OMV_OK;
         err->msg[0] = '\0';
+        err->flags = 0;
+        err->device_status = 0;
+        err->device_status_name[0] = '\0';
+        err->block = 0;
+        err->offset = 0;
+        err->retriable = 0;
     }
 }
 

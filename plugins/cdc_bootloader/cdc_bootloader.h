@@ -32,7 +32,7 @@ struct cdc_options {
     uint32_t safe_chunk, fast_chunk, fast_batch;
     uint32_t safe_write_delay_ms, safe_erase_delay_ms;
     uint32_t start_write_timeout_ms, start_read_timeout_ms, start_stall_ms;
-    uint32_t reset_delay_ms, reset_leave_ms, write_timeout_ms, reply_timeout_ms, poll_ms;
+    uint32_t reset_delay_ms, reset_leave_ms, write_timeout_ms, reply_timeout_ms;
     struct leg_range fw, fs, qspi;
     uint32_t qspi_block_size, qspi_page_size;
     uint32_t qspi_erase_delay_ms;   /* least time from a QSPI block erase to the next QSPI command */
@@ -64,14 +64,14 @@ struct cdc_session {
 };
 
 /* cdc_plugin.c */
-omv_status cdc_check_host(const struct omv_host *host, omv_error *err);
+/* The options, and those that must agree with each other checked (E_BOARD). */
 omv_status cdc_options_load(const struct omv_host *host, struct cdc_options *opt, omv_error *err);
 int cdc_is_bootloader_serial(const struct cdc_options *opt, const char *serial);
 
 /* cdc_session.c */
-omv_status cdc_op_list(const struct omv_host *host, const struct omv_match *match, omv_device_found_fn found,
-                       void *user, omv_error *err);
-omv_status cdc_op_open(const struct omv_host *host, const struct omv_match *match, uint32_t wait_ms, void **session,
+omv_status cdc_op_list(void *pctx, const struct omv_host *host, const struct omv_match *match,
+                       omv_device_found_fn found, void *user, omv_error *err);
+omv_status cdc_op_open(void *pctx, const struct omv_host *host, const struct omv_match *match, void **session,
                        struct omv_device_info *info, omv_error *err);
 omv_status cdc_op_partitions(void *session, struct omv_dev_partition *out, size_t max, size_t *count,
                              omv_error *err);
@@ -94,8 +94,7 @@ omv_status cdc_check_plan(const struct omv_host *host, const struct cdc_options 
 omv_status cdc_check_caught(const struct cdc_session *s, omv_error *err);
 
 /* cdc_write.c */
-omv_status cdc_op_write(void *session, const struct omv_target *target, const struct omv_source *src,
-                        omv_error *err);
+omv_status cdc_op_write(void *session, const struct omv_target *target, struct omv_write *w, omv_error *err);
 omv_status cdc_op_erase(void *session, const struct omv_target *target, omv_error *err);
 
 #endif /* OMV_CDC_BOOTLOADER_H */

@@ -26,13 +26,12 @@ static void fill_info(struct omv_device_info *info, const struct omv_serial_port
     info->bootloader_version[0] = '\0';
 }
 
-omv_status cdc_op_list(const struct omv_host *host, const struct omv_match *match, omv_device_found_fn found,
-                       void *user, omv_error *err)
+omv_status cdc_op_list(void *pctx, const struct omv_host *host, const struct omv_match *match,
+                       omv_device_found_fn found, void *user, omv_error *err)
 {
-    omv_status st = cdc_check_host(host, err);
-    if (st != OMV_OK)
-        return st;
+    (void)pctx;
     struct cdc_options opt;
+    omv_status st;
     if ((st = cdc_options_load(host, &opt, err)) != OMV_OK)
         return st;
     struct omv_serial_port ports[CDC_MAX_PORTS];
@@ -92,7 +91,7 @@ static void drain(struct cdc_session *s, uint32_t quiet_ms, uint32_t max_ms)
 }
 
 /*
- * The IDE's catch (its bootloader loop): send START, read for up to
+ * The IDE's catch (its bootloader loop, docs/protocols.md §2.6 step 2): send START, read for up to
  * start_read_timeout_ms; every start_stall_ms without a full reply send
  * another START and expect 4 more bytes. Accept 0xABCD0001..3.
  * Returns the version (1..3), 0 when nothing valid came, -1 when the port went away.
@@ -358,61 +357,48 @@ static omv_status try_port(const struct omv_host *host, const struct cdc_options
     return OMV_OK;
 }
 
-omv_status cdc_op_open(const struct omv_host *host, const struct omv_match *match, uint32_t wait_ms, void **session,
+omv_status cdc_op_open(void *pctx, const struct omv_host *host, const struct omv_match *match, void **session,
                        struct omv_device_info *info, omv_error *err)
 {
+    (void)pctx;
     *session = NULL;
-    omv_status st = cdc_check_host(host, err);
+    struct cdc_options opt;
+    omv_status st = cdc_options_load(host, &opt, err);
     if (st != OMV_OK)
         return st;
-    struct cdc_options opt;
-    if ((st = cdc_options_load(host, &opt, err)) != OMV_OK)
+    if (host->cancelled(host))
+        return omv_error_set(err, OMV_E_CANCELLED, "cancelled while waiting for the legacy bootloader");
+    struct omv_serial_port ports[CDC_MAX_PORTS];
+    size_t n = 0;
+    if ((st = omv_serial_list(match, keep_bootloader, &opt, ports, CDC_MAX_PORTS, &n, err)) != OMV_OK)
         return st;
-    uint64_t deadline = host->now_ms(host) + wait_ms;
-    for (;;) {
-        if (host->cancelled(host))
-            return omv_error_set(err, OMV_E_CANCELLED, "cancelled while waiting for the legacy bootloader");
-        struct omv_serial_port ports[CDC_MAX_PORTS];
-        size_t n = 0;
-        if ((st = omv_serial_list(match, keep_bootloader, &opt, ports, CDC_MAX_PORTS, &n, err)) != OMV_OK)
-            return st;
-        if (n > 1) {
-            char list[1024];
-            omv_serial_describe(ports, n < CDC_MAX_PORTS ? n : CDC_MAX_PORTS, list, sizeof list);
-            return omv_error_set(err, OMV_E_MULTIPLE,
-                                 "%zu legacy bootloaders are attached: %s; choose one with --port (they all share one "
-                                 "serial number)",
-                                 n, list);
-        }
-        if (n == 1) {
-            /* Refuse what this bootloader cannot do before START: without
-             * START it goes back to the application by itself. */
-            if ((st = cdc_check_plan(host, &opt, err)) != OMV_OK)
-                return st;
-            struct cdc_session *s = NULL;
-            st = try_port(host, &opt, &ports[0], &s, err);
-            if (st == OMV_OK) {
-                *session = s;
-                *info = s->info;
-                return OMV_OK;
-            }
-            if (st != OMV_E_NO_DEVICE)
-                return st;
-        }
-        uint64_t now = host->now_ms(host);
-        if (now >= deadline) {
-            if (n == 1)
-                return omv_error_set(err, OMV_E_NO_DEVICE,
-                                     "the legacy bootloader on %s did not answer START within %u ms (its listening "
-                                     "window is about 1 s after it enumerates: reset or replug the camera)",
-                                     ports[0].name, (unsigned)wait_ms);
-            return omv_error_set(err, OMV_E_NO_DEVICE, "no legacy bootloader (1209:ABD1 serial %s) appeared within %u ms",
-                                 opt.serials[0], (unsigned)wait_ms);
-        }
-        uint64_t left = deadline - now;
-        if (host->sleep_ms(host, (uint32_t)(left < opt.poll_ms ? left : opt.poll_ms)) != OMV_OK)
-            return omv_error_set(err, OMV_E_CANCELLED, "cancelled while waiting for the legacy bootloader");
+    if (n > 1) {
+        char list[1024];
+        omv_serial_describe(ports, n < CDC_MAX_PORTS ? n : CDC_MAX_PORTS, list, sizeof list);
+        return omv_error_set(err, OMV_E_MULTIPLE,
+                             "%zu legacy bootloaders are attached: %s; choose one with --port (they all share one "
+                             "serial number)",
+                             n, list);
     }
+    if (n == 0)
+        return omv_error_set(err, OMV_E_NO_DEVICE, "no legacy bootloader (serial %s) is attached", opt.serials[0]);
+    /* Refuse what this bootloader cannot do before START: without START it
+     * goes back to the application by itself. */
+    if ((st = cdc_check_plan(host, &opt, err)) != OMV_OK)
+        return st;
+    struct cdc_session *s = NULL;
+    st = try_port(host, &opt, &ports[0], &s, err);
+    if (st == OMV_E_NO_DEVICE)
+        return omv_error_set(err, OMV_E_NO_DEVICE,
+                             "the legacy bootloader on %s did not answer START (its listening window is about 1 s "
+                             "after it enumerates: reset or replug the camera)",
+                             ports[0].name);
+    if (st != OMV_OK)
+        return st;
+    *session = s;
+    if (info)
+        *info = s->info;
+    return OMV_OK;
 }
 
 omv_status cdc_op_partitions(void *session, struct omv_dev_partition *out, size_t max, size_t *count, omv_error *err)

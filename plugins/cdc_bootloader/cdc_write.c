@@ -318,9 +318,15 @@ static omv_status refuse_write(struct cdc_session *s, const struct omv_target *t
     return OMV_OK;
 }
 
-omv_status cdc_op_write(void *session, const struct omv_target *target, const struct omv_source *src, omv_error *err)
+omv_status cdc_op_write(void *session, const struct omv_target *target, struct omv_write *w, omv_error *err)
 {
     struct cdc_session *s = session;
+    const struct omv_source *src = w->src;
+    w->written = 0;
+    if (w->offset || w->n_ranges)
+        return omv_error_set(err, OMV_E_UNSUPPORTED,
+                             "the legacy bootloader streams an image from the start of %s: it cannot write %s",
+                             target->name, w->offset ? "at another offset" : "only some ranges of it");
     int qspi = target->index == CDC_PART_SPI_FLASH;
     uint64_t page = s->opt.qspi_page_size;
     uint64_t size = qspi ? (src->size + page - 1) / page * page : src->size;
@@ -340,6 +346,8 @@ omv_status cdc_op_write(void *session, const struct omv_target *target, const st
         st = write_firmware(s, target, img, size, err);
     }
     free(img);
+    if (st == OMV_OK)
+        w->written = src->size;
     return st;
 }
 

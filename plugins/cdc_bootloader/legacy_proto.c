@@ -215,7 +215,7 @@ uint32_t leg_sector_count(enum leg_mcu mcu)
     return 0;
 }
 
-/* OpenMV firmware boot/src/ports/stm32/stm32_flash.c sector tables:
+/* docs/protocols.md §2.3 (sector maps; FW boot/src/ports/stm32/stm32_flash.c):
  * F4: 16K x4, 64K, 128K x7;  F7: 32K x4, 128K, 256K x7;  H7: 128K x16 (two banks of 8). */
 uint32_t leg_sector_size(enum leg_mcu mcu, uint32_t sector)
 {

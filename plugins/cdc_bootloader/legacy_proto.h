@@ -4,8 +4,8 @@
  * encoding, packetising an image into WRITE packets per mode, reply and
  * layout decoding, sector-range parsing and the STM32 sector maps.
  *
- * Wire facts (the legacy bootloader's usbd_cdc_interface.c in the OpenMV
- * firmware's history, and the OpenMV IDE): every USB OUT packet is exactly
+ * Wire facts (docs/protocols.md §2.1-2.3: the legacy bootloader's
+ * usbd_cdc_interface.c in the OpenMV firmware's history, and the OpenMV IDE): every USB OUT packet is exactly
  * one command: a uint32 LE command code, then that command's payload (the
  * rest of the packet). There is no length field and no address: WRITE data
  * is appended at a write pointer that START resets to the application start.

@@ -1,9 +1,11 @@
 /*
  * The optional hot-plug op (omv_transport_ops.hotplug): a libusb hot-plug
- * callback on the watch's own libusb context records that a device with one
- * of the watched ids arrived or left; wait() runs that context's event loop
- * until then. Nothing is process-wide: every watch owns its context.
+ * callback on the plugin's libusb context records that a device with one of
+ * the watched ids arrived or left; wait() runs that context's event handling
+ * until then. The flag is atomic: libusb may run the callback in whichever
+ * thread handles the context's events (a transfer on another thread, too).
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -18,11 +20,12 @@
 
 struct dfu_hotplug {
     const struct omv_host *host;
-    libusb_context *ctx;
+    libusb_context *ctx;          /* the plugin's */
     libusb_hotplug_callback_handle handle;
     struct omv_usb_id ids[DFU_HOTPLUG_MAX_IDS];
     size_t n_ids;
-    int changed; /* set by on_event(), which runs inside wait()'s event handling */
+    atomic_int changed;           /* set by on_event() */
+    int completed;                /* libusb_handle_events_timeout_completed()'s flag; wait()'s own */
 };
 
 static int LIBUSB_CALL on_event(libusb_context *ctx, libusb_device *dev, libusb_hotplug_event event, void *user)
@@ -32,12 +35,12 @@ static int LIBUSB_CALL on_event(libusb_context *ctx, libusb_device *dev, libusb_
     struct dfu_hotplug *w = user;
     struct libusb_device_descriptor dd;
     if (libusb_get_device_descriptor(dev, &dd) < 0) {
-        w->changed = 1; /* cannot tell: let the caller scan */
+        atomic_store(&w->changed, 1); /* cannot tell: let the caller scan */
         return 0;
     }
     for (size_t i = 0; i < w->n_ids; i++)
         if (w->ids[i].vid == dd.idVendor && w->ids[i].pid == dd.idProduct)
-            w->changed = 1;
+            atomic_store(&w->changed, 1);
     return 0; /* keep the callback registered */
 }
 
@@ -54,13 +57,12 @@ static omv_status hotplug_wait(void *ctx, uint32_t timeout_ms, omv_error *err)
         uint64_t slice = left < DFU_HOTPLUG_SLICE_MS ? left : DFU_HOTPLUG_SLICE_MS;
         /* A zero timeout still delivers the events already queued. */
         struct timeval tv = {.tv_sec = 0, .tv_usec = (suseconds_t)(slice * 1000u)};
-        int r = w->changed ? 0 : libusb_handle_events_timeout_completed(w->ctx, &tv, &w->changed);
+        w->completed = 0;
+        int r = atomic_load(&w->changed) ? 0 : libusb_handle_events_timeout_completed(w->ctx, &tv, &w->completed);
         if (r < 0 && r != LIBUSB_ERROR_INTERRUPTED)
             return omv_error_set(err, OMV_E_IO, "dfu: watching for devices: %s", dfu_usb_error_name(r));
-        if (w->changed) {
-            w->changed = 0;
+        if (atomic_exchange(&w->changed, 0))
             return OMV_OK;
-        }
         if (left == 0)
             return OMV_E_TIMEOUT;
     }
@@ -72,17 +74,14 @@ static void hotplug_close(void *ctx)
     if (!w)
         return;
     libusb_hotplug_deregister_callback(w->ctx, w->handle);
-    libusb_exit(w->ctx);
     free(w);
 }
 
-omv_status dfu_op_hotplug(const struct omv_host *host, const struct omv_match *match, struct omv_hotplug *watch,
-                          omv_error *err)
+omv_status dfu_op_hotplug(void *pctx, const struct omv_host *host, const struct omv_match *match,
+                          struct omv_hotplug *watch, omv_error *err)
 {
-    omv_status st = dfu_check_host(host, err);
-    if (st != OMV_OK)
-        return st;
-    if (!match || !match->ids || match->n_ids == 0 || !watch)
+    struct dfu_plugin *pl = pctx;
+    if (!pl || !match || !match->ids || match->n_ids == 0 || !watch)
         return omv_error_set(err, OMV_E_USAGE, "dfu hotplug: no USB ids to watch");
     if (!libusb_has_capability(LIBUSB_CAP_HAS_HOTPLUG))
         return omv_error_set(err, OMV_E_UNSUPPORTED, "dfu: libusb cannot report hot-plug on this platform");
@@ -90,19 +89,15 @@ omv_status dfu_op_hotplug(const struct omv_host *host, const struct omv_match *m
     if (!w)
         return omv_error_set(err, OMV_E_NOMEM, "out of memory");
     w->host = host;
+    w->ctx = pl->usb;
+    atomic_init(&w->changed, 0);
     w->n_ids = match->n_ids < DFU_HOTPLUG_MAX_IDS ? match->n_ids : DFU_HOTPLUG_MAX_IDS;
     memcpy(w->ids, match->ids, w->n_ids * sizeof w->ids[0]);
-    int r = libusb_init(&w->ctx);
-    if (r < 0) {
-        free(w);
-        return omv_error_set(err, OMV_E_IO, "cannot initialise libusb: %s", dfu_usb_error_name(r));
-    }
     /* One callback for any device (libusb filters on one VID/PID only); on_event filters by the ids. */
-    r = libusb_hotplug_register_callback(w->ctx, LIBUSB_HOTPLUG_EVENT_DEVICE_ARRIVED | LIBUSB_HOTPLUG_EVENT_DEVICE_LEFT,
-                                         0, LIBUSB_HOTPLUG_MATCH_ANY, LIBUSB_HOTPLUG_MATCH_ANY,
-                                         LIBUSB_HOTPLUG_MATCH_ANY, on_event, w, &w->handle);
+    int r = libusb_hotplug_register_callback(w->ctx, LIBUSB_HOTPLUG_EVENT_DEVICE_ARRIVED | LIBUSB_HOTPLUG_EVENT_DEVICE_LEFT,
+                                             0, LIBUSB_HOTPLUG_MATCH_ANY, LIBUSB_HOTPLUG_MATCH_ANY,
+                                             LIBUSB_HOTPLUG_MATCH_ANY, on_event, w, &w->handle);
     if (r < 0) {
-        libusb_exit(w->ctx);
         free(w);
         if (r == LIBUSB_ERROR_NOT_SUPPORTED)
             return omv_error_set(err, OMV_E_UNSUPPORTED, "dfu: libusb cannot report hot-plug on this platform");

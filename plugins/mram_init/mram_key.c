@@ -1,4 +1,4 @@
-/* The AE3 MRAM recovery key: 16 fixed bytes + 4080 zero bytes (fact sheet 3.6,
+/* The AE3 MRAM recovery key: 16 fixed bytes + 4080 zero bytes (docs/protocols.md §3.6,
  * FW tools/flash_recovery_key.py). Built in so users need no Python. */
 #define _POSIX_C_SOURCE 200809L
 #include "mram_key.h"

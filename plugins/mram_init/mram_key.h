@@ -1,4 +1,4 @@
-/* The AE3 MRAM recovery key block (fact sheet 3.6): pure, testable without USB. */
+/* The AE3 MRAM recovery key block (docs/protocols.md §3.6): pure, testable without USB. */
 #ifndef OMV_MRAM_KEY_H
 #define OMV_MRAM_KEY_H
 

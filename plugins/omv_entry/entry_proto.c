@@ -3,6 +3,7 @@
  */
 #include "entry_proto.h"
 
+#include <stdio.h>
 #include <string.h>
 
 uint16_t omv_crc16(const uint8_t *data, size_t len)
@@ -33,6 +34,38 @@ size_t omv_v1_encode(uint8_t *out, uint8_t opcode)
     out[1] = opcode;
     out[2] = out[3] = out[4] = out[5] = 0;
     return OMV_V1_CMD_LEN;
+}
+
+size_t omv_v1_encode_len(uint8_t *out, uint8_t opcode, uint32_t length)
+{
+    omv_v1_encode(out, opcode);
+    for (int i = 0; i < 4; i++)
+        out[2 + i] = (uint8_t)(length >> (8 * i));
+    return OMV_V1_CMD_LEN;
+}
+
+int omv_v1_parse_arch(const uint8_t *reply, size_t len, char *arch, size_t arch_len, char *uid, size_t uid_len)
+{
+    char text[OMV_V1_ARCH_STR_LEN + 1];
+    size_t n = 0;
+    while (n < len && n < OMV_V1_ARCH_STR_LEN && reply[n] >= 0x20 && reply[n] < 0x7F) {
+        text[n] = (char)reply[n];
+        n++;
+    }
+    text[n] = '\0';
+    arch[0] = uid[0] = '\0';
+    if (!n)
+        return -1;
+    char *open = strstr(text, " [");
+    if (open) {
+        char *colon = strchr(open, ':');
+        char *close = colon ? strchr(colon, ']') : NULL;
+        if (close)
+            snprintf(uid, uid_len, "%.*s", (int)(close - colon - 1), colon + 1);
+        *open = '\0';
+    }
+    snprintf(arch, arch_len, "%s", text);
+    return 0;
 }
 
 size_t omv_v2_encode(uint8_t *out, uint8_t seq, uint8_t channel, uint8_t flags, uint8_t opcode, const uint8_t *payload,
@@ -93,4 +126,28 @@ int omv_v2_is_sync_ack(const uint8_t *buf, size_t len)
         off += (size_t)at + 1;
     }
     return 0;
+}
+
+long omv_v2_find_packet(const uint8_t *buf, size_t len, uint8_t opcode, struct omv_v2_header *out, size_t *total)
+{
+    size_t off = 0;
+    while (off < len) {
+        long at = omv_v2_find_header(buf + off, len - off, out);
+        if (at < 0)
+            return -1;
+        size_t start = off + (size_t)at;
+        size_t n = OMV_V2_HEADER_LEN + (out->length ? out->length + 4u : 0u);
+        if (out->opcode == opcode && start + n <= len) {
+            const uint8_t *p = buf + start + OMV_V2_HEADER_LEN;
+            uint32_t c32 = out->length ? (uint32_t)p[out->length] | (uint32_t)p[out->length + 1] << 8 |
+                                             (uint32_t)p[out->length + 2] << 16 | (uint32_t)p[out->length + 3] << 24
+                                       : 0;
+            if (!out->length || omv_crc32(p, out->length) == c32) {
+                *total = n;
+                return (long)start;
+            }
+        }
+        off = start + 1;
+    }
+    return -1;
 }

@@ -162,10 +162,41 @@ case_json() {
 case_json_error() {
     command -v jq >/dev/null || fail "jq is required for this test"
     mkimage "$WORK/hp.bin" 20000
-    run 9 "$OMVEMU" --camera ae3 --fault errWRITE@HP:0 -- "$OMVFLASHD" --board "$BOARD" --image HP="$WORK/hp.bin" --json
+    run 9 "$OMVEMU" --camera ae3 --fault errWRITE@HP:2 -- "$OMVFLASHD" --board "$BOARD" --image HP="$WORK/hp.bin" --json
     jq -e -s '[.[] | select(.event == "error")][0] | .code == 9 and (.message | contains("errWRITE"))' "$WORK/out" >/dev/null \
         || fail "error event"
+    # The device's own status, where it failed and whether a retry may help are fields, not text to parse.
+    jq -e -s '[.[] | select(.event == "error")][0] | .device_status == 3 and .device_status_name == "errWRITE"
+              and .block == 2 and .offset == 8192 and .retriable == true' "$WORK/out" >/dev/null \
+        || { cat "$WORK/out"; fail "error event details"; }
     jq -e -s '.[-1] | .event == "finished" and .exit_code == 9' "$WORK/out" >/dev/null || fail "finished/9"
+    # A read-only target is not worth another try.
+    run 9 "$OMVEMU" --camera ae3 --fault errADDRESS@HP:1 -- "$OMVFLASHD" --board "$BOARD" --image HP="$WORK/hp.bin" --json
+    jq -e -s '[.[] | select(.event == "error")][0] | .device_status_name == "errADDRESS" and .retriable == false' \
+        "$WORK/out" >/dev/null || { cat "$WORK/out"; fail "errADDRESS is not retriable"; }
+}
+
+# Option values are checked by the core against the plugin's declaration,
+# with FILE:LINE, before any device is looked for (also in --dry-run).
+case_option_range_dry_run() {
+    sed 's/^transfer_size = 4096/transfer_size = 0/' "$BOARD" >"$WORK/board.ini"
+    mkimage "$WORK/hp.bin" 4096
+    line=$(grep -n '^transfer_size = 0' "$WORK/board.ini" | cut -d: -f1)
+    run 3 "$OMVEMU" --camera ae3 --stats "$STATS" -- "$OMVFLASHD" --board "$WORK/board.ini" --image HP="$WORK/hp.bin" --dry-run
+    assert_grep "$WORK/err" "$WORK/board.ini:$line: [dfu] transfer_size: 0 is out of range (a number from 1 to 65535)"
+    [ "$(stat_of "$STATS" control_transfers)" = 0 ] || fail "nothing may be sent: $(cat "$STATS")"
+    # --set overrides are checked the same way: a usage error.
+    run 2 "$OMVFLASHD" --board "$BOARD" --image HP="$WORK/hp.bin" --dry-run --set transfer_size=70000
+    assert_grep "$WORK/err" "--set transfer_size=70000: 70000 is out of range (a number from 1 to 65535)"
+}
+
+# --help --board lists the options the board's plugins add.
+case_help_board() {
+    run 0 "$OMVFLASHD" --help --board "$SRC/boards/h7.ini"
+    assert_grep "$WORK/out" "--mode safe|fast"
+    assert_grep "$WORK/out" "(cdc_bootloader: --set mode=...)"
+    run 0 "$OMVFLASHD" --help --board "$BOARD"
+    assert_grep "$WORK/out" "--key FILE"
 }
 
 # --json is honoured by every mode: a usage error, --list-actions (also when
@@ -187,7 +218,7 @@ case_json_usage_error() {
     [ ! -s "$WORK/err" ] || fail "--json: nothing on stderr: $(cat "$WORK/err")"
     run 2 "$OMVFLASHD" --json --board "$BOARD" --mode bogus
     json_lines_end_finished "$WORK/out" 2
-    assert_grep "$WORK/out" "use safe or fast"
+    assert_grep "$WORK/out" "unknown option '--mode'"
 }
 
 case_json_list_actions() {

@@ -48,7 +48,7 @@ static void test_minimal(void **state)
     assert_int_equal(omv_board_partition_count(b), 1);
     const omv_partition_info *p = omv_board_partition(b, 0);
     assert_string_equal(p->name, "FW");
-    assert_int_equal(p->index, -1);
+    assert_null(omv_board_partition_option(b, 0, "alt"));
     assert_int_equal(p->size, 4096);
     assert_int_equal(p->read_only, 0);
     assert_int_equal(p->readable, 1);
@@ -72,9 +72,9 @@ static void test_full(void **state)
     assert_int_equal(b->boot_ids[1].pid, 0xABD1);
     assert_int_equal(b->n_app_ids, 1);
     assert_int_equal(b->app_ids[0].pid, 0x16E3);
-    assert_int_equal(b->n_flash_order, 2);
-    assert_int_equal(b->flash_order[0], 0);
-    assert_int_equal(b->flash_order[1], 1);
+    assert_int_equal(b->flash_order.n, 2);
+    assert_int_equal(b->flash_order.index[0], 0);
+    assert_int_equal(b->flash_order.index[1], 1);
     assert_string_equal(b->firmware_list, "list.txt");
     assert_string_equal(omv_board_firmware_dir(b), "OPENMV4");
     assert_string_equal(omv_board_arch(b), "OMV4P H7 32768 SDRAM");
@@ -83,11 +83,12 @@ static void test_full(void **state)
     assert_int_equal(omv_board_partition_count(b), 4);
     const omv_partition_info *a = omv_board_partition(b, 0);
     assert_string_equal(a->name, "A");
-    assert_int_equal(a->index, 3);
+    /* keys the core does not know are kept as text for the transports */
+    assert_string_equal(omv_board_partition_option(b, 0, "alt"), "3");
     assert_int_equal(a->size, 4096);
     assert_int_equal(a->timeout_ms, 500);
     const omv_partition_info *pb = omv_board_partition(b, 1);
-    assert_int_equal(pb->index, 0);
+    assert_string_equal(omv_board_partition_option(b, 1, "alt"), "0");
     assert_int_equal(pb->size, 2 * 1024 * 1024);
     assert_string_equal(pb->image, "b.img");
     assert_int_equal(pb->readable, 0);
@@ -96,7 +97,8 @@ static void test_full(void **state)
     assert_null(c->image);
     const omv_partition_info *d = omv_board_partition(b, 3);
     assert_string_equal(d->name, "D_2");
-    assert_int_equal(d->index, 255);
+    assert_string_equal(omv_board_partition_option(b, 3, "alt"), "255");
+    assert_null(omv_board_partition_option(b, 3, "size")); /* a core key is not a partition option */
     assert_int_equal(d->size, 1);
     assert_int_equal(d->read_only, 1);
     assert_int_equal(d->readable, 0);
@@ -128,11 +130,16 @@ static void test_crlf(void **state)
     omv_board_free(b);
 }
 
-static void test_bad_goldens(void **state)
+/*
+ * Each DIR/X.ini fails with OMV_E_BOARD and exactly the line in
+ * DIR/X.expected: at omv_board_load() (boards/bad), or only once the
+ * board's plugins are known, at omv_board_check_plugins() (boards/bad_plugin:
+ * partition options, plugin options and checks). @return how many files.
+ */
+static int check_goldens(const char *dir, int with_plugins)
 {
-    (void)state;
     int update = getenv("OMV_UPDATE_GOLDEN") != NULL;
-    DIR *d = opendir("boards/bad");
+    DIR *d = opendir(dir);
     assert_non_null(d);
     struct dirent *e;
     int n = 0, failed = 0;
@@ -141,11 +148,16 @@ static void test_bad_goldens(void **state)
         if (len < 5 || strcmp(e->d_name + len - 4, ".ini") != 0)
             continue;
         char ini[512], exp_path[512];
-        snprintf(ini, sizeof ini, "boards/bad/%s", e->d_name);
-        snprintf(exp_path, sizeof exp_path, "boards/bad/%.*s.expected", (int)(len - 4), e->d_name);
+        snprintf(ini, sizeof ini, "%s/%s", dir, e->d_name);
+        snprintf(exp_path, sizeof exp_path, "%s/%.*s.expected", dir, (int)(len - 4), e->d_name);
         omv_board *b = NULL;
         omv_error err = {0};
         omv_status st = omv_board_load(ini, &b, &err);
+        if (with_plugins && st == OMV_OK) {
+            st = omv_board_check_plugins(b, TEST_PLUGIN_DIR, &err);
+            omv_board_free(b);
+            b = NULL;
+        }
         n++;
         if (st != OMV_E_BOARD || b) {
             print_error("%s: expected OMV_E_BOARD, got %d (%s)\n", ini, st, err.msg);
@@ -173,8 +185,15 @@ static void test_bad_goldens(void **state)
         free(want);
     }
     closedir(d);
-    assert_true(n >= 50);
     assert_int_equal(failed, 0);
+    return n;
+}
+
+static void test_bad_goldens(void **state)
+{
+    (void)state;
+    assert_true(check_goldens("boards/bad", 0) >= 50);
+    assert_true(check_goldens("boards/bad_plugin", 1) >= 8);
 }
 
 static void test_missing_file(void **state)
@@ -248,8 +267,10 @@ static void test_ae3(void **state)
     assert_int_equal(omv_board_partition_count(b), 8);
     static const char *names[] = {"BOOT", "HP", "HE", "ROMFS1", "TOC", "RWFS", "ROMFS0", "RECOVERY"};
     for (size_t i = 0; i < 8; i++) {
+        char alt[8];
+        snprintf(alt, sizeof alt, "%zu", i);
         assert_string_equal(omv_board_partition(b, i)->name, names[i]);
-        assert_int_equal(omv_board_partition(b, i)->index, (int)i);
+        assert_string_equal(omv_board_partition_option(b, i, "alt"), alt);
     }
     assert_int_equal(omv_board_partition(b, 1)->size, 3145728);
     assert_int_equal(omv_board_partition(b, 2)->size, 1433600);
@@ -258,10 +279,10 @@ static void test_ae3(void **state)
     assert_int_equal(omv_board_partition(b, 4)->read_only, 1);
     assert_int_equal(omv_board_partition(b, 7)->readable, 0);
     assert_int_equal(omv_board_partition(b, 7)->timeout_ms, 120000);
-    assert_int_equal(b->n_flash_order, 4);
+    assert_int_equal(b->flash_order.n, 4);
     static const char *order[] = {"HP", "HE", "ROMFS1", "ROMFS0"};
     for (size_t i = 0; i < 4; i++)
-        assert_string_equal(b->parts[b->flash_order[i]].name, order[i]);
+        assert_string_equal(b->parts[b->flash_order.index[i]].name, order[i]);
     assert_string_equal(b->parts[b->filesystem].name, "RWFS");
     assert_string_equal(b->firmware_list, "firmware.lst");
     assert_int_equal(b->boot_ids[0].pid, 0x96E3);

@@ -42,7 +42,7 @@ static omv_status m_read(void *ctx, uint8_t *buf, size_t len, size_t *got, omv_e
 
 static msrc mem_source(const void *d, uint64_t size, size_t chunk)
 {
-    msrc m = {{NULL, size, m_read}, d, 0, chunk, 0};
+    msrc m = {{NULL, size, m_read, NULL}, d, 0, chunk, 0};
     return m;
 }
 

@@ -1,7 +1,8 @@
 /*
- * Plugin loader: good plugin, wrong ABI, no entry symbol, name mismatch, NULL
- * ops, too-small descriptor, wrong kind, not an ELF file, bad names, not
- * found; plus the board's plugin sections checked against option specs.
+ * Plugin loader: good plugin, a plugin built for ABI 1, no entry symbol, name
+ * mismatch, NULL ops, too-small descriptor, wrong kind, not an ELF file, bad
+ * names, not found, bad option tables; plus the board's plugin sections
+ * checked against option specs (types, ranges, choices).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -53,7 +54,8 @@ static void test_bad_abi(void **state)
 {
     (void)state;
     expect_fail("badabi", OMV_PLUGIN_TRANSPORT,
-                CTX " 'badabi': was built for ABI 2, this omvflash speaks ABI 1 (" P("badabi") ")");
+                CTX " 'badabi': " P("badabi") " was built for plugin ABI 1, but this omvflash supports only ABI 2: "
+                    "rebuild the plugin against the installed omvflash headers");
 }
 
 static void test_no_symbol(void **state)
@@ -81,7 +83,7 @@ static void test_small(void **state)
 {
     (void)state;
     char want[512];
-    snprintf(want, sizeof want, CTX " 'small': descriptor is 16 bytes, ABI 1 needs at least %zu (%s)",
+    snprintf(want, sizeof want, CTX " 'small': descriptor is 16 bytes, ABI 2 needs at least %zu (%s)",
              sizeof(struct omv_plugin), P("small"));
     expect_fail("small", OMV_PLUGIN_TRANSPORT, want);
 }
@@ -93,6 +95,15 @@ static void test_wrong_kind(void **state)
                 CTX " 'act': is an action plugin, not a transport plugin (" P("act") ")");
     expect_fail("good", OMV_PLUGIN_ACTION,
                 CTX " 'good': is a transport plugin, not an action plugin (" P("good") ")");
+}
+
+static void test_bad_tables(void **state)
+{
+    (void)state;
+    expect_fail("badshort", OMV_PLUGIN_TRANSPORT,
+                CTX " 'badshort': shorthand --turbo sets option 'turbo', which it does not declare (" P("badshort") ")");
+    expect_fail("badspec", OMV_PLUGIN_TRANSPORT,
+                CTX " 'badspec': option 'speed' has choices but is not a string (" P("badspec") ")");
 }
 
 static void test_garbage(void **state)
@@ -165,8 +176,8 @@ static void test_options(void **state)
     tu_fresh_dir(TEST_TMP_DIR);
     omv_error err = {0};
     assert_int_equal(check_board_text("", &err), OMV_OK);
-    assert_int_equal(check_board_text("\n[good]\nspeed = 4K\nmode = x\nsafe = no\n", &err), OMV_OK);
-    assert_int_equal(check_board_text("\n[good]\nspeed = 4K\ncolour = red\n", &err), OMV_E_BOARD);
+    assert_int_equal(check_board_text("\n[good]\nspeed = 0x40\nmode = SLOW\nsafe = no\n", &err), OMV_OK);
+    assert_int_equal(check_board_text("\n[good]\nspeed = 40\ncolour = red\n", &err), OMV_E_BOARD);
     char want[1024];
     snprintf(want, sizeof want,
              "%s:13: [good] unknown key 'colour' (plugin 'good' accepts: speed, mode, safe)", tmp("b.ini"));
@@ -175,6 +186,16 @@ static void test_options(void **state)
     snprintf(want, sizeof want,
              "%s:12: [good] speed: 'fast' is not an unsigned number (use 123, 0x1000, 64K, 3M)",
              tmp("b.ini"));
+    assert_string_equal(err.msg, want);
+    /* ranges and choices are the core's to check, with the line */
+    assert_int_equal(check_board_text("\n[good]\nspeed = 101\n", &err), OMV_E_BOARD);
+    snprintf(want, sizeof want, "%s:12: [good] speed: 101 is out of range (a number from 1 to 100)", tmp("b.ini"));
+    assert_string_equal(err.msg, want);
+    assert_int_equal(check_board_text("\n[good]\nspeed = 0\n", &err), OMV_E_BOARD);
+    snprintf(want, sizeof want, "%s:12: [good] speed: 0 is out of range (a number from 1 to 100)", tmp("b.ini"));
+    assert_string_equal(err.msg, want);
+    assert_int_equal(check_board_text("\n[good]\nmode = medium\n", &err), OMV_E_BOARD);
+    snprintf(want, sizeof want, "%s:12: [good] mode: 'medium' is not allowed (one of fast, slow)", tmp("b.ini"));
     assert_string_equal(err.msg, want);
     assert_int_equal(check_board_text("\n[good]\nsafe = perhaps\n", &err), OMV_E_BOARD);
     snprintf(want, sizeof want,
@@ -225,6 +246,7 @@ int main(void)
         cmocka_unit_test(test_wrong_kind), cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_bad_names),  cmocka_unit_test(test_not_found),
         cmocka_unit_test(test_options),    cmocka_unit_test(test_transport_line_in_errors),
+        cmocka_unit_test(test_bad_tables),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

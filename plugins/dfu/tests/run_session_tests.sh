@@ -117,14 +117,18 @@ if want readback; then
 fi
 
 if want errwrite; then
+    # The error carries the device's own status, the block, and that a new
+    # try may succeed; recover() brings the session back to dfuIDLE for it.
     run errwrite --fault errWRITE@HP:3 -- open 3000 \
         write-fail HP "$WORK/hp.bin" E_DEVICE "block 3 (offset 0x3000): $ERRWRITE_MSG" \
+        expect-error errWRITE 3 1 recover OK \
         write HP "$WORK/hp.bin" finish reset && check_dump errwrite HP hp.bin
 fi
 
 if want boot; then
     run boot -- open 3000 \
         write-fail BOOT "$WORK/small.bin" E_DEVICE "block 0 (offset 0x0): $ERRWRITE_MSG" \
+        expect-error errWRITE 0 1 \
         write RWFS "$WORK/rwfs.bin" finish reset && check_dump boot RWFS rwfs.bin
 fi
 
@@ -135,9 +139,10 @@ if want stall; then
 fi
 
 if want unplug; then
+    # Gone for good: retriable, but recover() says the session must be opened again.
     run unplug --fault unplug@HP:5 -- open 3000 \
         write-fail HP "$WORK/hp.bin" E_IO "device disconnected at block 5 (offset 0x5000)" \
-        finish reset
+        expect-error - 5 1 recover E_NO_DEVICE finish reset
 fi
 
 if want busy; then
@@ -169,14 +174,14 @@ if want appear; then
     run appear --appear-after 400 -- open 3000 write RWFS "$WORK/rwfs.bin" finish reset &&
         check_dump appear RWFS rwfs.bin
     run appear-late --appear-after 2000 -- list 0 open-fail 300 E_NO_DEVICE \
-        "no DFU device 37C5:96E3 appeared within 300 ms"
+        "no DFU device 37C5:96E3 is attached"
 fi
 
 if want match; then
     run match -- match-serial NOSUCHSERIAL list 0 \
-        open-fail 100 E_NO_DEVICE "no DFU device 37C5:96E3 serial NOSUCHSERIAL appeared within 100 ms"
+        open-fail 100 E_NO_DEVICE "no DFU device 37C5:96E3 serial NOSUCHSERIAL is attached"
     run match-port -- match-port 9-9 list 0 \
-        open-fail 100 E_NO_DEVICE "no DFU device 37C5:96E3 at port 9-9 appeared within 100 ms"
+        open-fail 100 E_NO_DEVICE "no DFU device 37C5:96E3 at port 9-9 is attached"
 fi
 
 if want multi; then
@@ -203,6 +208,38 @@ if want cancel; then
     run cancel -- open 3000 cancel-after 3 \
         write-fail HP "$WORK/hp.bin" E_CANCELLED "cancelled before block 3 (offset 0x3000)" \
         cancel-after 0 write HP "$WORK/hp.bin" finish reset && check_dump cancel HP hp.bin
+fi
+
+if want ranges; then
+    # Only the erase units the ranges touch go out, whole, from their first
+    # block (RWFS with 8K units: a change at 0x2100 sends blocks 2 and 3); on
+    # an MRAM partition (no erase units, block 0 always) a change at 0x3000
+    # sends blocks 0 and 3. Unsent blocks keep what the device held.
+    mkimg he2.bin 16384 8
+    { head -c 8192 "$WORK/he.bin"; tail -c +8193 "$WORK/he2.bin"; } >"$WORK/mix1.bin"
+    { head -c 4096 "$WORK/he2.bin"; tail -c +4097 "$WORK/he.bin"; tail -c +12289 "$WORK/he2.bin"; } >"$WORK/mix2.bin"
+    run ranges --load RWFS="$WORK/he.bin" --load HE="$WORK/he.bin" -- open 3000 \
+        opt RWFS:erase_units=8K write-ranges RWFS "$WORK/he2.bin" 0x2100+1 8192 \
+        read RWFS 16384 "$WORK/mix1.bin" \
+        opt HE:erase_units=none opt HE:always_block0=yes write-ranges HE "$WORK/he2.bin" 0x3000+4 8192 \
+        read HE 16384 "$WORK/mix2.bin" finish keep &&
+        { check_dump ranges RWFS mix1.bin; check_dump ranges HE mix2.bin; }
+    # Without the board's erase units a ranged write would leave blocks on unerased flash: refused.
+    run ranges-unset -- open 3000 \
+        write-ranges-fail ROMFS0 "$WORK/he2.bin" 0x2100+1 E_UNSUPPORTED \
+        "partition ROMFS0 has no erase_units in the board file: writing only some ranges of it would leave blocks on unerased flash" \
+        finish keep
+    # An image at an offset lands at its address; a read starts anywhere.
+    dd if="$WORK/he.bin" of="$WORK/he-100.bin" bs=1 skip=256 count=100 2>/dev/null
+    run offset -- open 3000 write-at RWFS 0x3000 "$WORK/he.bin" read RWFS 0x3000:12288 "$WORK/he.bin" \
+        read RWFS 0x3100:100 "$WORK/he-100.bin" finish keep
+fi
+
+if want erase; then
+    # --erase-filesystem the openmv_dfu way: one block of zeros at block 0.
+    head -c 4096 /dev/zero >"$WORK/zeros.bin"
+    run erase --load RWFS="$WORK/rwfs.bin" -- open 3000 erase RWFS read RWFS 4096 "$WORK/zeros.bin" finish keep &&
+        check_dump erase RWFS zeros.bin
 fi
 
 if want mismatch; then

@@ -10,7 +10,7 @@
 #include "dfu_status.h"
 
 /* AE3 openmv_dfu configuration descriptor as TinyUSB's TUD_DFU_DESCRIPTOR lays
- * it out (fact sheet 3.1): configuration, interface 0 with alts 0..7 (class
+ * it out (docs/protocols.md §3.1): configuration, interface 0 with alts 0..7 (class
  * FE/01/02, iInterface 4+k), then the functional descriptor after the last alt
  * (bmAttributes 0x07, wDetachTimeOut 1000, wTransferSize 4096, bcdDFU 0x0101). */
 static const uint8_t ae3_config[] = {

@@ -1,5 +1,5 @@
 #define _POSIX_C_SOURCE 200809L
-/* The recovery key block must be exactly the 16 + 4080 bytes of fact sheet 3.6:
+/* The recovery key block must be exactly the 16 + 4080 bytes of docs/protocols.md §3.6:
  * asserted against the literal, not against the generator. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,6 +1,6 @@
 /*
  * Unit tests of the app-mode protocol encoder (entry_proto.c) against the
- * fact sheet's vectors (§1.4, §1.5) and of the SYNC ACK parser.
+ * vectors of docs/protocols.md §1.4, §1.5 and of the SYNC ACK parser.
  */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -2,23 +2,23 @@
  * Broken transport plugins for the fault matrix (tests/faults/matrix.tsv),
  * built into a test-only directory, never the real plugin dir. One source,
  * one variant per -D:
- *   FAULT_BADABI  descriptor says abi_version 2 (the core speaks 1)
+ *   FAULT_BADABI  descriptor says abi_version 1 (a plugin built for ABI 1; the core speaks 2)
  *   FAULT_NOSYM   exports a function, but not omv_plugin_entry
  * Nothing here may ever reach a device: the core must refuse the plugin
  * while loading it.
  */
 #include <omvflash/plugin.h>
 
-static omv_status t_list(const struct omv_host *h, const struct omv_match *m, omv_device_found_fn f, void *u,
-                         omv_error *e)
+static omv_status t_list(void *c, const struct omv_host *h, const struct omv_match *m, omv_device_found_fn f,
+                         void *u, omv_error *e)
 {
-    (void)h, (void)m, (void)f, (void)u;
+    (void)c, (void)h, (void)m, (void)f, (void)u;
     return omv_error_set(e, OMV_E_FAILED, "fault-matrix plugin must never be called");
 }
-static omv_status t_open(const struct omv_host *h, const struct omv_match *m, uint32_t w, void **s,
+static omv_status t_open(void *c, const struct omv_host *h, const struct omv_match *m, void **s,
                          struct omv_device_info *i, omv_error *e)
 {
-    (void)h, (void)m, (void)w, (void)s, (void)i;
+    (void)c, (void)h, (void)m, (void)s, (void)i;
     return omv_error_set(e, OMV_E_FAILED, "fault-matrix plugin must never be called");
 }
 static omv_status t_parts(void *s, struct omv_dev_partition *o, size_t m, size_t *c, omv_error *e)
@@ -26,9 +26,9 @@ static omv_status t_parts(void *s, struct omv_dev_partition *o, size_t m, size_t
     (void)s, (void)o, (void)m, (void)c;
     return omv_error_set(e, OMV_E_FAILED, "fault-matrix plugin must never be called");
 }
-static omv_status t_write(void *s, const struct omv_target *t, const struct omv_source *src, omv_error *e)
+static omv_status t_write(void *s, const struct omv_target *t, struct omv_write *w, omv_error *e)
 {
-    (void)s, (void)t, (void)src;
+    (void)s, (void)t, (void)w;
     return omv_error_set(e, OMV_E_FAILED, "fault-matrix plugin must never be called");
 }
 static omv_status t_finish(void *s, int r, omv_error *e)
@@ -49,7 +49,7 @@ static const struct omv_transport_ops ops = {
 
 static const struct omv_plugin desc = {
 #ifdef FAULT_BADABI
-    .abi_version = 2,
+    .abi_version = 1,
 #else
     .abi_version = OMV_PLUGIN_ABI_VERSION,
 #endif

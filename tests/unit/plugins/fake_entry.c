@@ -1,8 +1,13 @@
 /*
- * omvflash_fakeentry: an entry plugin for the core's unit tests. With
- * "app=1" in $OMV_FAKE_DIR/config it reports one camera in application mode
- * until enter() is called, which creates $OMV_FAKE_DIR/entered (the fake
- * transports configured with present_NAME=after_enter then answer).
+ * omvflash_fakeentry (and _fakeentryb): entry plugins for the core's unit
+ * tests. With "app=1" in $OMV_FAKE_DIR/config they report one camera in
+ * application mode until enter() is called, which creates
+ * $OMV_FAKE_DIR/entered (the fake transports configured with
+ * present_NAME=after_enter then answer). "app_after=N": the camera shows up
+ * only from the Nth list() on (a camera still booting). "enter_<plugin>=timeout":
+ * that plugin's enter() gets no answer (E_TIMEOUT), so the next entry
+ * plugin of the board is tried. identify() answers firmware 9.9.9 and the
+ * arch of "arch=TEXT".
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,36 +21,87 @@ static const char *fdir(void)
     return d ? d : ".";
 }
 
+static void path_of(char *path, size_t n, const char *name)
+{
+    snprintf(path, n, "%s/%s", fdir(), name);
+}
+
 static int exists(const char *name)
 {
     char path[600];
-    snprintf(path, sizeof path, "%s/%s", fdir(), name);
+    path_of(path, sizeof path, name);
     FILE *f = fopen(path, "r");
     if (f)
         fclose(f);
     return f != NULL;
 }
 
-/* The camera is in app mode when the config says app=1 and it was not entered yet. */
-static int in_app_mode(void)
+static const char *config(const char *key, char *buf, size_t len)
 {
-    char path[600], line[128];
-    snprintf(path, sizeof path, "%s/config", fdir());
+    char path[600], line[256];
+    path_of(path, sizeof path, "config");
     FILE *f = fopen(path, "r");
-    int app = 0;
-    while (f && fgets(line, sizeof line, f))
-        app |= strncmp(line, "app=1", 5) == 0;
+    const char *res = NULL;
+    size_t kl = strlen(key);
+    while (f && fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = '\0';
+        if (strncmp(line, key, kl) == 0 && line[kl] == '=') {
+            snprintf(buf, len, "%s", line + kl + 1);
+            res = buf;
+        }
+    }
     if (f)
         fclose(f);
-    return app && !exists("entered");
+    return res;
 }
 
-static omv_status entry_list(const struct omv_host *host, const struct omv_match *match,
+static void logcall(const char *text)
+{
+    char path[600];
+    path_of(path, sizeof path, "calls.log");
+    FILE *f = fopen(path, "a");
+    if (f) {
+        fprintf(f, "%s\n", text);
+        fclose(f);
+    }
+}
+
+/* How many times list() ran, counted in a file (the core calls it on every look). */
+static int list_count(void)
+{
+    char path[600];
+    path_of(path, sizeof path, "list_count");
+    int n = 0;
+    FILE *f = fopen(path, "r");
+    if (f) {
+        if (fscanf(f, "%d", &n) != 1)
+            n = 0;
+        fclose(f);
+    }
+    f = fopen(path, "w");
+    if (f) {
+        fprintf(f, "%d\n", n + 1);
+        fclose(f);
+    }
+    return n + 1;
+}
+
+/* The camera is in app mode when the config says app=1 and it was not entered yet. */
+static int in_app_mode(int counting)
+{
+    char buf[32];
+    if (!config("app", buf, sizeof buf) || strcmp(buf, "1") != 0 || exists("entered"))
+        return 0;
+    return !counting || !config("app_after", buf, sizeof buf) || list_count() >= atoi(buf);
+}
+
+static omv_status entry_list(void *pctx, const struct omv_host *host, const struct omv_match *match,
                              omv_device_found_fn found, void *user, omv_error *err)
 {
+    (void)pctx;
     (void)host;
     (void)err;
-    if (in_app_mode()) {
+    if (in_app_mode(1)) {
         struct omv_device_info info;
         memset(&info, 0, sizeof info);
         info.vid = match->ids[0].vid;
@@ -57,32 +113,51 @@ static omv_status entry_list(const struct omv_host *host, const struct omv_match
     return OMV_OK;
 }
 
-static omv_status entry_enter(const struct omv_host *host, const struct omv_match *match, omv_error *err)
+static omv_status entry_enter(void *pctx, const struct omv_host *host, const struct omv_match *match, omv_error *err)
 {
+    (void)pctx;
     (void)host;
     (void)match;
-    if (!in_app_mode())
+    char buf[32];
+    if (!in_app_mode(0))
         return omv_error_set(err, OMV_E_NO_DEVICE, "no camera in application mode");
+    if (config("enter_" PLUGIN_NAME, buf, sizeof buf) && strcmp(buf, "timeout") == 0) {
+        logcall("enter timeout " PLUGIN_NAME);
+        return omv_error_set(err, OMV_E_TIMEOUT, PLUGIN_NAME ": the firmware did not answer");
+    }
     char path[600];
-    snprintf(path, sizeof path, "%s/entered", fdir());
+    path_of(path, sizeof path, "entered");
     FILE *f = fopen(path, "w");
     if (f)
         fclose(f);
-    snprintf(path, sizeof path, "%s/calls.log", fdir());
-    f = fopen(path, "a");
-    if (f) {
-        fputs("enter\n", f);
-        fclose(f);
-    }
+    logcall("enter " PLUGIN_NAME);
     return OMV_OK;
 }
 
-static const struct omv_entry_ops ops = {.list = entry_list, .enter = entry_enter};
+static omv_status entry_identify(void *pctx, const struct omv_host *host, const struct omv_match *match,
+                                 struct omv_app_info *out, omv_error *err)
+{
+    (void)pctx;
+    (void)host;
+    if (!in_app_mode(0))
+        return omv_error_set(err, OMV_E_NO_DEVICE, "no camera in application mode");
+    memset(out, 0, sizeof *out);
+    out->device.vid = match->ids[0].vid;
+    out->device.pid = match->ids[0].pid;
+    out->protocol = 1;
+    snprintf(out->firmware_version, sizeof out->firmware_version, "9.9.9");
+    if (!config("arch", out->arch, sizeof out->arch))
+        out->arch[0] = '\0';
+    logcall("identify " PLUGIN_NAME);
+    return OMV_OK;
+}
+
+static const struct omv_entry_ops ops = {.list = entry_list, .enter = entry_enter, .identify = entry_identify};
 
 static const struct omv_plugin descriptor = {
     .abi_version = OMV_PLUGIN_ABI_VERSION,
     .size = sizeof(struct omv_plugin),
-    .name = "fakeentry",
+    .name = PLUGIN_NAME,
     .version = "0",
     .description = "test entry plugin",
     .kind = OMV_PLUGIN_ENTRY,

@@ -5,13 +5,20 @@
  * Everything happens in the directory named by $OMV_FAKE_DIR:
  *   config        optional "key=value" lines:
  *                   present=0               list()/open() find no device
+ *                   present_<plugin>=0|after_enter  the same, per plugin ("after_enter": once the
+ *                                           fake entry plugin rebooted the camera)
  *                   partitions=A:0,B:1      what partitions() reports
  *                   corrupt=NAME:OFFSET     read() of NAME flips the byte at OFFSET
  *                   fail_read=NAME:OFFSET   read() of NAME fails once OFFSET bytes were delivered
- *   calls.log     one line per call, appended ("open wait=100", "write FIRMWARE 1 5000", ...)
+ *                   fail_write=NAME:STATUS  write() of NAME fails with device status STATUS at block 2
+ *                   access=N                open() answers E_ACCESS the first N times
+ *   calls.log     one line per call, appended ("open serial=- label=x", "write FIRMWARE 1 5000", ...)
  *   part_NAME.bin the bytes last written to NAME; read() serves them (or a
  *                 pattern, byte i = i & 0xFF, when NAME was never written)
- * Board options ([fake]): label (string), block (uint, bytes per source read).
+ * Board options ([fake]): label (string; "bad" fails check()), block (uint,
+ * bytes per source read); partition options: alt (unique), tag (a|b).
+ * Container images (segments()): a first line "FAKESEGS FOR=VVVV:PPPP", then
+ * "PARTITION OFFSET LENGTH" lines, then "END", then the segments' bytes.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,7 +29,6 @@
 
 typedef struct fake {
     const struct omv_host *host;
-    char dir[512];
 } fake;
 
 static const char *fdir(void)
@@ -69,7 +75,7 @@ static const char *config(const char *key, char *buf, size_t len)
     return res;
 }
 
-/* "NAME:OFFSET" for partition name -> offset, or -1. */
+/* "NAME:VALUE" for partition name -> value, or -1. */
 static long config_at(const char *key, const char *name)
 {
     char buf[128];
@@ -84,22 +90,23 @@ static long config_at(const char *key, const char *name)
     return strtol(colon + 1, NULL, 0);
 }
 
-/* present_<plugin name> overrides present, so a board with two fake
- * transports can have only one answer; "after_enter" = only once the fake
- * entry plugin rebooted the camera into its bootloader. */
+static int exists(const char *name)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/%s", fdir(), name);
+    FILE *f = fopen(path, "r");
+    if (f)
+        fclose(f);
+    return f != NULL;
+}
+
 static int present(void)
 {
     char buf[32];
     if (!config("present_" PLUGIN_NAME, buf, sizeof buf) && !config("present", buf, sizeof buf))
         return 1;
-    if (strcmp(buf, "after_enter") == 0) {
-        char path[600];
-        snprintf(path, sizeof path, "%s/entered", fdir());
-        FILE *f = fopen(path, "r");
-        if (f)
-            fclose(f);
-        return f != NULL;
-    }
+    if (strcmp(buf, "after_enter") == 0)
+        return exists("entered");
     return strcmp(buf, "0") != 0;
 }
 
@@ -114,11 +121,33 @@ static void fill_info(struct omv_device_info *info)
     snprintf(info->mode, sizeof info->mode, "bootloader");
 }
 
-static omv_status fake_list(const struct omv_host *host, const struct omv_match *match,
+static omv_status fake_init(const struct omv_host *host, void **pctx, omv_error *err)
+{
+    (void)err;
+    logcall("init %s label=%s", PLUGIN_NAME, host->option_str(host, "label"));
+    *pctx = (void *)host;
+    return OMV_OK;
+}
+
+static void fake_exit(void *pctx)
+{
+    (void)pctx;
+    logcall("exit %s", PLUGIN_NAME);
+}
+
+static omv_status fake_check(const struct omv_host *host, omv_error *err)
+{
+    if (strcmp(host->option_str(host, "label"), "bad") == 0)
+        return omv_error_set(err, OMV_E_BOARD, "label must not be 'bad'");
+    return OMV_OK;
+}
+
+static omv_status fake_list(void *pctx, const struct omv_host *host, const struct omv_match *match,
                             omv_device_found_fn found, void *user, omv_error *err)
 {
-    (void)host;
     (void)err;
+    if (pctx != host)
+        return omv_error_set(err, OMV_E_FAILED, "list: not the plugin context init() returned");
     logcall("list ids=%zu first=%04X:%04X", match->n_ids, match->ids[0].vid, match->ids[0].pid);
     if (present()) {
         struct omv_device_info info;
@@ -128,16 +157,40 @@ static omv_status fake_list(const struct omv_host *host, const struct omv_match 
     return OMV_OK;
 }
 
-static omv_status fake_open(const struct omv_host *host, const struct omv_match *match,
-                            uint32_t wait_ms, void **session, struct omv_device_info *info,
-                            omv_error *err)
+/* config access=N: the first N looks answer E_ACCESS (udev still applying permissions). */
+static int access_denied(void)
 {
-    logcall("open wait=%u serial=%s label=%s block=%llu", (unsigned)wait_ms,
-            match->serial ? match->serial : "-", host->option_str(host, "label"),
-            (unsigned long long)host->option_uint(host, "block"));
+    char buf[32], path[600];
+    if (!config("access", buf, sizeof buf))
+        return 0;
+    int n = 0;
+    snprintf(path, sizeof path, "%s/access_count", fdir());
+    FILE *f = fopen(path, "r");
+    if (f) {
+        if (fscanf(f, "%d", &n) != 1)
+            n = 0;
+        fclose(f);
+    }
+    if (n >= atoi(buf))
+        return 0;
+    f = fopen(path, "w");
+    if (f) {
+        fprintf(f, "%d\n", n + 1);
+        fclose(f);
+    }
+    return 1;
+}
+
+static omv_status fake_open(void *pctx, const struct omv_host *host, const struct omv_match *match, void **session,
+                            struct omv_device_info *info, omv_error *err)
+{
+    (void)pctx;
     if (!present())
-        return omv_error_set(err, OMV_E_NO_DEVICE, "no fake device appeared within %u ms",
-                             (unsigned)wait_ms);
+        return omv_error_set(err, OMV_E_NO_DEVICE, "no fake device is attached");
+    if (access_denied())
+        return omv_error_set(err, OMV_E_ACCESS, "fake device: permission denied");
+    logcall("open serial=%s label=%s block=%llu", match->serial ? match->serial : "-", host->option_str(host, "label"),
+            (unsigned long long)host->option_uint(host, "block"));
     if (strcmp(PLUGIN_NAME, "fake") != 0)
         logcall("opened by %s", PLUGIN_NAME);
     fake *f = calloc(1, sizeof *f);
@@ -149,8 +202,8 @@ static omv_status fake_open(const struct omv_host *host, const struct omv_match 
     return OMV_OK;
 }
 
-static omv_status fake_partitions(void *session, struct omv_dev_partition *out, size_t max,
-                                  size_t *count, omv_error *err)
+static omv_status fake_partitions(void *session, struct omv_dev_partition *out, size_t max, size_t *count,
+                                  omv_error *err)
 {
     (void)session;
     (void)err;
@@ -173,17 +226,31 @@ static omv_status fake_partitions(void *session, struct omv_dev_partition *out, 
     return OMV_OK;
 }
 
-static omv_status fake_write(void *session, const struct omv_target *t, const struct omv_source *src,
-                             omv_error *err)
+/* Copy the wanted bytes of the source into part_NAME.bin at w->offset (the rest of the file stays). */
+static omv_status fake_write(void *session, const struct omv_target *t, struct omv_write *w, omv_error *err)
 {
     fake *f = session;
     const struct omv_host *h = f->host;
-    logcall("write %s %u %llu", t->name, t->index, (unsigned long long)src->size);
+    const struct omv_source *src = w->src;
+    char at[48] = "";
+    if (w->offset)
+        snprintf(at, sizeof at, " at %llu", (unsigned long long)w->offset);
+    logcall("write %s %u %llu%s", t->name, t->index, (unsigned long long)src->size, at);
+    long fail = config_at("fail_write", t->name);
+    if (fail >= 0) {
+        omv_error_set(err, OMV_E_DEVICE, "block 2: fake device status %ld", fail);
+        omv_error_device(err, (unsigned)fail, "errFAKE");
+        omv_error_block(err, 2);
+        return omv_error_retriable(err, 1);
+    }
     char path[600];
     snprintf(path, sizeof path, "%s/part_%s.bin", fdir(), t->name);
-    FILE *out = fopen(path, "wb");
+    FILE *out = fopen(path, "r+b");
+    if (!out)
+        out = fopen(path, "w+b");
     if (!out)
         return omv_error_set(err, OMV_E_IO, "cannot create %s", path);
+    fseek(out, (long)w->offset, SEEK_SET);
     size_t block = (size_t)h->option_uint(h, "block");
     uint8_t *buf = malloc(block);
     uint64_t done = 0;
@@ -202,19 +269,25 @@ static omv_status fake_write(void *session, const struct omv_target *t, const st
         h->log(h, OMV_LOG_DEBUG, "block %llu written", (unsigned long long)(done / block));
         h->progress(h, done, src->size);
     }
+    w->written = done;
     free(buf);
     fclose(out);
     return st;
 }
 
-static omv_status fake_read(void *session, const struct omv_target *t, uint64_t length,
+static omv_status fake_read(void *session, const struct omv_target *t, uint64_t offset, uint64_t length,
                             const struct omv_sink *sink, omv_error *err)
 {
     fake *f = session;
-    logcall("read %s %u %llu", t->name, t->index, (unsigned long long)length);
+    char at[48] = "";
+    if (offset)
+        snprintf(at, sizeof at, " at %llu", (unsigned long long)offset);
+    logcall("read %s %u %llu%s", t->name, t->index, (unsigned long long)length, at);
     char path[600];
     snprintf(path, sizeof path, "%s/part_%s.bin", fdir(), t->name);
     FILE *in = fopen(path, "rb");
+    if (in)
+        fseek(in, (long)offset, SEEK_SET);
     long corrupt = config_at("corrupt", t->name);
     long fail = config_at("fail_read", t->name);
     uint64_t done = 0;
@@ -226,7 +299,7 @@ static omv_status fake_read(void *session, const struct omv_target *t, uint64_t 
             n = (size_t)(length - done);
         size_t got = in ? fread(buf, 1, n, in) : 0;
         for (size_t i = got; i < n; i++)
-            buf[i] = (uint8_t)((done + i) & 0xFF);
+            buf[i] = (uint8_t)((offset + done + i) & 0xFF);
         if (corrupt >= 0 && (uint64_t)corrupt >= done && (uint64_t)corrupt < done + n)
             buf[corrupt - (long)done] ^= 0xFF;
         if (fail >= 0 && done + n > (uint64_t)fail) {
@@ -244,6 +317,22 @@ static omv_status fake_read(void *session, const struct omv_target *t, uint64_t 
     return st;
 }
 
+static omv_status fake_erase(void *session, const struct omv_target *t, omv_error *err)
+{
+    (void)session;
+    (void)err;
+    logcall("erase %s %u", t->name, t->index);
+    return OMV_OK;
+}
+
+static omv_status fake_recover(void *session, omv_error *err)
+{
+    (void)session;
+    (void)err;
+    logcall("recover");
+    return OMV_OK;
+}
+
 static omv_status fake_finish(void *session, int reset, omv_error *err)
 {
     (void)session;
@@ -258,11 +347,60 @@ static void fake_close(void *session)
     free(session);
 }
 
+/* Read the container header ("FAKESEGS ...\n" lines up to "END\n") from the source. */
+static omv_status fake_segments(void *pctx, const struct omv_host *host, const struct omv_source *image,
+                                struct omv_segment *out, size_t max, size_t *count, struct omv_usb_id *device,
+                                omv_error *err)
+{
+    (void)pctx;
+    (void)host;
+    char head[2048];
+    size_t got = 0;
+    *count = 0;
+    omv_status st = image->read(image->ctx, (uint8_t *)head, sizeof head - 1, &got, err);
+    if (st != OMV_OK || got < 9 || strncmp(head, "FAKESEGS ", 9) != 0)
+        return st;
+    head[got] = '\0';
+    char *end = strstr(head, "\nEND\n");
+    if (!end)
+        return omv_error_set(err, OMV_E_IMAGE, "FAKESEGS header without END");
+    uint64_t data = (uint64_t)(end - head) + 5;
+    unsigned vid = 0, pid = 0;
+    sscanf(head, "FAKESEGS FOR=%x:%x", &vid, &pid);
+    device->vid = (uint16_t)vid;
+    device->pid = (uint16_t)pid;
+    for (char *line = strchr(head, '\n') + 1; line < end && *count < max; line = strchr(line, '\n') + 1) {
+        struct omv_segment *s = &out[*count];
+        unsigned long long off, len;
+        if (sscanf(line, "%63s %lli %lli", s->partition, &off, &len) != 3)
+            return omv_error_set(err, OMV_E_IMAGE, "FAKESEGS: bad line");
+        s->offset = off;
+        s->length = len;
+        s->image_offset = data;
+        data += len;
+        (*count)++;
+    }
+    return OMV_OK;
+}
+
+static const char *const tags[] = {"a", "b", NULL};
+
 static const struct omv_option_spec fake_options[] = {
-    {"label", OMV_OPT_STRING, "none", "text logged by open()"},
-    {"block", OMV_OPT_UINT, "4096", "bytes per source read"},
-    {"quick", OMV_OPT_BOOL, "no", "unused; a bool option for the checker"},
-    {NULL, 0, NULL, NULL},
+    {"label", OMV_OPT_STRING, "none", "text logged by open()", 0, 0, NULL, 0},
+    {"block", OMV_OPT_UINT, "4096", "bytes per source read", 1, 65536, NULL, 0},
+    {"quick", OMV_OPT_BOOL, "no", "unused; a bool option for the checker", 0, 0, NULL, 0},
+    {NULL, 0, NULL, NULL, 0, 0, NULL, 0},
+};
+
+static const struct omv_option_spec fake_partition_options[] = {
+    {"alt", OMV_OPT_UINT, NULL, "device number hint", 0, 255, NULL, OMV_OPTF_UNIQUE},
+    {"tag", OMV_OPT_STRING, NULL, "a word", 0, 0, tags, 0},
+    {NULL, 0, NULL, NULL, 0, 0, NULL, 0},
+};
+
+static const struct omv_shorthand fake_shorthands[] = {
+    {"label", "label", "TEXT", "text logged by open()"},
+    {NULL, NULL, NULL, NULL},
 };
 
 static const struct omv_transport_ops fake_ops = {
@@ -271,8 +409,11 @@ static const struct omv_transport_ops fake_ops = {
     .partitions = fake_partitions,
     .write = fake_write,
     .read = fake_read,
+    .erase = fake_erase,
+    .recover = fake_recover,
     .finish = fake_finish,
     .close = fake_close,
+    .segments = fake_segments,
 };
 
 static const struct omv_plugin fake_plugin = {
@@ -283,6 +424,11 @@ static const struct omv_plugin fake_plugin = {
     .description = "test transport without a device",
     .kind = OMV_PLUGIN_TRANSPORT,
     .options = fake_options,
+    .partition_options = fake_partition_options,
+    .shorthands = fake_shorthands,
+    .init = fake_init,
+    .exit = fake_exit,
+    .check = fake_check,
     .transport = &fake_ops,
 };
 
