@@ -2,6 +2,7 @@
  * board dirs ($OMVFLASH_BOARD_PATH, then this omvflashd's own board dir,
  * cli_self_dir.c). */
 #define _POSIX_C_SOURCE 200809L
+#include "cli_text.h"
 #include "cli_boards.h"
 #include "cli_self_dir.h"
 
@@ -46,8 +47,7 @@ static omv_status resolve_board(const char *arg, char *path, size_t n, omv_error
         struct stat st;
         if (stat(path, &st) == 0)
             return OMV_OK;
-        size_t sl = strlen(searched);
-        snprintf(searched + sl, sizeof searched - sl, "%s%s", sl ? ", " : "", dirs[i]);
+        cli_join_add(searched, sizeof searched, dirs[i]);
     }
     return omv_error_set(err, OMV_E_BOARD, "board '%s' not found (searched: %s)", arg, searched);
 }

@@ -2,6 +2,7 @@
  * are attached instead (the usual cause is a wrong --board: an H7 plugged in,
  * --board ae3 given). */
 #define _POSIX_C_SOURCE 200809L
+#include "cli_text.h"
 #include "cli_hints.h"
 
 #include <stdio.h>
@@ -25,8 +26,10 @@ struct hint_ctx {
 
 static int same_device(const struct omv_device_info *a, const struct omv_device_info *b)
 {
-    return a->vid == b->vid && a->pid == b->pid && strcmp(a->port_path, b->port_path) == 0 &&
-           strcmp(a->serial, b->serial) == 0;
+    char ka[OMV_DEVICE_KEY_MAX], kb[OMV_DEVICE_KEY_MAX];
+    omv_device_key(a, ka, sizeof ka);
+    omv_device_key(b, kb, sizeof kb);
+    return strcmp(ka, kb) == 0;
 }
 
 static void on_device(void *user, const char *board_name, const struct omv_device_info *dev)
@@ -48,8 +51,7 @@ static void on_device(void *user, const char *board_name, const struct omv_devic
         s->ours = 1;
         return;
     }
-    size_t used = strlen(s->boards);
-    snprintf(s->boards + used, sizeof s->boards - used, "%s%s", used ? ", " : "", c->board_arg);
+    cli_join_add(s->boards, sizeof s->boards, c->board_arg);
 }
 
 /* "boards/h7.ini" -> "h7": what --board NAME takes. */

@@ -1,4 +1,5 @@
 /* Production-line extras of a run: --slots, --slot, --report (see fleet.h). */
+#include "cli_text.h"
 #include "fleet.h"
 
 #include <stdio.h>
@@ -11,8 +12,8 @@ static omv_status resolve_slot(struct cli_opts *o, const omv_slots *slots, omv_e
     if (o->port)
         return OMV_OK;
     char names[512] = "";
-    for (size_t i = 0, len = 0; i < omv_slots_count(slots) && len < sizeof names; i++)
-        len += (size_t)snprintf(names + len, sizeof names - len, "%s%s", i ? ", " : "", omv_slots_name_at(slots, i));
+    for (size_t i = 0; i < omv_slots_count(slots); i++)
+        cli_join_add(names, sizeof names, omv_slots_name_at(slots, i));
     return omv_error_set(err, OMV_E_USAGE, "--slot %s: %s names no such slot (it has: %s)", o->slot, o->slots_file,
                          names);
 }

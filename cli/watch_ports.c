@@ -6,13 +6,10 @@
 
 #include "watch_internal.h"
 
-/* The table's key: the port path, or VID:PID:serial for a device without one. */
+/* The table's key: the library's device identity (the port path, or VID:PID:serial without one). */
 static void key_of(const struct omv_device_info *d, char *key, size_t n)
 {
-    if (d->port_path[0])
-        snprintf(key, n, "%s", d->port_path);
-    else
-        snprintf(key, n, "%04x:%04x:%s", d->vid, d->pid, d->serial);
+    omv_device_key(d, key, n);
 }
 
 static struct port_entry *find_port(struct watch *w, const char *key)

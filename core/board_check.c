@@ -152,10 +152,12 @@ void omvi_board_check(omvi_board_parse *c)
         return;
     if (b->filesystem_name) {
         omvi_part_list fs = {.names = &b->filesystem_name, .n = 1, .line = b->key_lines[OMVI_BK_FILESYSTEM]};
-        if (resolve(c, &fs, "[board] filesystem", PL_WRITABLE) != 0)
-            return;
-        b->filesystem = (long)fs.index[0];
+        int r = resolve(c, &fs, "[board] filesystem", PL_WRITABLE);
+        if (r == 0)
+            b->filesystem = (long)fs.index[0];
         free(fs.index);
+        if (r != 0)
+            return;
     }
     check_plugin_sections(c);
 }

@@ -49,17 +49,16 @@ static void set_ids(omvi_board_parse *c, const char *key, const char *value, str
     if (split(c, key, value, &items, &n) != 0)
         return;
     struct omv_usb_id *ids = calloc(n, sizeof *ids);
+    if (!ids)
+        omvi_bp_nomem(c);
     for (size_t i = 0; ids && i < n; i++) {
         if (omvi_parse_usb_id(items[i], &ids[i]) != 0) {
             omvi_bp_fail(c, omvi_bp_line(c), "[board] %s: '%s' is not a VID:PID pair (use hex, like 37C5:96E3)", key,
                          items[i]);
             free(ids);
             ids = NULL;
-            n = 0;
         }
     }
-    if (!ids && n)
-        omvi_bp_nomem(c);
     omvi_free_list(items, n);
     *out = ids;
     *n_out = ids ? n : 0;

@@ -222,8 +222,10 @@ void omvi_join_add(char *buf, size_t len, const char *item)
 {
     if (!buf || !len)
         return;
-    size_t used = strnlen(buf, len);
-    if (used >= len - 1 && used)
+    size_t used = 0;
+    while (used < len && buf[used])
+        used++;
+    if (used + 1 >= len)
         return;
     /* Using the result keeps -Wformat-truncation quiet: truncation is acceptable here. */
     if (snprintf(buf + used, len - used, "%s%s", used ? ", " : "", item ? item : "") < 0)

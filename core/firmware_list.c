@@ -35,16 +35,10 @@ static long find_by_image(const omv_board *b, const char *image)
 /* "firmware_M55_HP.bin, ..." for messages. */
 static void image_names(const omv_board *b, char *buf, size_t n)
 {
-    size_t off = 0;
     buf[0] = '\0';
-    for (size_t i = 0; i < b->n_parts && off < n; i++) {
-        if (!b->parts[i].image || b->parts[i].info.read_only)
-            continue;
-        int k = snprintf(buf + off, n - off, "%s%s", off ? ", " : "", b->parts[i].image);
-        if (k < 0)
-            break;
-        off += (size_t)k;
-    }
+    for (size_t i = 0; i < b->n_parts; i++)
+        if (b->parts[i].image && !b->parts[i].info.read_only)
+            omvi_join_add(buf, n, b->parts[i].image);
 }
 
 /* One line's name: the partition it is the image of, after every check. */

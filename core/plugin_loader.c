@@ -44,8 +44,9 @@ static int try_dir(const char *dir, size_t dlen, const char *from, const char *f
                       context, (int)dlen, dir, from);
         return -1;
     }
-    size_t used = strlen(searched);
-    snprintf(searched + used, slen - used, "%s%.*s", used ? ", " : "", (int)dlen, dir);
+    char one[PATH_MAX];
+    snprintf(one, sizeof one, "%.*s", (int)dlen, dir);
+    omvi_join_add(searched, slen, one);
     int n = snprintf(out, outlen, "%.*s/%s", (int)dlen, dir, file);
     if (n < 0 || (size_t)n >= outlen)
         return 0;

@@ -176,14 +176,9 @@ const char *omvi_release_folder_at(const omvi_release *r, size_t i)
 
 static void folder_list(const omvi_release *r, char *buf, size_t len)
 {
-    size_t off = 0;
     buf[0] = '\0';
-    for (size_t i = 0; i < r->n_folders && off < len; i++) {
-        int k = snprintf(buf + off, len - off, "%s%s", i ? ", " : "", r->folders[i]);
-        if (k < 0)
-            break;
-        off += (size_t)k;
-    }
+    for (size_t i = 0; i < r->n_folders; i++)
+        omvi_join_add(buf, len, r->folders[i]);
 }
 
 static const char *last_component(const char *p)

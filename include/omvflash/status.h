@@ -63,8 +63,9 @@ enum omv_error_flag {
  * Callers own the record; callees fill it on failure and leave it untouched
  * on success. omv_error_set() starts a new error (it clears the details and
  * sets `retriable` from the code); omv_error_device(), omv_error_block(),
- * omv_error_offset() and omv_error_retriable() add details afterwards. Messages gain context as they
- * travel up through omv_error_prefix(), which keeps every detail:
+ * omv_error_offset() and omv_error_retriable() add details afterwards.
+ * Messages gain context as they travel up through omv_error_prefix(), which
+ * keeps every detail:
  * "write HP: block 12 (offset 0xC000): device reported errWRITE (0x03), state dfuERROR".
  */
 typedef struct omv_error {

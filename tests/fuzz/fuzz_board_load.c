@@ -41,6 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             const omv_partition_info *p = omv_board_partition(b, i);
             sink += strlen(p->name) + (p->image ? strlen(p->image) : 0) + (size_t)p->size;
             (void)omvi_board_find(b, p->name);
+            (void)omv_board_partition_option(b, i, "alt");
         }
         (void)omvi_board_transport_section(b);
         char names[512];

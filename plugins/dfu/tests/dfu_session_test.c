@@ -250,44 +250,6 @@ static void found_cb(void *user, const struct omv_device_info *d)
             d->port_path, d->product, d->mode);
 }
 
-static int has_key(const struct omv_option_spec *specs, const char *key)
-{
-    for (const struct omv_option_spec *s = specs; s && s->key; s++)
-        if (strcmp(s->key, key) == 0)
-            return 1;
-    return 0;
-}
-
-static void check_describe(void)
-{
-    if (P->abi_version != OMV_PLUGIN_ABI_VERSION || P->size < sizeof(struct omv_plugin))
-        FAIL("descriptor: abi %u size %u", P->abi_version, P->size);
-    if (!P->name || strcmp(P->name, "dfu") != 0 || P->kind != OMV_PLUGIN_TRANSPORT || !P->transport || P->action ||
-        !P->init || !P->exit)
-        FAIL("descriptor: name/kind/ops/init/exit wrong");
-    const struct omv_transport_ops *o = P->transport;
-    if (!o || !o->list || !o->open || !o->partitions || !o->write || !o->read || !o->erase || !o->recover ||
-        !o->finish || !o->close || !o->hotplug)
-        FAIL("descriptor: an op is NULL");
-    static const char *const want[] = {"transfer_size", "control_timeout_ms", "status_timeout_ms",
-                                       "bootloader_partition", "detach_timeout_ms"};
-    static const char *const pwant[] = {"alt", "erase_units", "always_block0"};
-    size_t n = 0;
-    for (const struct omv_option_spec *s = P->options; s && s->key; s++, n++)
-        if (!s->default_value || !s->help)
-            FAIL("option %s lacks a default or help", s->key);
-    if (n != sizeof want / sizeof want[0])
-        FAIL("descriptor: %zu options, want %zu", n, sizeof want / sizeof want[0]);
-    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
-        if (!has_key(P->options, want[i]))
-            FAIL("descriptor: option %s missing", want[i]);
-    for (size_t i = 0; i < sizeof pwant / sizeof pwant[0]; i++)
-        if (!has_key(P->partition_options, pwant[i]))
-            FAIL("descriptor: partition option %s missing", pwant[i]);
-    if (!failures)
-        fprintf(stderr, "ok   describe: %s %s, %zu options\n", P->name, P->version, n);
-}
-
 /* ---- steps: each takes its arguments from argv and returns how many it took ---- */
 
 static int step_list(char **a)
@@ -542,7 +504,7 @@ static int run_step(int argc, char **argv, int i)
 {
     const char *name = argv[i++];
     if (strcmp(name, "describe") == 0) {
-        check_describe();
+        failures += th_check_describe(P);
         return 0;
     }
     if (strcmp(name, "close") == 0) {

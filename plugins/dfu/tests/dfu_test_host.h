@@ -33,5 +33,7 @@ int th_set(const char *kv);
 /** The AE3 board's partition @p name as a target (index OMV_INDEX_NONE), or NULL. */
 const struct omv_target *th_partition(const char *name);
 uint64_t th_now_ms(void);
+/** Check the dfu plugin's descriptor and option tables. @return the number of failed checks. */
+int th_check_describe(const struct omv_plugin *p);
 
 #endif
