@@ -1,6 +1,7 @@
 /*
- * The one wait for a bootloader, owned by the core. Every poll_ms (board
- * key) each transport's open() looks once; between looks the board's entry
+ * The core's one wait (omvi_poll(): look, sleep poll_ms, until the wait is
+ * over), and what it looks for when it waits for a bootloader: every poll_ms
+ * (board key) each transport's open() looks once; between looks the board's entry
  * plugins list the cameras running their application, and one that shows up
  * at any time during the wait (a camera still rebooting when the run began,
  * a camera plugged in late) is reset into its bootloader. A bootloader that
@@ -35,6 +36,7 @@ static void app_found(void *user, const struct omv_device_info *dev)
 typedef struct waiter {
     omvi_plugin_set *set;
     const omvi_wait_req *req;
+    omvi_wait_result *out;
     uint64_t access_since;        /* first look that met an unopenable device, 0 none */
     omv_error access_err;
     uint64_t entered_at;          /* last reset into the bootloader, 0 none */
@@ -125,44 +127,74 @@ static void describe_match(const struct omv_match *m, char *buf, size_t len)
     }
 }
 
+omv_status omvi_poll(uint32_t wait_ms, uint32_t poll_ms, const omv_cancel *cancel, omvi_look_fn look, void *user,
+                     omv_error *err)
+{
+    uint64_t start = omvi_now_ms();
+    for (;;) {
+        if (omvi_cancelled(cancel))
+            return omv_error_set(err, OMV_E_CANCELLED, "cancelled while waiting for the camera");
+        omv_status st = look(user, err);
+        if (st != OMV_E_NO_DEVICE)
+            return st;
+        uint64_t spent = omvi_now_ms() - start;
+        if (spent >= wait_ms)
+            return OMV_E_NO_DEVICE;
+        uint64_t left = wait_ms - spent;
+        uint32_t nap = poll_ms < left ? poll_ms : (uint32_t)left;
+        if (omvi_sleep_ms(cancel, nap ? nap : 1) != OMV_OK)
+            return omv_error_set(err, OMV_E_CANCELLED, "cancelled while waiting for the camera");
+    }
+}
+
+/* One look for the bootloader, and for a camera to reset into it; a
+ * permission error stands once its grace period is over. */
+static omv_status wait_look(void *user, omv_error *err)
+{
+    waiter *w = user;
+    omv_status st = look_bootloader(w, w->out, err);
+    if (st != OMV_E_NO_DEVICE)
+        return st;
+    st = look_app(w, err);
+    if (st != OMV_OK)
+        return st;
+    if (w->access_since && omvi_now_ms() - w->access_since >= WAIT_ACCESS_GRACE_MS) {
+        *err = w->access_err;
+        return err->code;
+    }
+    return OMV_E_NO_DEVICE;
+}
+
+/* The wait is over: the last permission error, or what each transport last said. */
+static omv_status nothing_came(const waiter *w, omv_error *err)
+{
+    const omvi_plugin_set *set = w->set;
+    if (w->access_since) {
+        *err = w->access_err;
+        return err->code;
+    }
+    char what[256], why[1024] = "";
+    describe_match(w->req->boot, what, sizeof what);
+    for (size_t t = 0; t < set->nt; t++) {
+        char one[400];
+        snprintf(one, sizeof one, "%.100s: %.255s", set->b->transports[t], w->last[t]);
+        if (w->last[t][0])
+            snprintf(why + strlen(why), sizeof why - strlen(why), "%s%s", why[0] ? "; " : "", one);
+    }
+    return omv_error_set(err, OMV_E_NO_DEVICE, "no bootloader of %s (%s) appeared within %u ms%s%s%s%s", set->b->name,
+                         what, w->req->wait_ms, w->entered_at ? " after the camera was reset into it" : "",
+                         why[0] ? " (" : "", why, why[0] ? ")" : "");
+}
+
 omv_status omvi_wait_bootloader(omvi_plugin_set *set, const omvi_wait_req *req, omvi_wait_result *out,
                                 omv_error *err)
 {
-    waiter w = {.set = set, .req = req};
+    waiter w = {.set = set, .req = req, .out = out};
     memset(out, 0, sizeof *out);
-    uint64_t start = omvi_now_ms();
-    for (;;) {
-        if (omvi_cancelled(req->cancel))
-            return omv_error_set(err, OMV_E_CANCELLED, "cancelled while waiting for the bootloader");
-        omv_status st = look_bootloader(&w, out, err);
-        if (st != OMV_E_NO_DEVICE)
-            return st;
-        st = look_app(&w, err);
-        if (st != OMV_OK)
-            return st;
-        uint64_t now = omvi_now_ms();
-        int expired = now - start >= req->wait_ms;
-        if (w.access_since && (expired || now - w.access_since >= WAIT_ACCESS_GRACE_MS)) {
-            *err = w.access_err;
-            return err->code;
-        }
-        if (expired) {
-            char what[256], why[1024] = "";
-            describe_match(req->boot, what, sizeof what);
-            for (size_t t = 0; t < set->nt; t++) {
-                char one[400];
-                snprintf(one, sizeof one, "%.100s: %.255s", set->b->transports[t], w.last[t]);
-                if (w.last[t][0])
-                    snprintf(why + strlen(why), sizeof why - strlen(why), "%s%s", why[0] ? "; " : "", one);
-            }
-            return omv_error_set(err, OMV_E_NO_DEVICE, "no bootloader of %s (%s) appeared within %u ms%s%s%s%s",
-                                 set->b->name, what, req->wait_ms,
-                                 w.entered_at ? " after the camera was reset into it" : "", why[0] ? " (" : "", why,
-                                 why[0] ? ")" : "");
-        }
-        uint64_t left = req->wait_ms - (now - start);
-        uint32_t nap = set->b->poll_ms < left ? set->b->poll_ms : (uint32_t)left;
-        if (omvi_sleep_ms(req->cancel, nap ? nap : 1) != OMV_OK)
-            return omv_error_set(err, OMV_E_CANCELLED, "cancelled while waiting for the bootloader");
-    }
+    omv_status st = omvi_poll(req->wait_ms, set->b->poll_ms, req->cancel, wait_look, &w, err);
+    if (st == OMV_E_NO_DEVICE)
+        return nothing_came(&w, err);
+    if (st == OMV_E_CANCELLED)
+        omv_error_set(err, OMV_E_CANCELLED, "cancelled while waiting for the bootloader");
+    return st;
 }

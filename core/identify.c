@@ -42,6 +42,18 @@ static omv_status look(omvi_plugin_set *s, const struct omv_match *m, struct omv
     return OMV_E_NO_DEVICE;
 }
 
+typedef struct identify_ctx {
+    omvi_plugin_set *s;
+    const struct omv_match *m;
+    struct omv_app_info *out;
+} identify_ctx;
+
+static omv_status identify_look(void *user, omv_error *err)
+{
+    identify_ctx *c = user;
+    return look(c->s, c->m, c->out, err);
+}
+
 omv_status omv_identify(const omv_board *b, const omv_request *req, const omv_callbacks *cb,
                         struct omv_app_info *out, omv_error *err)
 {
@@ -56,23 +68,11 @@ omv_status omv_identify(const omv_board *b, const omv_request *req, const omv_ca
     struct omv_match m = {.ids = b->app_ids, .n_ids = b->n_app_ids, .serial = req->serial,
                           .port_path = req->port_path};
     uint32_t wait = req->wait_ms == OMV_WAIT_DEFAULT ? b->wait_ms : req->wait_ms;
-    uint64_t start = omvi_now_ms();
-    for (;;) {
-        st = look(&s, &m, out, err);
-        if (st != OMV_E_NO_DEVICE)
-            break;
-        uint64_t spent = omvi_now_ms() - start;
-        if (spent >= wait) {
-            st = omv_error_set(err, OMV_E_NO_DEVICE, "no camera of %s in application mode appeared within %u ms",
-                               b->name, wait);
-            break;
-        }
-        uint32_t nap = b->poll_ms < wait - spent ? b->poll_ms : (uint32_t)(wait - spent);
-        if (omvi_sleep_ms(req->cancel, nap) != OMV_OK) {
-            st = omv_error_set(err, OMV_E_CANCELLED, "cancelled while waiting for the camera");
-            break;
-        }
-    }
+    identify_ctx c = {&s, &m, out};
+    st = omvi_poll(wait, b->poll_ms, req->cancel, identify_look, &c, err);
+    if (st == OMV_E_NO_DEVICE)
+        omv_error_set(err, OMV_E_NO_DEVICE, "no camera of %s in application mode appeared within %u ms", b->name,
+                      wait);
     omvi_plugin_set_close(&s);
     return st;
 }

@@ -231,6 +231,21 @@ static inline const struct omv_entry_ops *omvi_eops(const omvi_plugin_set *s, si
 
 /* ---- waiting for the bootloader (device_wait.c) ------------------------------ */
 
+/**
+ * One look of a wait: OMV_OK (or any status but OMV_E_NO_DEVICE) ends the
+ * wait with that status; OMV_E_NO_DEVICE means "not yet".
+ */
+typedef omv_status (*omvi_look_fn)(void *user, omv_error *err);
+
+/**
+ * The core's one wait: @p look right away, then every @p poll_ms until it
+ * answers or @p wait_ms passed (it looks at least once).
+ * @return what @p look returned; OMV_E_NO_DEVICE when the time is up (@p err
+ *         as the last look left it); OMV_E_CANCELLED.
+ */
+omv_status omvi_poll(uint32_t wait_ms, uint32_t poll_ms, const omv_cancel *cancel, omvi_look_fn look, void *user,
+                     omv_error *err);
+
 typedef struct omvi_wait_req {
     const struct omv_match *boot;  /**< bootloader ids, serial, port */
     const struct omv_match *app;   /**< app ids and port, or NULL: no camera is reset into its bootloader */

@@ -109,11 +109,56 @@ static void test_sync_ack(void **state)
     assert_false(omv_v2_is_sync_ack(b, 0));
 }
 
+/* identify: FW_VERSION and ARCH_STR commands carry their reply length; the ARCH_STR reply splits in two. */
+static void test_v1_identify(void **state)
+{
+    (void)state;
+    uint8_t cmd[OMV_V1_CMD_LEN];
+    static const uint8_t ver[] = {0x30, 0x80, 0x0C, 0, 0, 0}, arch[] = {0x30, 0x83, 0x40, 0, 0, 0};
+    assert_int_equal(omv_v1_encode_len(cmd, OMV_V1_FW_VERSION, OMV_V1_FW_VERSION_LEN), 6);
+    assert_memory_equal(cmd, ver, 6);
+    omv_v1_encode_len(cmd, OMV_V1_ARCH_STR, OMV_V1_ARCH_STR_LEN);
+    assert_memory_equal(cmd, arch, 6);
+    uint8_t reply[64] = "OMV4 H7 1024 [H7:0123456789ABCDEF01234567]";
+    char a[64], uid[32];
+    assert_int_equal(omv_v1_parse_arch(reply, sizeof reply, a, sizeof a, uid, sizeof uid), 0);
+    assert_string_equal(a, "OMV4 H7 1024");
+    assert_string_equal(uid, "0123456789ABCDEF01234567");
+    uint8_t bare[64] = "OMV2 F4 256 JPEG";
+    assert_int_equal(omv_v1_parse_arch(bare, sizeof bare, a, sizeof a, uid, sizeof uid), 0);
+    assert_string_equal(a, "OMV2 F4 256 JPEG");
+    assert_string_equal(uid, "");
+    uint8_t empty[64] = {0};
+    assert_int_equal(omv_v1_parse_arch(empty, sizeof empty, a, sizeof a, uid, sizeof uid), -1);
+}
+
+/* identify: a v2 reply is found whole, with both CRCs right, after other packets and junk. */
+static void test_v2_find_packet(void **state)
+{
+    (void)state;
+    uint8_t buf[128], payload[16] = {1, 0, 2, 1, 0, 3, 5, 0, 0};
+    size_t n = 0, total = 0;
+    buf[n++] = 0x42; /* junk */
+    n += omv_v2_encode(buf + n, 0, 0, OMV_V2_FLAG_ACK, OMV_V2_OP_SYNC, NULL, 0);
+    size_t at = n;
+    n += omv_v2_encode(buf + n, 0, 0, OMV_V2_FLAG_ACK_REQ, OMV_V2_OP_VERSION, payload, sizeof payload);
+    struct omv_v2_header h;
+    assert_int_equal(omv_v2_find_packet(buf, n, OMV_V2_OP_VERSION, &h, &total), (long)at);
+    assert_int_equal(total, 10 + 16 + 4);
+    assert_int_equal(h.flags, OMV_V2_FLAG_ACK_REQ);
+    assert_int_equal(h.length, 16);
+    /* not whole yet, or a payload CRC that does not match: not found */
+    assert_int_equal(omv_v2_find_packet(buf, n - 1, OMV_V2_OP_VERSION, &h, &total), -1);
+    buf[at + 12] ^= 1;
+    assert_int_equal(omv_v2_find_packet(buf, n, OMV_V2_OP_VERSION, &h, &total), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_crc16), cmocka_unit_test(test_crc32), cmocka_unit_test(test_v2_vectors),
         cmocka_unit_test(test_v2_payload), cmocka_unit_test(test_v1), cmocka_unit_test(test_sync_ack),
+        cmocka_unit_test(test_v1_identify), cmocka_unit_test(test_v2_find_packet),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
