@@ -8,6 +8,10 @@ jobs=$(nproc)
 # No retries: a test that fails once is a race in the product or the
 # emulator to find. scripts/soak.sh N runs the suite N times in a row.
 
+# Size limits of the product source (600 lines a file, 80 a function).
+bash scripts/check-size.sh --self-test
+bash scripts/check-size.sh
+
 bash scripts/build.sh build -DOMV_WERROR=ON
 (cd build && ctest --output-on-failure -j"$jobs")
 
