@@ -2,6 +2,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "legacy_camera.h" /* legacy_log */
@@ -30,25 +31,71 @@ uint32_t omv_crc32(const uint8_t *p, size_t n)
     return crc;
 }
 
-void app_cam_init(app_cam_t *a, int proto, const char *tag, const char *arch_prefix,
-                  const char *uid, bool verbose)
+/* OMV_BOARD_ARCH and OMV_BOARD_TYPE per camera: FW boards/<TARGET>/board_config.h
+ * (omv_boardconfig.h before v5.0.0), the same at v4.5.9, v4.8.1 and v5.0.0.
+ * cpu_id: ARM's CPUID layout with the core's part number (C24 Cortex-M4,
+ * C27 Cortex-M7, D22 Cortex-M55); variant and revision are not modelled. */
+static const app_model_t app_models[] = {
+    {"m4", "OMV2 F4 256 JPEG", "M4", 0x410FC240u},
+    {"m7", "OMV3 F7 512", "M7", 0x410FC270u},
+    {"h7", "OMV4 H7 1024", "H7", 0x410FC270u},
+    {"h7plus", "OMV4P H7 32768 SDRAM", "H7", 0x410FC270u},
+    {"pt", "OPENMVPT 65536 SDRAM", "H7", 0x410FC270u},
+    {"n6", "OpenMV N6", "N6", 0x410FD220u},
+    {"ae3", "OPENMV AE3", "AE3", 0x410FD220u},
+};
+
+const app_model_t *app_model_find(const char *family)
+{
+    for (size_t i = 0; i < sizeof(app_models) / sizeof(app_models[0]); i++)
+        if (!strcmp(app_models[i].family, family))
+            return &app_models[i];
+    return NULL;
+}
+
+bool app_parse_version(const char *s, uint32_t out[3])
+{
+    unsigned v[3];
+    char tail;
+    if (sscanf(s, "%u.%u.%u%c", &v[0], &v[1], &v[2], &tail) != 3)
+        return false;
+    for (int i = 0; i < 3; i++) {
+        if (v[i] > 255) /* protocol v2 carries each part in one byte */
+            return false;
+        out[i] = v[i];
+    }
+    return true;
+}
+
+/* The UID words as the firmware orders them (high word first): the 24 hex
+ * digits of the ARCH_STR reply and the USB serial, 8 per word. */
+static void parse_uid(const char *uid, uint32_t out[3])
+{
+    for (int i = 0; i < 3; i++) {
+        char w[9] = "";
+        if (strlen(uid) >= (size_t)(8 * (i + 1)))
+            memcpy(w, uid + 8 * i, 8);
+        out[i] = (uint32_t)strtoul(w, NULL, 16);
+    }
+}
+
+void app_cam_init(app_cam_t *a, int proto, const char *tag, const app_identity_t *id, bool verbose)
 {
     memset(a, 0, sizeof(*a));
     a->proto = proto;
     snprintf(a->tag, sizeof(a->tag), "%s", tag);
     a->verbose = verbose;
-    /* G1 (legacy) cameras ran <= v4.5.9; the exact version does not matter here. */
-    a->fw_version[0] = 4;
-    a->fw_version[1] = 5;
-    a->fw_version[2] = 9;
-    /* "OMV4 H7 1024 [H7:<uid>]": the tag in brackets is the prefix's second word. */
-    char mcu[16] = "?";
-    const char *sp = strchr(arch_prefix, ' ');
-    if (sp) {
-        size_t n = strcspn(sp + 1, " ");
-        snprintf(mcu, sizeof(mcu), "%.*s", (int)(n < sizeof(mcu) - 1 ? n : sizeof(mcu) - 1), sp + 1);
-    }
-    snprintf(a->arch, sizeof(a->arch), "%.24s [%s:%.24s]", arch_prefix, mcu, uid);
+    memcpy(a->fw_version, id->fw_version, sizeof(a->fw_version));
+    memcpy(a->bl_version, id->bl_version, sizeof(a->bl_version));
+    a->usb_id = (uint32_t)id->vid << 16 | id->pid;
+    a->cpu_id = id->cpu_id;
+    parse_uid(id->uid, a->dev_id);
+    /* FW v4.8.1 common/usbdbg.c: snprintf(buffer, 64, "%s [%s:%08X%08X%08X]", arch, type,
+     * uid words): cut to 63 characters like the firmware's 64-byte buffer */
+    char full[96];
+    snprintf(full, sizeof(full), "%.33s [%.9s:%08X%08X%08X]", id->arch, id->board_type,
+             a->dev_id[0], a->dev_id[1], a->dev_id[2]);
+    snprintf(a->arch, sizeof(a->arch), "%.63s", full);
     app_cam_boot(a);
 }
 
@@ -57,6 +104,7 @@ void app_cam_boot(app_cam_t *a)
     a->skip = 0;
     a->acc_len = 0;
     a->seq = 0;
+    a->await_ack = false;
 }
 
 static void put32(uint8_t *p, uint32_t v)
@@ -95,6 +143,7 @@ static app_result_t v1_packet(app_cam_t *a, const uint8_t *pkt, size_t len, uint
         LOG(a, "app v1: %s", op == 0x0C ? "SYS_RESET (0x0C)" : "SYS_RESET_TO_BL (0x0E)");
         break;
     case 0x80:
+        a->stats.v1_version++;
         for (int i = 0; i < 3; i++)
             put32(r.reply + 4 * i, a->fw_version[i]);
         r.reply_len = 12;
@@ -102,6 +151,7 @@ static app_result_t v1_packet(app_cam_t *a, const uint8_t *pkt, size_t len, uint
             a->fw_version[2]);
         break;
     case 0x83:
+        a->stats.v1_arch++;
         memset(r.reply, 0, 64);
         memcpy(r.reply, a->arch, strlen(a->arch));
         r.reply_len = 64;
@@ -124,121 +174,7 @@ static app_result_t v1_packet(app_cam_t *a, const uint8_t *pkt, size_t len, uint
     return r;
 }
 
-/* ---- v2: packets in a byte stream ------------------------------------------ */
-
-static size_t v2_build(uint8_t *out, uint8_t seq, uint8_t chan, uint8_t flags, uint8_t op)
-{
-    out[0] = 0xAA;
-    out[1] = 0xD5;
-    out[2] = seq;
-    out[3] = chan;
-    out[4] = flags;
-    out[5] = op;
-    out[6] = 0;
-    out[7] = 0;
-    uint16_t c = omv_crc16(out, 8);
-    out[8] = (uint8_t)c;
-    out[9] = (uint8_t)(c >> 8);
-    return 10;
-}
-
-/* One complete, CRC-checked v2 packet: SYNC, the two resets on channel 0,
- * or a NAK for anything else; a packet out of sequence is dropped. */
-static void v2_handle(app_cam_t *a, app_result_t *r, uint8_t seq, uint8_t chan, uint8_t op)
-{
-    if (op == 0x00) { /* PROTO_SYNC: reset state, ACK, sequence back to 0 */
-        a->stats.v2_syncs++;
-        a->seq = 0;
-        r->reply_len += v2_build(r->reply + r->reply_len, a->seq, chan, 0x01, 0x00);
-        LOG(a, "app v2: SYNC -> ACK");
-        return;
-    }
-    if (seq != a->seq) {
-        a->stats.v2_bad_seq++;
-        LOG(a, "app v2: opcode 0x%02X with sequence %u, expected %u: dropped", op, seq, a->seq);
-        return;
-    }
-    if (chan == 0 && (op == 0x10 || op == 0x11)) {
-        if (op == 0x11)
-            a->stats.v2_boots++;
-        else
-            a->stats.v2_resets++;
-        r->action = op == 0x11 ? APP_RESET_TO_BL : APP_RESET;
-        LOG(a, "app v2: %s", op == 0x11 ? "SYS_BOOT (0x11)" : "SYS_RESET (0x10)");
-        return;
-    }
-    /* Anything else is outside this model: NAK it. */
-    a->stats.v2_naks++;
-    if (r->reply_len + 10 <= sizeof(r->reply))
-        r->reply_len += v2_build(r->reply + r->reply_len, a->seq, chan, 0x02, op);
-    a->seq++;
-    LOG(a, "app v2: opcode 0x%02X not modelled -> NAK", op);
-}
-
-static app_result_t v2_packet(app_cam_t *a, const uint8_t *pkt, size_t len, uint32_t baud,
-                              bool dtr)
-{
-    app_result_t r = {0};
-    if (baud != APP_BAUD_SLOW || !dtr) {
-        if (len) {
-            a->stats.v2_ignored_repl++;
-            LOG(a, "app v2: %zu bytes ignored: protocol v2 needs 921600 baud and DTR (port at "
-                   "%u baud, DTR %s): REPL", len, baud, dtr ? "on" : "off");
-        }
-        a->acc_len = 0;
-        return r;
-    }
-    if (a->acc_len + len > sizeof(a->acc))
-        a->acc_len = 0; /* garbage: start over */
-    if (len)
-        memcpy(a->acc + a->acc_len, pkt, len);
-    a->acc_len += len;
-
-    size_t pos = 0;
-    while (r.action == APP_NONE) {
-        while (pos + 1 < a->acc_len && !(a->acc[pos] == 0xAA && a->acc[pos + 1] == 0xD5))
-            pos++;
-        if (pos + 10 > a->acc_len)
-            break;
-        const uint8_t *h = a->acc + pos;
-        uint16_t crc = (uint16_t)(h[8] | h[9] << 8);
-        if (omv_crc16(h, 8) != crc) {
-            a->stats.v2_bad_crc++;
-            LOG(a, "app v2: header CRC16 mismatch, resyncing");
-            pos++;
-            continue;
-        }
-        size_t plen = (size_t)(h[6] | h[7] << 8);
-        size_t total = 10 + (plen ? plen + 4 : 0);
-        if (plen > 4096) {
-            pos++;
-            continue;
-        }
-        if (pos + total > a->acc_len)
-            break;
-        uint8_t seq = h[2], chan = h[3], op = h[5];
-        bool ok = true;
-        if (plen) {
-            const uint8_t *pc = h + 10 + plen;
-            uint32_t c32 = (uint32_t)pc[0] | (uint32_t)pc[1] << 8 | (uint32_t)pc[2] << 16 |
-                           (uint32_t)pc[3] << 24;
-            ok = omv_crc32(h + 10, plen) == c32;
-        }
-        pos += total;
-        a->stats.v2_packets++;
-        if (!ok) {
-            a->stats.v2_bad_crc++;
-            LOG(a, "app v2: payload CRC32 mismatch (opcode 0x%02X) dropped", op);
-            continue;
-        }
-        v2_handle(a, &r, seq, chan, op);
-    }
-    memmove(a->acc, a->acc + pos, a->acc_len - pos);
-    a->acc_len -= pos;
-    return r;
-}
-
 app_result_t app_cam_packet(app_cam_t *a, const uint8_t *pkt, size_t len, uint32_t baud, bool dtr)
 {
-    return a->proto == 2 ? v2_packet(a, pkt, len, baud, dtr) : v1_packet(a, pkt, len, baud);
+    return a->proto == 2 ? app_v2_packet(a, pkt, len, baud, dtr) : v1_packet(a, pkt, len, baud);
 }

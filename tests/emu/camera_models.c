@@ -131,15 +131,15 @@ int camera_model_find_partition(const camera_model_t *cam, const char *name_or_a
  * H7/H7 Plus/PT = H743 2 MB (0-15). The legacy bootloader is sector 0 on all. */
 static const legacy_model_t legacy_cameras[] = {
     {"h7-legacy", "h7", "OPENMV4", "STM32H743", h7_sectors, 0x08000000u, 0x00200000u,
-     0x08040000u, {1, 2, 15}, 32, false, "OMV4 H7 1024"},
+     0x08040000u, {1, 2, 15}, 32, false},
     {"m7-legacy", "m7", "OPENMV3", "STM32F765", f7_sectors, 0x08000000u, 0x00200000u,
-     0x08020000u, {1, 4, 11}, 4, false, "OMV3 F7 512"},
+     0x08020000u, {1, 4, 11}, 4, false},
     {"m4-legacy", "m4", "OPENMV2", "STM32F427", f4_sectors, 0x08000000u, 0x00100000u,
-     0x08010000u, {1, 4, 11}, 4, false, "OMV2 F4 256"},
+     0x08010000u, {1, 4, 11}, 4, false},
     {"h7plus-legacy", "h7plus", "OPENMV4P", "STM32H743", h7_sectors, 0x08000000u, 0x00200000u,
-     0x08040000u, {1, 2, 15}, 32, true, "OMV4P H7 32768 SDRAM"},
+     0x08040000u, {1, 2, 15}, 32, true},
     {"pt-legacy", "pt", "OPENMVPT", "STM32H743", h7_sectors, 0x08000000u, 0x00200000u,
-     0x08040000u, {1, 2, 15}, 32, true, "OMVPT H7 32768 SDRAM"},
+     0x08040000u, {1, 2, 15}, 32, true},
 };
 
 const legacy_model_t *legacy_model_find(const char *id)

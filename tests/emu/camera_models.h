@@ -117,9 +117,7 @@ typedef struct {
     uint32_t layout[3];          /* OMV_BOOT_FLASH_LAYOUT {fs_first, fw_first, last} */
     uint32_t prog_word;          /* flash word: 4 bytes F4/F7, 32 bytes H7 */
     bool qspi;                   /* 32 MB QSPI NOR, 64 KB blocks (V3 QSPIF_* commands) */
-    /* Debug-protocol ARCH_STR text before " [" (confirmed for the H7 only:
-     * docs/protocols.md §13 item 24). */
-    const char *arch;
+    /* the application's arch string and type: app_model_find(family), app_camera.c */
 } legacy_model_t;
 
 const legacy_model_t *legacy_model_find(const char *id);

@@ -73,6 +73,7 @@ typedef struct {
     uint64_t left_in_bootloader;  /* at exit: got START and no RESET (it never leaves by itself) */
     uint64_t windows_missed, app_resets, bootloader_entries, appearances, unframed_bytes;
     uint64_t device_busy_us;
+    uint64_t boot_failures;       /* --boot-fails: bootloader left, the application did not start */
 } legacy_stats_t;
 
 typedef struct {

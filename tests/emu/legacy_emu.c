@@ -91,10 +91,25 @@ static gboolean boot_dfu_cb(gpointer p)
     return G_SOURCE_REMOVE;
 }
 
+/* The host wrote to flash: with --boot-fails the firmware no longer starts. */
+static bool flashed(const cdc_cam_t *c)
+{
+    return c->stats.flash_programs || c->stats.qspi_programs || c->stats.erases ||
+           c->stats.qspi_erases;
+}
+
 /* The bootloader jumps to the application (RESET or window expired). */
 static void bootloader_to_app(cdc_cam_t *c, const char *why)
 {
     leave(c, why);
+    if (c->cfg.boot_fails && flashed(c)) {
+        /* --boot-fails: the new firmware faults at once and the camera resets
+         * into its bootloader, which listens again (and so on). */
+        c->stats.boot_failures++;
+        CLOG(c, "--boot-fails: the application does not start; the bootloader comes back");
+        c->timer = g_timeout_add((guint)c->cfg.reenum_ms, boot_bootloader_cb, c);
+        return;
+    }
     if (c->cfg.app_mode)
         c->timer = g_timeout_add((guint)c->cfg.reenum_ms, boot_app_cb, c);
     else
@@ -295,6 +310,36 @@ void cdc_cam_dfu_left(cdc_cam_t *c)
     c->timer = g_timeout_add((guint)c->cfg.reenum_ms, boot_app_cb, c);
 }
 
+/* The application's identity: the camera's arch and type, --arch and
+ * --fw-version when given, its USB id and the bootloader's version. */
+static void app_init(cdc_cam_t *c, const cdc_cam_cfg_t *cfg)
+{
+    const app_model_t *m = app_model_find(cfg->legacy ? cfg->legacy->family : cfg->dfu_cam->id);
+    app_identity_t id = {
+        .arch = cfg->arch ? cfg->arch : m ? m->arch : "OMV ?",
+        .board_type = m ? m->board_type : "?",
+        .uid = c->app_serial,
+        .fw_version = {4, 5, 9},   /* G1 firmware: v4.5.9 and older */
+        .bl_version = {1, 0, 3},   /* the openmv_dfu header omvemu serves */
+        .vid = 0x1209,
+        .pid = 0xABD1,
+        .cpu_id = m ? m->cpu_id : 0,
+    };
+    if (cfg->legacy) {
+        memset(id.bl_version, 0, sizeof(id.bl_version)); /* no header in the legacy bootloader */
+    } else {
+        id.vid = cfg->dfu_cam->vid;
+        id.pid = camera_model_app_pid(cfg->dfu_cam);
+        /* protocol v1 up to v4.8.x, v2 from v5.0.0 */
+        uint32_t v[3] = {cfg->app_mode == 2 ? 5 : 4, cfg->app_mode == 2 ? 0 : 8,
+                         cfg->app_mode == 2 ? 0 : 1};
+        memcpy(id.fw_version, v, sizeof(v));
+    }
+    if (cfg->fw_version_set)
+        memcpy(id.fw_version, cfg->fw_version, sizeof(id.fw_version));
+    app_cam_init(&c->app, cfg->app_mode, c->tag, &id, cfg->verbose);
+}
+
 cdc_cam_t *cdc_cam_new(const cdc_cam_cfg_t *cfg, tty_hub_t *hub)
 {
     cdc_cam_t *c = g_new0(cdc_cam_t, 1);
@@ -311,18 +356,8 @@ cdc_cam_t *cdc_cam_new(const cdc_cam_cfg_t *cfg, tty_hub_t *hub)
             return NULL;
         }
     }
-    if (cfg->app_mode) {
-        const char *arch = "OMV ?";
-        if (cfg->legacy)
-            arch = cfg->legacy->arch;
-        else {
-            char id[32];
-            snprintf(id, sizeof(id), "%s-legacy", cfg->dfu_cam->id);
-            const legacy_model_t *lm = legacy_model_find(id);
-            arch = lm ? lm->arch : !strcmp(cfg->dfu_cam->id, "n6") ? "OMV N6 4096" : "OMV AE3 4096";
-        }
-        app_cam_init(&c->app, cfg->app_mode, c->tag, arch, c->app_serial, cfg->verbose);
-    }
+    if (cfg->app_mode)
+        app_init(c, cfg);
     return c;
 }
 
@@ -372,7 +407,9 @@ char *cdc_stats_json(const legacy_stats_t *ls, const app_stats_t *as, const tty_
         "\"appearances\":%llu,\"unframed_bytes\":%llu,\"dtr_changes\":%llu,"
         "\"legacy_busy_us\":%llu,\"v1_commands\":%llu,\"v1_resets\":%llu,"
         "\"v2_packets\":%llu,\"v2_syncs\":%llu,\"v2_boots\":%llu,\"v2_resets\":%llu,"
-        "\"v2_bad_crc\":%llu,\"v2_bad_seq\":%llu,\"app_ignored_repl\":%llu",
+        "\"v2_bad_crc\":%llu,\"v2_bad_seq\":%llu,\"app_ignored_repl\":%llu,"
+        "\"v1_version\":%llu,\"v1_arch\":%llu,\"v2_version\":%llu,\"v2_sys_info\":%llu,"
+        "\"v2_acks\":%llu",
         U(ls->transfers), U(ls->packets), U(ls->zlps), U(ls->bytes_in), U(ls->cmd_start),
         U(ls->cmd_reset), U(ls->cmd_erase), U(ls->cmd_write), U(ls->cmd_layout),
         U(ls->cmd_qspi_erase), U(ls->cmd_qspi_write), U(ls->cmd_qspi_layout),
@@ -385,6 +422,7 @@ char *cdc_stats_json(const legacy_stats_t *ls, const app_stats_t *as, const tty_
         U(ls->appearances), U(ts->unframed_bytes), U(ts->dtr_changes), U(ls->device_busy_us),
         U(as->v1_commands), U(as->v1_resets), U(as->v2_packets), U(as->v2_syncs),
         U(as->v2_boots), U(as->v2_resets), U(as->v2_bad_crc), U(as->v2_bad_seq),
-        U(as->v1_ignored_repl + as->v2_ignored_repl));
+        U(as->v1_ignored_repl + as->v2_ignored_repl), U(as->v1_version), U(as->v1_arch),
+        U(as->v2_version), U(as->v2_sys_info), U(as->v2_acks));
 #undef U
 }

@@ -5,6 +5,7 @@
  *   app --(v1 30 0C/0E, v2 SYS_RESET/SYS_BOOT)--> legacy bootloader (window)
  *   legacy bootloader --(RESET, or no START within the window)--> app / gone
  *   DFU-era app --(reset)--> openmv_dfu device (omvemu_presence.c) --(leave)--> app
+ *   --boot-fails, once flashed: bootloader --(leave)--> bootloader again
  *
  * Runs in the GLib main loop. */
 #ifndef OMVEMU_LEGACY_EMU_H
@@ -31,6 +32,14 @@ typedef struct {
     size_t nfaults;
     legacy_timing_t timing;
     bool verbose;
+    /* What the application reports: --arch (NULL: the camera's own) and
+     * --fw-version (fw_version_set 0: 4.5.9 for G1 cameras, 4.8.1 with v1 and
+     * 5.0.0 with v2 for the others). */
+    const char *arch;
+    uint32_t fw_version[3];
+    bool fw_version_set;
+    /* --boot-fails: once the host wrote to flash, the application does not start */
+    bool boot_fails;
     /* DFU-era camera: the application asked for its bootloader. */
     void (*enter_dfu)(void *user, bool forced);
     void *user;

@@ -12,6 +12,7 @@
  *                      erase=N qerase=N  (code + uint32)   u32=V
  *                      hex=AABB..  zeros=N  fill=N,BYTE
  *                      v1=OP (30 OP 00 00 00 00)  v2=OP,SEQ (10-byte packet, CRC16)
+ *                      v2f=OP,SEQ,FLAGS (the same with flags, e.g. 1 = ACK, 2 = NAK)
  *   expect:HEX[:MS]    read exactly those bytes (default 1000 ms) or fail
  *   read:N[:MS]        read N bytes and print them as "rx HEX"
  *   none:MS            fail if any byte arrives within MS
@@ -186,7 +187,7 @@ static size_t build(const char *spec, uint8_t *out, size_t cap)
     for (char *tok = strtok_r(copy, "+", &save); tok; tok = strtok_r(NULL, "+", &save)) {
         if (n + 16 > cap)
             fail("write too long");
-        unsigned long v = 0, v2 = 0;
+        unsigned long v = 0, v2 = 0, v3 = 0;
         if (!strcmp(tok, "start"))
             put32(out + n, 0xABCD0001u), n += 4;
         else if (!strcmp(tok, "reset"))
@@ -216,8 +217,11 @@ static size_t build(const char *spec, uint8_t *out, size_t cap)
         else if (sscanf(tok, "v1=%li", (long *)&v) == 1) {
             uint8_t h[6] = {0x30, (uint8_t)v, 0, 0, 0, 0};
             memcpy(out + n, h, 6), n += 6;
-        } else if (sscanf(tok, "v2=%li,%lu", (long *)&v, &v2) == 2) {
-            uint8_t h[10] = {0xAA, 0xD5, (uint8_t)v2, 0, 0, (uint8_t)v, 0, 0};
+        } else if (sscanf(tok, "v2f=%li,%lu,%lu", (long *)&v, &v2, &v3) == 3 ||
+                   sscanf(tok, "v2=%li,%lu", (long *)&v, &v2) == 2) {
+            if (strncmp(tok, "v2f=", 4) != 0)
+                v3 = 0;
+            uint8_t h[10] = {0xAA, 0xD5, (uint8_t)v2, 0, (uint8_t)v3, (uint8_t)v, 0, 0};
             uint16_t c = crc16(h, 8);
             h[8] = (uint8_t)c, h[9] = (uint8_t)(c >> 8);
             memcpy(out + n, h, 10), n += 10;

@@ -51,6 +51,11 @@ typedef struct {
     size_t nlfaults;
     lfault_t lfaults[MAX_FAULTS];
     cdc_cam_t *cdc;
+    /* what the application reports (--arch, --fw-version) and --boot-fails */
+    const char *arch;
+    uint32_t fw_version[3];
+    bool fw_version_set, boot_fails;
+    uint64_t boot_failures; /* openmv_dfu left after a flash and came back (--boot-fails) */
 
     /* runtime */
     char serial_buf[64];

@@ -50,6 +50,12 @@ static void usage(FILE *f)
             "  --zlp               the host OS adds a zero-length packet after a transfer\n"
             "                      that is a multiple of 64 bytes (macOS)\n"
             "  --reenum-ms MS      reset/jump to USB re-enumeration delay (default 100)\n"
+            "  --fw-version X.Y.Z  firmware version the application reports (v1 FW_VERSION,\n"
+            "                      v2 VERSION; default 4.5.9 legacy, 4.8.1 v1, 5.0.0 v2)\n"
+            "  --arch STR          OMV_BOARD_ARCH the application reports (v1 ARCH_STR; at\n"
+            "                      most 33 characters; default: the camera's own)\n"
+            "  --boot-fails        once the host wrote to flash, the new firmware does not\n"
+            "                      start: leaving the bootloader brings the bootloader back\n"
             "  --window-ms MS      legacy: START must arrive within MS (default 1000)\n"
             "  --fault SPEC        legacy: unplug@FIRMWARE:OFFSET, unplug@QSPI:OFFSET,\n"
             "                      unplug-erase@SECTOR, stall-reply[:N], drop-layout-reply:N[*K|*]\n"
@@ -197,6 +203,27 @@ static void add_dump_range(camera_inst_t *c, const char *val)
     o->dump_ranges[o->ndump_ranges++] = val;
 }
 
+/* What the application reports: --fw-version, --arch. */
+static bool app_identity_option(camera_inst_t *c, const char *name, const char *val)
+{
+    if (!strcmp(name, "--fw-version")) {
+        if (!app_parse_version(val, c->fw_version))
+            emu_die_usage("--fw-version: '%s' is not MAJOR.MINOR.PATCH (each 0..255)", val);
+        c->fw_version_set = true;
+        return true;
+    }
+    if (strcmp(name, "--arch"))
+        return false;
+    /* OMV_BOARD_ARCH is "33 chars max" (FW boards/<TARGET>/board_config.h) */
+    bool ok = *val && strlen(val) <= 33;
+    for (const char *q = val; *q; q++)
+        ok = ok && (unsigned char)*q >= 0x20 && (unsigned char)*q <= 0x7E;
+    if (!ok)
+        emu_die_usage("--arch: 1 to 33 printable ASCII characters, not '%s'", val);
+    c->arch = val;
+    return true;
+}
+
 /* The options that set a number or choice of one camera. */
 static bool camera_value_option(camera_inst_t *c, const char *name, const char *val)
 {
@@ -217,7 +244,7 @@ static bool camera_value_option(camera_inst_t *c, const char *name, const char *
             emu_die_usage("--app-mode: v1 or v2, not '%s'", val);
         c->app_mode = val[1] - '0';
     } else
-        return false;
+        return app_identity_option(c, name, val);
     return true;
 }
 
@@ -236,6 +263,8 @@ static void camera_option(camera_inst_t *c, const char *name, char *val)
         c->mram = true;
     else if (!strcmp(name, "--zlp"))
         c->zlp = true;
+    else if (!strcmp(name, "--boot-fails"))
+        c->boot_fails = true;
     else if (!strcmp(name, "--rdp"))
         c->dfuse.rdp = true;
     else if (!strcmp(name, "--h7-rev-v"))
@@ -269,9 +298,11 @@ static void apply_option(emu_t *e, const char *name, char *val)
 static const char *const known_options[] = {
     "--camera", "--dump", "--stats", "--model", "--serial", "--forced", "--no-appear", "--window-ms",
     "--appear-after", "--load", "--fault", "--mram", "--mram-init-ms", "--bootloader-version",
-    "--app-mode", "--zlp", "--reenum-ms", "--host-fault", "--dump-range", "--rdp", "--h7-rev-v"};
+    "--app-mode", "--zlp", "--reenum-ms", "--host-fault", "--dump-range", "--rdp", "--h7-rev-v",
+    "--fw-version", "--arch", "--boot-fails"};
 /* The options that take no value. */
-static const char *const flag_options[] = {"--forced", "--no-appear", "--mram", "--zlp", "--rdp", "--h7-rev-v"};
+static const char *const flag_options[] = {"--forced", "--no-appear", "--mram", "--zlp",
+                                           "--rdp", "--h7-rev-v", "--boot-fails"};
 
 static bool in_list(const char *name, const char *const *list, size_t n)
 {

@@ -39,8 +39,8 @@ static void check_dfuse_options(camera_inst_t *c)
                           dfuse ? "KIND@[write:|erase:|read:]0xADDR" : "KIND@PARTITION:BLOCK");
     if (!dfuse && (c->dfuse.rdp || c->dfuse.rev_v || c->dfuse.ndump_ranges))
         emu_die_usage("--rdp, --h7-rev-v and --dump-range are for the DfuSe cameras (%s)", DFUSE_CAMERA_IDS);
-    if (dfuse && (c->mram || c->app_mode))
-        emu_die_usage("--mram and --app-mode are not for the DfuSe cameras");
+    if (dfuse && (c->mram || c->app_mode || c->boot_fails))
+        emu_die_usage("--mram, --app-mode and --boot-fails are not for the DfuSe cameras");
     if (dfuse)
         c->forced = true; /* these bootloaders have no timeout window */
 }
@@ -107,6 +107,8 @@ void emu_build_devices(emu_t *e)
         camera_inst_t *c = &e->cams[i];
         if (c->window_ms < 0)
             c->window_ms = c->legacy ? 1000 : 1500;
+        if ((c->arch || c->fw_version_set) && !c->app_mode)
+            emu_die_usage("--arch and --fw-version describe the application: they need --app-mode");
         if (c->legacy)
             build_legacy(c, i);
         else
@@ -164,7 +166,9 @@ static bool start_serial_camera(emu_t *e, camera_inst_t *c, size_t i)
         .appear_after_ms = c->appear_after_ms, .reenum_ms = c->reenum_ms, .port = c->port,
         .tag = tag, .faults = c->lfaults, .nfaults = c->legacy ? c->nlfaults : 0,
         .timing = e->ltiming, .verbose = e->verbose, .enter_dfu = emu_enter_dfu, .user = c,
+        .arch = c->arch, .fw_version_set = c->fw_version_set, .boot_fails = c->boot_fails,
     };
+    memcpy(cfg.fw_version, c->fw_version, sizeof(cfg.fw_version));
     if (!(c->cdc = cdc_cam_new(&cfg, e->hub))) {
         fprintf(stderr, "omvemu: out of memory\n");
         return false;

@@ -55,6 +55,25 @@ void emu_dfuse_schedule(void *user, unsigned ms)
     g_timeout_add(ms, dfuse_timer_due, user);
 }
 
+static gboolean reboot_into_bootloader(gpointer p)
+{
+    emu_enter_dfu(p, false);
+    return G_SOURCE_REMOVE;
+}
+
+/* --boot-fails on an openmv_dfu camera that was written to: the application
+ * faults at once and the camera resets; its bootloader enumerates again,
+ * with the normal window (and after that window, again). */
+static bool boot_fails_now(camera_inst_t *c)
+{
+    if (!c->boot_fails || c->cam->dfuse || c->dfu->stats.blocks_written == 0)
+        return false;
+    c->boot_failures++;
+    emu_log(c->dfu, "--boot-fails: the new firmware does not start; the bootloader comes back");
+    g_timeout_add((guint)c->reenum_ms, reboot_into_bootloader, c);
+    return true;
+}
+
 static gboolean remove_idle(gpointer p)
 {
     camera_inst_t *c = p;
@@ -62,6 +81,8 @@ static gboolean remove_idle(gpointer p)
         emu_testbed_remove(c->emu->tb, c->port);
         c->removed = true;
         emu_log(c->dfu, "removed from the bus (remove uevent sent)");
+        if (boot_fails_now(c))
+            return G_SOURCE_REMOVE; /* --boot-fails: the bootloader comes back instead */
         if (c->cdc)
             cdc_cam_dfu_left(c->cdc); /* --app-mode: the application starts again */
         if (c->dfu->dfuse && c->dfu->dfuse->reappear_ms >= 0) /* re-enumerates as itself */

@@ -9,6 +9,15 @@
 bool emu_write_stats(const emu_t *e, const char *path)
 {
     emu_stats_t s = {0};
+    legacy_stats_t ls = {0};
+    app_stats_t as = {0};
+    uint64_t boot_failures = 0;
+    for (size_t i = 0; i < e->ncams; i++) {
+        boot_failures += e->cams[i].boot_failures;
+        if (e->cams[i].cdc)
+            cdc_cam_sum_stats(e->cams[i].cdc, &ls, &as);
+    }
+    boot_failures += ls.boot_failures;
     for (size_t i = 0; i < e->ncams; i++) {
         if (!e->cams[i].dfu)
             continue;
@@ -38,10 +47,11 @@ bool emu_write_stats(const emu_t *e, const char *path)
             "{\"control_transfers\":%llu,\"dnload\":%llu,\"dnload_zero\":%llu,\"getstatus\":%llu,"
             "\"upload\":%llu,\"clrstatus\":%llu,\"abort\":%llu,\"detach\":%llu,"
             "\"setinterface\":%llu,\"resets\":%llu,\"blocks_written\":%llu,"
-            "\"device_busy_us\":%llu,\"dnload_dropped\":%llu,\"hung\":%llu",
+            "\"device_busy_us\":%llu,\"dnload_dropped\":%llu,\"hung\":%llu,\"boot_failures\":%llu",
             U(s.control_transfers), U(s.dnload), U(s.dnload_zero), U(s.getstatus), U(s.upload),
             U(s.clrstatus), U(s.abort), U(s.detach), U(s.setinterface), U(s.resets),
-            U(s.blocks_written), U(s.device_busy_us), U(s.dnload_dropped), U(s.hung));
+            U(s.blocks_written), U(s.device_busy_us), U(s.dnload_dropped), U(s.hung),
+            U(boot_failures));
 #undef U
     dfu_device_t *devs[MAX_CAMERAS];
     for (size_t i = 0; i < e->ncams; i++)
@@ -50,11 +60,6 @@ bool emu_write_stats(const emu_t *e, const char *path)
     fputs(dj, f);
     g_free(dj);
     if (e->hub) { /* serial-port cameras: their counters go on the same line */
-        legacy_stats_t ls = {0};
-        app_stats_t as = {0};
-        for (size_t i = 0; i < e->ncams; i++)
-            if (e->cams[i].cdc)
-                cdc_cam_sum_stats(e->cams[i].cdc, &ls, &as);
         tty_stats_t ts = tty_hub_stats(e->hub);
         char *j = cdc_stats_json(&ls, &as, &ts);
         fputs(j, f);
