@@ -115,8 +115,9 @@ omv_status omvi_release_open(const char *path, omvi_release **out, omv_error *er
     if (!r)
         return omv_error_set(err, OMV_E_NOMEM, "%s: out of memory", path);
     r->path = path;
-    /* O_NONBLOCK: a FIFO at PATH must not block the open; fstat() then
-     * decides on the descriptor itself, with no window for a swap. */
+    /* As omvi_open_input() opens inputs (a FIFO at PATH must not block the
+     * open), but a directory is welcome too; fstat() decides on the
+     * descriptor itself, with no window for a swap. */
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
     struct stat sb;
     omv_status st = OMV_OK;
@@ -134,8 +135,8 @@ omv_status omvi_release_open(const char *path, omvi_release **out, omv_error *er
         st = open_zip(r, fd, err);
     } else {
         close(fd);
-        st = omv_error_set(err, OMV_E_IMAGE,
-                           "%s: neither a directory nor a zip file (a device, FIFO or socket)", path);
+        st = omv_error_set(err, OMV_E_IMAGE, "%s is %s, neither a directory nor a zip file", path,
+                           omvi_file_type_name(sb.st_mode));
     }
     if (st != OMV_OK) {
         omvi_release_close(r);
@@ -265,7 +266,7 @@ omv_status omvi_release_list(const omvi_release *r, const char *folder, omvi_rel
 }
 
 omv_status omvi_release_stat(const omvi_release *r, const char *folder, const char *name,
-                             uint64_t *size, omv_error *err)
+                             uint64_t *size, omvi_file_id *snap, omv_error *err)
 {
     omv_status st = check_name(r, name, err);
     char *rel = st == OMV_OK ? join(folder, name) : NULL;
@@ -274,20 +275,23 @@ omv_status omvi_release_stat(const omvi_release *r, const char *folder, const ch
     if (st != OMV_OK)
         return st;
     if (r->dir) {
-        st = omvi_rdir_stat(r->dir, rel, size, err);
+        st = omvi_rdir_stat(r->dir, rel, size, snap, err);
     } else {
         long i = omvi_zip_find(r->zip, rel);
         if (i < 0)
             st = omv_error_set(err, OMV_E_IMAGE, "%s has no %s", r->path, rel);
         else
             *size = omvi_zip_file_size(r->zip, (size_t)i);
+        if (st == OMV_OK && snap)
+            *snap = *omvi_zip_identity(r->zip);
     }
     free(rel);
     return st;
 }
 
 omv_status omvi_release_stream_open(omvi_release *r, const char *folder, const char *name,
-                                    omvi_release_stream **out, omv_error *err)
+                                    const omvi_file_id *snap, omvi_release_stream **out,
+                                    omv_error *err)
 {
     *out = NULL;
     omv_status st = check_name(r, name, err);
@@ -305,11 +309,16 @@ omv_status omvi_release_stream_open(omvi_release *r, const char *folder, const c
     }
     snprintf(s->label, ln, "%s%s%s", r->path, r->dir ? "/" : ":", rel);
     if (r->dir) {
-        st = omvi_rdir_stream_open(r->dir, rel, &s->ds, err);
+        st = omvi_rdir_stream_open(r->dir, rel, snap, &s->ds, err);
     } else {
         long i = omvi_zip_find(r->zip, rel);
         if (i < 0)
             st = omv_error_set(err, OMV_E_IMAGE, "%s has no %s", r->path, rel);
+        else if (snap && !omvi_file_id_same(snap, omvi_zip_identity(r->zip)))
+            st = omv_error_set(err, OMV_E_IMAGE,
+                               "%s changed after it was checked (another archive, or rewritten): "
+                               "run again once the file is complete",
+                               r->path);
         else
             st = omvi_zip_stream_open(r->zip, (size_t)i, &s->zs, err);
     }

@@ -17,8 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "omvflash/plugin.h"
-#include "omvflash/status.h"
+#include "internal.h"
 
 /** What a release is. */
 typedef enum omvi_release_kind {
@@ -35,10 +34,12 @@ typedef struct omvi_release omvi_release;
  * control bytes, case-only duplicates, file/folder clashes, see
  * omvi_zip_name_check()), no encrypted entry, only stored or deflated
  * entries, no symbolic link or other special file, sizes that agree, local
- * headers that match the central directory. The file is opened once
- * (O_NONBLOCK, so a FIFO cannot block; refused unless regular) and that
- * descriptor serves every later read, so a file renamed or replaced at its
- * path meanwhile changes nothing.
+ * headers that match the central directory. The path is opened once,
+ * O_NONBLOCK like every input (a FIFO cannot block; anything but a directory
+ * or a regular file is refused), and a zip's descriptor serves every later
+ * read, so a file renamed or replaced at its path meanwhile changes nothing
+ * for this release; a later omvi_release_open() of the same path is compared
+ * with the snapshots (omvi_release_stat()).
  * @param path  kept by reference in messages: must outlive the release.
  * @return OMV_OK with *out set; OMV_E_IMAGE (missing, unreadable, not a
  *         directory or zip, any refused entry); OMV_E_NOMEM.
@@ -96,28 +97,36 @@ omv_status omvi_release_list(const omvi_release *r, const char *folder, omvi_rel
                              void *user, omv_error *err);
 
 /**
- * Size of file @p name in @p folder.
+ * Size of file @p name in @p folder and, when @p snap is not NULL, the
+ * snapshot to check it against when it is opened again: the image file's
+ * identity (directory) or the archive's (zip), see omvi_file_id.
  * @return OMV_OK; OMV_E_IMAGE when it is missing ("firmware_v4.8.1.zip has
- *         no OPENMV4/romfs0.img"), not a regular file, or unreadable.
+ *         no OPENMV4/romfs0.img"), not a regular file ("DIR/x.bin is a FIFO,
+ *         not a regular file"), or unreadable.
  */
 omv_status omvi_release_stat(const omvi_release *r, const char *folder, const char *name,
-                             uint64_t *size, omv_error *err);
+                             uint64_t *size, omvi_file_id *snap, omv_error *err);
 
 /** An open image: a struct omv_source plus what it came from. */
 typedef struct omvi_release_stream omvi_release_stream;
 
 /**
- * Open file @p name of @p folder for streaming. The source delivers exactly
- * the size omvi_release_stat() reports; it fails with OMV_E_IMAGE when the
- * bytes cannot be read, a zip entry is corrupt (inflate error), shorter or
- * longer than its recorded size, or fails its CRC-32: libzip checks the CRC
- * once the entry's last byte is read, so the read() that completes the image
- * is the one that reports it. A directory file that changed size fails too.
+ * Open file @p name of @p folder for streaming. @p snap (from
+ * omvi_release_stat(), possibly of an earlier open of the same release; may
+ * be NULL) must still describe the file or archive, else OMV_E_IMAGE
+ * ("... changed after it was checked ..."). The source delivers exactly the
+ * size omvi_release_stat() reports; it fails with OMV_E_IMAGE when the bytes
+ * cannot be read, a zip entry is corrupt (inflate error), shorter or longer
+ * than its recorded size, or fails its CRC-32: libzip checks the CRC once
+ * the entry's last byte is read, so the read() that completes the image is
+ * the one that reports it, as it reports a file or archive whose size or
+ * modification time changed while it was read.
  * Several streams of one release may be open at once (one thread).
  * @return OMV_OK with *out set; OMV_E_IMAGE; OMV_E_NOMEM.
  */
 omv_status omvi_release_stream_open(omvi_release *r, const char *folder, const char *name,
-                                    omvi_release_stream **out, omv_error *err);
+                                    const omvi_file_id *snap, omvi_release_stream **out,
+                                    omv_error *err);
 
 /** The stream's source, valid until omvi_release_stream_close(). */
 const struct omv_source *omvi_release_stream_source(omvi_release_stream *s);

@@ -1,12 +1,11 @@
 /*
- * The directory backend of releases (--firmware DIR). Files are opened
- * relative to the directory's descriptor, O_NONBLOCK (opening a FIFO for
- * reading would otherwise wait for a writer), checked to be regular with
- * fstat() on the opened descriptor (no window between check and use), and
- * streamed with read(). The size and modification time taken at open are
- * compared again after the last byte, so an image rewritten while it was
- * being written to the camera is reported instead of flashed half old, half
- * new.
+ * The directory backend of releases (--firmware DIR). Images are opened with
+ * the core's input guard (omvi_open_input(): O_NONBLOCK so a FIFO cannot
+ * block, regular files only, judged on the opened descriptor) and streamed
+ * with read(). Their identity (device, inode, size, mtime) is compared with
+ * the snapshot taken when they were checked, when they are opened again and
+ * after their last byte, so an image rewritten or replaced meanwhile is
+ * reported instead of written half old, half new.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -176,66 +175,55 @@ omv_status omvi_rdir_list(const omvi_rdir *d, const char *folder,
 
 /* ---- regular files, opened once ------------------------------------------ */
 
-static omv_status open_regular(const omvi_rdir *d, const char *rel, int *fd_out, struct stat *sb,
-                               omv_error *err)
+/* DIR/REL, malloc'd. */
+static char *path_of(const omvi_rdir *d, const char *rel)
 {
-    char eb[128];
-    int fd = openat(d->dfd, rel, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0)
-        return omv_error_set(err, OMV_E_IMAGE, "%s/%s: %s", d->label, rel,
-                             omvi_strerror(errno, eb, sizeof eb));
-    if (fstat(fd, sb) != 0) {
-        int e = errno;
-        close(fd);
-        return omv_error_set(err, OMV_E_IMAGE, "%s/%s: %s", d->label, rel,
-                             omvi_strerror(e, eb, sizeof eb));
-    }
-    if (!S_ISREG(sb->st_mode)) {
-        close(fd);
-        return omv_error_set(err, OMV_E_IMAGE, "%s/%s: not a regular file", d->label, rel);
-    }
-    /* Regular files ignore O_NONBLOCK; clear it anyway so reads are plain. */
-    int fl = fcntl(fd, F_GETFL);
-    if (fl >= 0)
-        fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
-    *fd_out = fd;
-    return OMV_OK;
+    size_t n = strlen(d->label) + strlen(rel) + 2;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s", d->label, rel);
+    return p;
 }
 
-omv_status omvi_rdir_stat(const omvi_rdir *d, const char *rel, uint64_t *size, omv_error *err)
+omv_status omvi_rdir_stat(const omvi_rdir *d, const char *rel, uint64_t *size, omvi_file_id *snap,
+                          omv_error *err)
 {
+    char *path = path_of(d, rel);
+    if (!path)
+        return omv_error_set(err, OMV_E_NOMEM, "%s: out of memory", d->label);
     int fd = -1;
-    struct stat sb;
-    omv_status st = open_regular(d, rel, &fd, &sb, err);
+    omvi_file_id id;
+    omv_status st = omvi_open_input(path, "", 0, OMV_E_IMAGE, &fd, &id, err);
+    free(path);
     if (st != OMV_OK)
         return st;
     close(fd);
-    *size = (uint64_t)sb.st_size;
+    *size = id.size;
+    if (snap)
+        *snap = id;
     return OMV_OK;
 }
 
 struct omvi_rdir_stream {
     struct omv_source src;
     int fd;
-    char *label;      /* DIR/rel */
-    struct stat at_open;
+    char *path;          /* DIR/rel */
+    omvi_file_id snap;   /* the file as checked: src.size is snap.size */
     uint64_t done;
 };
 
-static omv_status check_unchanged(omvi_rdir_stream *s, omv_error *err)
+/* How the file on @p fd differs from @p snap ("" when it does not). */
+static void what_changed(int fd, const omvi_file_id *snap, char *buf, size_t n)
 {
     struct stat now;
-    char eb[128];
-    if (fstat(s->fd, &now) != 0)
-        return omv_error_set(err, OMV_E_IMAGE, "%s: %s", s->label, omvi_strerror(errno, eb, sizeof eb));
-    if (now.st_size != s->at_open.st_size || now.st_mtim.tv_sec != s->at_open.st_mtim.tv_sec ||
-        now.st_mtim.tv_nsec != s->at_open.st_mtim.tv_nsec)
-        return omv_error_set(err, OMV_E_IMAGE,
-                             "%s: changed while being read (was %llu bytes, now %llu, modified "
-                             "again): the image written is not one consistent file",
-                             s->label, (unsigned long long)s->at_open.st_size,
-                             (unsigned long long)now.st_size);
-    return OMV_OK;
+    buf[0] = '\0';
+    if (fstat(fd, &now) != 0)
+        snprintf(buf, n, "it can no longer be examined");
+    else if ((uint64_t)now.st_size != snap->size)
+        snprintf(buf, n, "its size went from %llu to %llu bytes", (unsigned long long)snap->size,
+                 (unsigned long long)now.st_size);
+    else if (now.st_mtim.tv_sec != snap->mtime.tv_sec || now.st_mtim.tv_nsec != snap->mtime.tv_nsec)
+        snprintf(buf, n, "it was modified (same size, new modification time)");
 }
 
 static omv_status rdir_read(void *ctx, uint8_t *buf, size_t len, size_t *got, omv_error *err)
@@ -252,20 +240,24 @@ static omv_status rdir_read(void *ctx, uint8_t *buf, size_t len, size_t *got, om
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0)
-            return omv_error_set(err, OMV_E_IMAGE, "%s: read error at offset %llu: %s", s->label,
+            return omv_error_set(err, OMV_E_IMAGE, "%s: read error at offset %llu: %s", s->path,
                                  (unsigned long long)(s->done + n), omvi_strerror(errno, eb, sizeof eb));
         if (r == 0)
             return omv_error_set(err, OMV_E_IMAGE,
                                  "%s: file shrank while being read (ends at %llu, expected %llu bytes)",
-                                 s->label, (unsigned long long)(s->done + n),
+                                 s->path, (unsigned long long)(s->done + n),
                                  (unsigned long long)s->src.size);
         n += (size_t)r;
     }
     s->done += n;
     if (s->done == s->src.size && n > 0) {
-        omv_status st = check_unchanged(s, err);
-        if (st != OMV_OK)
-            return st;
+        char what[160];
+        what_changed(s->fd, &s->snap, what, sizeof what);
+        if (what[0])
+            return omv_error_set(err, OMV_E_IMAGE,
+                                 "%s changed while it was being read (%s): the bytes read are not one "
+                                 "consistent file",
+                                 s->path, what);
     }
     *got = n;
     return OMV_OK;
@@ -277,27 +269,33 @@ static omv_status rdir_skip(void *ctx, uint64_t n, omv_error *err)
     return omvi_source_skip_by_reading(&((omvi_rdir_stream *)ctx)->src, n, err);
 }
 
-omv_status omvi_rdir_stream_open(const omvi_rdir *d, const char *rel, omvi_rdir_stream **out,
-                                 omv_error *err)
+omv_status omvi_rdir_stream_open(const omvi_rdir *d, const char *rel, const omvi_file_id *snap,
+                                 omvi_rdir_stream **out, omv_error *err)
 {
     *out = NULL;
     omvi_rdir_stream *s = calloc(1, sizeof *s);
-    size_t n = strlen(d->label) + strlen(rel) + 2;
     if (s)
-        s->label = malloc(n);
-    if (!s || !s->label) {
+        s->path = path_of(d, rel);
+    if (!s || !s->path) {
         free(s);
         return omv_error_set(err, OMV_E_NOMEM, "%s: out of memory", d->label);
     }
-    snprintf(s->label, n, "%s/%s", d->label, rel);
-    omv_status st = open_regular(d, rel, &s->fd, &s->at_open, err);
+    omvi_file_id now;
+    omv_status st = omvi_open_input(s->path, "", 0, OMV_E_IMAGE, &s->fd, &now, err);
+    if (st == OMV_OK && snap && !omvi_file_id_same(&now, snap)) {
+        char what[160];
+        what_changed(s->fd, snap, what, sizeof what);
+        st = omv_error_set(err, OMV_E_IMAGE,
+                           "%s changed after it was checked (%s): run again once the file is complete",
+                           s->path, what[0] ? what : "another file was put in its place");
+    }
     if (st != OMV_OK) {
-        free(s->label);
-        free(s);
+        omvi_rdir_stream_close(s);
         return st;
     }
+    s->snap = snap ? *snap : now;
     s->src.ctx = s;
-    s->src.size = (uint64_t)s->at_open.st_size;
+    s->src.size = s->snap.size;
     s->src.read = rdir_read;
     s->src.skip = rdir_skip;
     *out = s;
@@ -310,7 +308,8 @@ void omvi_rdir_stream_close(omvi_rdir_stream *s)
 {
     if (!s)
         return;
-    close(s->fd);
-    free(s->label);
+    if (s->fd >= 0)
+        close(s->fd);
+    free(s->path);
     free(s);
 }

@@ -1,8 +1,9 @@
 /*
  * A directory used as a release (--firmware DIR): the directory backend of
- * release.h. Every file is reached through the directory's descriptor
- * (openat), opened O_NONBLOCK so a FIFO planted as an image cannot block,
- * and refused unless it is a regular file. Nothing here is exported.
+ * release.h. Images are opened with the core's input guard
+ * (omvi_open_input(): O_NONBLOCK so a FIFO planted as an image cannot
+ * block, regular files only) and compared with their snapshot
+ * (omvi_file_id). Nothing here is exported.
  */
 #ifndef OMVFLASH_RELEASE_DIR_H
 #define OMVFLASH_RELEASE_DIR_H
@@ -10,8 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "omvflash/plugin.h"
-#include "omvflash/status.h"
+#include "internal.h"
 
 typedef struct omvi_rdir omvi_rdir;
 
@@ -40,19 +40,25 @@ omv_status omvi_rdir_list(const omvi_rdir *d, const char *folder,
                           void (*found)(void *user, const char *name, uint64_t size), void *user,
                           omv_error *err);
 
-/** Size of regular file @p rel (a path relative to the directory). */
-omv_status omvi_rdir_stat(const omvi_rdir *d, const char *rel, uint64_t *size, omv_error *err);
+/**
+ * Size of regular file @p rel (a path relative to the directory) and, when
+ * @p snap is not NULL, its identity to check it against later.
+ */
+omv_status omvi_rdir_stat(const omvi_rdir *d, const char *rel, uint64_t *size, omvi_file_id *snap,
+                          omv_error *err);
 
 typedef struct omvi_rdir_stream omvi_rdir_stream;
 
 /**
- * Open regular file @p rel for streaming; its size is taken when it is opened
- * and the source delivers exactly that many bytes. A file that shrinks, or
- * whose size or modification time differ once its last byte was read (it
- * was rewritten meanwhile), fails with OMV_E_IMAGE on that read.
+ * Open regular file @p rel for streaming. With @p snap (from
+ * omvi_rdir_stat(); may be NULL: taken now) a file that is no longer the one
+ * checked is refused, and the source delivers exactly snap->size bytes. A
+ * file that shrinks, or whose size or modification time differ once its
+ * last byte was read (it was rewritten meanwhile), fails with OMV_E_IMAGE on
+ * that read.
  */
-omv_status omvi_rdir_stream_open(const omvi_rdir *d, const char *rel, omvi_rdir_stream **out,
-                                 omv_error *err);
+omv_status omvi_rdir_stream_open(const omvi_rdir *d, const char *rel, const omvi_file_id *snap,
+                                 omvi_rdir_stream **out, omv_error *err);
 const struct omv_source *omvi_rdir_stream_source(omvi_rdir_stream *s);
 void omvi_rdir_stream_close(omvi_rdir_stream *s);
 

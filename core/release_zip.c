@@ -25,6 +25,8 @@ typedef struct zfile {
 
 struct omvi_zip {
     zip_t *za;
+    int fd;               /* the archive, kept to see whether it changes; -1 from memory */
+    omvi_file_id id;      /* ... as it was when opened */
     char *label;
     zfile *files;         /* sorted by path */
     size_t n_files;
@@ -224,6 +226,8 @@ static omvi_zip *new_zip(const char *label)
         free(z);
         z = NULL;
     }
+    if (z)
+        z->fd = -1;
     return z;
 }
 
@@ -291,11 +295,16 @@ omv_status omvi_zip_open_fd(int fd, const char *label, omvi_zip **out, omv_error
         close(fd);
         return st;
     }
-    int code = 0;
-    /* libzip works on its own dup() of fd and closes fd only on success. */
-    z->za = zip_fdopen(fd, ZIP_CHECKCONS | ZIP_RDONLY, &code);
+    z->fd = fd;
+    z->id = (omvi_file_id){sb.st_dev, sb.st_ino, (uint64_t)sb.st_size, sb.st_mtim};
+    /* libzip reads through a descriptor of its own (it dup()s this one
+     * again, and closes the one it is given only on success). */
+    int lz = dup(fd);
+    int code = ZIP_ER_OPEN;
+    z->za = lz >= 0 ? zip_fdopen(lz, ZIP_CHECKCONS | ZIP_RDONLY, &code) : NULL;
     if (!z->za) {
-        close(fd);
+        if (lz >= 0)
+            close(lz);
         omvi_zip_cdir_free(&cd);
         omvi_zip_close(z);
         return open_error(label, code, err);
@@ -350,6 +359,8 @@ void omvi_zip_close(omvi_zip *z)
         return;
     if (z->za)
         zip_discard(z->za); /* read-only: never write anything back */
+    if (z->fd >= 0)
+        close(z->fd);
     for (size_t i = 0; i < z->n_files; i++)
         free(z->files[i].path);
     free(z->files);
@@ -360,6 +371,7 @@ void omvi_zip_close(omvi_zip *z)
 /* ---- lookups ------------------------------------------------------------- */
 
 const char *omvi_zip_label(const omvi_zip *z) { return z->label; }
+const omvi_file_id *omvi_zip_identity(const omvi_zip *z) { return &z->id; }
 size_t omvi_zip_file_count(const omvi_zip *z) { return z->n_files; }
 const char *omvi_zip_file_path(const omvi_zip *z, size_t i) { return z->files[i].path; }
 uint64_t omvi_zip_file_size(const omvi_zip *z, size_t i) { return z->files[i].size; }
@@ -425,6 +437,15 @@ static omv_status check_end(omvi_zip_stream *s, omv_error *err)
                              "%s: entry '%s': holds more than the %llu bytes the archive records "
                              "(corrupt, or a wrong size recorded)",
                              s->z->label, s->path, (unsigned long long)s->src.size);
+    struct stat now;
+    const omvi_file_id *id = &s->z->id;
+    if (s->z->fd >= 0 && (fstat(s->z->fd, &now) != 0 || (uint64_t)now.st_size != id->size ||
+                          now.st_mtim.tv_sec != id->mtime.tv_sec ||
+                          now.st_mtim.tv_nsec != id->mtime.tv_nsec))
+        return omv_error_set(err, OMV_E_IMAGE,
+                             "%s changed while entry '%s' was being read (size or modification "
+                             "time): the bytes read are not one consistent archive",
+                             s->z->label, s->path);
     return OMV_OK;
 }
 

@@ -11,8 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "omvflash/plugin.h"
-#include "omvflash/status.h"
+#include "internal.h"
 
 /* ---- entry names (zip_names.c) ------------------------------------------ */
 
@@ -93,7 +92,8 @@ typedef struct omvi_zip omvi_zip;
  * Open the zip archive on @p fd (a regular file opened for reading) and
  * check every entry (see omvi_release_open()). @p label names the archive in
  * messages and is copied. @p fd is consumed: closed on failure, and owned by
- * the archive (closed by omvi_zip_close()) on success.
+ * the archive (closed by omvi_zip_close()) on success; the archive keeps it
+ * to see whether the file changes (omvi_zip_identity()).
  * @return OMV_OK; OMV_E_IMAGE ("LABEL: ..."); OMV_E_NOMEM.
  */
 omv_status omvi_zip_open_fd(int fd, const char *label, omvi_zip **out, omv_error *err);
@@ -111,6 +111,12 @@ void omvi_zip_close(omvi_zip *z);
 /** The label given at open. */
 const char *omvi_zip_label(const omvi_zip *z);
 
+/**
+ * The archive file as it was opened (device, inode, size, mtime); all zero
+ * for an archive opened from memory.
+ */
+const omvi_file_id *omvi_zip_identity(const omvi_zip *z);
+
 /** Number of file entries (directory entries are not counted). */
 size_t omvi_zip_file_count(const omvi_zip *z);
 /** Path of file @p i inside the archive, files sorted by path ("OPENMV4/firmware.bin"). */
@@ -127,7 +133,8 @@ typedef struct omvi_zip_stream omvi_zip_stream;
  * Stream file @p i (decompressed). The source fails with OMV_E_IMAGE
  * ("LABEL: entry 'PATH': ...") on a corrupt or short entry, one longer than
  * its recorded size, and on a CRC-32 mismatch, which libzip can tell only at
- * the entry's end: the read() that delivers the last byte reports it.
+ * the entry's end: the read() that delivers the last byte reports it, as it
+ * reports an archive file whose size or mtime changed since it was opened.
  * @return OMV_OK; OMV_E_IMAGE; OMV_E_NOMEM.
  */
 omv_status omvi_zip_stream_open(omvi_zip *z, size_t i, omvi_zip_stream **out, omv_error *err);

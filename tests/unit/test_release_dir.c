@@ -75,20 +75,20 @@ static void test_flat_directory(void **state)
     assert_int_equal(omvi_release_list(r, "", names_cb, acc, &err), OMV_OK);
     assert_string_equal(acc, "firmware.bin=10000,link.bin=10000,romfs0.img=300");
     uint64_t size = 0;
-    assert_int_equal(omvi_release_stat(r, "", "romfs0.img", &size, &err), OMV_OK);
+    assert_int_equal(omvi_release_stat(r, "", "romfs0.img", &size, NULL, &err), OMV_OK);
     assert_int_equal(size, 300);
     /* a FIFO planted as an image: refused at once, not waited on */
-    assert_int_equal(omvi_release_stat(r, "", "fifo.bin", &size, &err), OMV_E_IMAGE);
-    assert_string_equal(err.msg, TMP "/fifo.bin: not a regular file");
-    assert_int_equal(omvi_release_stat(r, "", "sub", &size, &err), OMV_E_IMAGE);
-    assert_string_equal(err.msg, TMP "/sub: not a regular file");
-    assert_int_equal(omvi_release_stat(r, "", "missing.bin", &size, &err), OMV_E_IMAGE);
+    assert_int_equal(omvi_release_stat(r, "", "fifo.bin", &size, NULL, &err), OMV_E_IMAGE);
+    assert_string_equal(err.msg, TMP "/fifo.bin is a FIFO, not a regular file");
+    assert_int_equal(omvi_release_stat(r, "", "sub", &size, NULL, &err), OMV_E_IMAGE);
+    assert_string_equal(err.msg, TMP "/sub is a directory, not a regular file");
+    assert_int_equal(omvi_release_stat(r, "", "missing.bin", &size, NULL, &err), OMV_E_IMAGE);
     assert_string_equal(err.msg, TMP "/missing.bin: No such file or directory");
-    assert_int_equal(omvi_release_stat(r, "", "../x", &size, &err), OMV_E_IMAGE);
+    assert_int_equal(omvi_release_stat(r, "", "../x", &size, NULL, &err), OMV_E_IMAGE);
     assert_string_equal(err.msg, TMP ": '../x' is not a plain file name");
 
     omvi_release_stream *s = NULL;
-    assert_int_equal(omvi_release_stream_open(r, "", "firmware.bin", &s, &err), OMV_OK);
+    assert_int_equal(omvi_release_stream_open(r, "", "firmware.bin", NULL, &s, &err), OMV_OK);
     assert_string_equal(omvi_release_stream_label(s), TMP "/firmware.bin");
     const struct omv_source *src = omvi_release_stream_source(s);
     assert_int_equal(src->size, 10000);
@@ -130,7 +130,7 @@ static void test_board_subfolder(void **state)
     assert_int_equal(omvi_release_list(r, "NOPE", names_cb, acc, &err), OMV_E_IMAGE);
     assert_string_equal(err.msg, TMP "/NOPE: No such file or directory");
     omvi_release_stream *s = NULL;
-    assert_int_equal(omvi_release_stream_open(r, "OPENMV4", "firmware.bin", &s, &err), OMV_OK);
+    assert_int_equal(omvi_release_stream_open(r, "OPENMV4", "firmware.bin", NULL, &s, &err), OMV_OK);
     assert_string_equal(omvi_release_stream_label(s), TMP "/OPENMV4/firmware.bin");
     omvi_release_stream_close(s);
     omvi_release_close(r);
@@ -142,7 +142,7 @@ static omv_status read_while(const char *name, size_t first, void (*change)(cons
 {
     omvi_release *r = open_ok(TMP);
     omvi_release_stream *s = NULL;
-    assert_int_equal(omvi_release_stream_open(r, "", name, &s, err), OMV_OK);
+    assert_int_equal(omvi_release_stream_open(r, "", name, NULL, &s, err), OMV_OK);
     const struct omv_source *src = omvi_release_stream_source(s);
     uint8_t *buf = malloc(src->size);
     size_t got = 0;
@@ -156,6 +156,14 @@ static omv_status read_while(const char *name, size_t first, void (*change)(cons
 }
 
 static void shrink(const char *path) { assert_int_equal(truncate(path, 4000), 0); }
+
+static void grow(const char *path)
+{
+    FILE *f = fopen(path, "ab");
+    assert_non_null(f);
+    fputs("12345", f);
+    fclose(f);
+}
 
 static void rewrite_same_size(const char *path)
 {
@@ -182,9 +190,48 @@ static void test_changed_while_read(void **state)
                                  "expected 10000 bytes)");
     write_pattern(TMP "/fw.bin", 10000, 1);
     assert_int_equal(read_while("fw.bin", 5000, rewrite_same_size, &err), OMV_E_IMAGE);
-    assert_string_equal(err.msg, TMP "/fw.bin: changed while being read (was 10000 bytes, now "
-                                 "10000, modified again): the image written is not one "
+    assert_string_equal(err.msg, TMP "/fw.bin changed while it was being read (it was modified (same "
+                                 "size, new modification time)): the bytes read are not one "
                                  "consistent file");
+    write_pattern(TMP "/fw.bin", 10000, 1);
+    assert_int_equal(read_while("fw.bin", 5000, grow, &err), OMV_E_IMAGE);
+    assert_string_equal(err.msg, TMP "/fw.bin changed while it was being read (its size went from "
+                                 "10000 to 10005 bytes): the bytes read are not one consistent file");
+}
+
+/* Checked once (the snapshot), opened again later: it must be the same file. */
+static void test_snapshot(void **state)
+{
+    (void)state;
+    tu_fresh_dir(TMP);
+    write_pattern(TMP "/fw.bin", 10000, 1);
+    omvi_release *r = open_ok(TMP);
+    uint64_t size = 0;
+    omvi_file_id snap;
+    omv_error err = {0};
+    assert_int_equal(omvi_release_stat(r, "", "fw.bin", &size, &snap, &err), OMV_OK);
+    assert_int_equal(size, 10000);
+    assert_int_equal(snap.size, 10000);
+    omvi_release_stream *s = NULL;
+    assert_int_equal(omvi_release_stream_open(r, "", "fw.bin", &snap, &s, &err), OMV_OK);
+    omvi_release_stream_close(s);
+    /* a download still running: the file grew */
+    grow(TMP "/fw.bin");
+    assert_int_equal(omvi_release_stream_open(r, "", "fw.bin", &snap, &s, &err), OMV_E_IMAGE);
+    assert_null(s);
+    assert_string_equal(err.msg, TMP "/fw.bin changed after it was checked (its size went from 10000 "
+                                 "to 10005 bytes): run again once the file is complete");
+    /* another file of the same size and time put in its place */
+    write_pattern(TMP "/fw.bin", 10000, 1);
+    assert_int_equal(omvi_release_stat(r, "", "fw.bin", &size, &snap, &err), OMV_OK);
+    write_pattern(TMP "/other.bin", 10000, 3);
+    struct timespec t[2] = {snap.mtime, snap.mtime};
+    assert_int_equal(utimensat(AT_FDCWD, TMP "/other.bin", t, 0), 0);
+    assert_int_equal(rename(TMP "/other.bin", TMP "/fw.bin"), 0);
+    assert_int_equal(omvi_release_stream_open(r, "", "fw.bin", &snap, &s, &err), OMV_E_IMAGE);
+    assert_string_equal(err.msg, TMP "/fw.bin changed after it was checked (another file was put in "
+                                 "its place): run again once the file is complete");
+    omvi_release_close(r);
 }
 
 static void test_not_a_release(void **state)
@@ -197,8 +244,7 @@ static void test_not_a_release(void **state)
     assert_string_equal(err.msg, TMP "/missing: No such file or directory");
     assert_int_equal(mkfifo(TMP "/pipe", 0600), 0);
     assert_int_equal(omvi_release_open(TMP "/pipe", &r, &err), OMV_E_IMAGE);
-    assert_string_equal(err.msg, TMP "/pipe: neither a directory nor a zip file (a device, FIFO or "
-                                 "socket)");
+    assert_string_equal(err.msg, TMP "/pipe is a FIFO, neither a directory nor a zip file");
     tu_write_text(TMP "/firmware.bin", "not a zip archive at all, just some bytes\n");
     assert_int_equal(omvi_release_open(TMP "/firmware.bin", &r, &err), OMV_E_IMAGE);
     assert_string_equal(err.msg, TMP "/firmware.bin: not a zip archive (no end-of-central-directory "
@@ -212,6 +258,7 @@ int main(void)
         cmocka_unit_test(test_flat_directory),
         cmocka_unit_test(test_board_subfolder),
         cmocka_unit_test(test_changed_while_read),
+        cmocka_unit_test(test_snapshot),
         cmocka_unit_test(test_not_a_release),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -62,7 +62,7 @@ static omv_status stream_check(omvi_release *r, const char *folder, const char *
                                uint64_t want_size, unsigned seed, uint64_t *read_ok, omv_error *err)
 {
     omvi_release_stream *s = NULL;
-    omv_status st = omvi_release_stream_open(r, folder, name, &s, err);
+    omv_status st = omvi_release_stream_open(r, folder, name, NULL, &s, err);
     if (st != OMV_OK)
         return st;
     const struct omv_source *src = omvi_release_stream_source(s);
@@ -149,12 +149,12 @@ static void test_stable_layout(void **state)
     assert_int_equal(omvi_release_list(r, "OPENMV9", names_cb, acc, &err), OMV_E_IMAGE);
 
     uint64_t size = 0;
-    assert_int_equal(omvi_release_stat(r, "OPENMV4", "romfs0.img", &size, &err), OMV_OK);
+    assert_int_equal(omvi_release_stat(r, "OPENMV4", "romfs0.img", &size, NULL, &err), OMV_OK);
     assert_int_equal(size, 70000);
-    assert_int_equal(omvi_release_stat(r, "OPENMV4", "romfs1.img", &size, &err), OMV_E_IMAGE);
+    assert_int_equal(omvi_release_stat(r, "OPENMV4", "romfs1.img", &size, NULL, &err), OMV_E_IMAGE);
     snprintf(want, sizeof want, "%s has no OPENMV4/romfs1.img", p);
     assert_string_equal(err.msg, want);
-    assert_int_equal(omvi_release_stat(r, "OPENMV4", "../README.txt", &size, &err), OMV_E_IMAGE);
+    assert_int_equal(omvi_release_stat(r, "OPENMV4", "../README.txt", &size, NULL, &err), OMV_E_IMAGE);
 
     /* deflated and stored, in odd-sized reads across the whole entry */
     assert_int_equal(stream_check(r, "OPENMV4", "firmware.bin", 4093, 300001, 5, NULL, &err), OMV_OK);
@@ -164,8 +164,8 @@ static void test_stable_layout(void **state)
 
     /* two streams of one archive at once, and the label */
     omvi_release_stream *a = NULL, *b = NULL;
-    assert_int_equal(omvi_release_stream_open(r, "OPENMV4", "firmware.bin", &a, &err), OMV_OK);
-    assert_int_equal(omvi_release_stream_open(r, "OPENMV4P", "firmware.bin", &b, &err), OMV_OK);
+    assert_int_equal(omvi_release_stream_open(r, "OPENMV4", "firmware.bin", NULL, &a, &err), OMV_OK);
+    assert_int_equal(omvi_release_stream_open(r, "OPENMV4P", "firmware.bin", NULL, &b, &err), OMV_OK);
     snprintf(want, sizeof want, "%s:OPENMV4/firmware.bin", p);
     assert_string_equal(omvi_release_stream_label(a), want);
     uint8_t x[3], y[3];
@@ -179,7 +179,7 @@ static void test_stable_layout(void **state)
     }
     omvi_release_stream_close(a);
     omvi_release_stream_close(b);
-    assert_int_equal(omvi_release_stream_open(r, "OPENMV4", "nope.bin", &a, &err), OMV_E_IMAGE);
+    assert_int_equal(omvi_release_stream_open(r, "OPENMV4", "nope.bin", NULL, &a, &err), OMV_E_IMAGE);
     assert_null(a);
     omvi_release_close(r);
 }
@@ -460,7 +460,7 @@ static void test_crc_mismatch_stored(void **state)
     omv_error err = {0};
     uint64_t ok = 0;
     omvi_release_stream *s = NULL;
-    assert_int_equal(omvi_release_stream_open(r, "OPENMV4", "romfs0.img", &s, &err), OMV_OK);
+    assert_int_equal(omvi_release_stream_open(r, "OPENMV4", "romfs0.img", NULL, &s, &err), OMV_OK);
     const struct omv_source *src = omvi_release_stream_source(s);
     uint8_t buf[4096];
     size_t got = 0;
@@ -481,7 +481,7 @@ static void test_crc_mismatch_stored(void **state)
     omvi_release_stream_close(s);
 
     /* the identity pass reads the whole entry, so it refuses it before any write */
-    assert_int_equal(omvi_release_stream_open(r, "OPENMV4", "romfs0.img", &s, &err), OMV_OK);
+    assert_int_equal(omvi_release_stream_open(r, "OPENMV4", "romfs0.img", NULL, &s, &err), OMV_OK);
     omvi_image_id id;
     assert_int_equal(omvi_image_identify(omvi_release_stream_source(s), "romfs0.img", NULL, &id, &err),
                      OMV_E_IMAGE);
@@ -513,6 +513,52 @@ static void test_corrupt_deflate(void **state)
     if (!strstr(err.msg, "corrupt compressed data") && !strstr(err.msg, "CRC-32 mismatch") &&
         !strstr(err.msg, "(corrupt, or a wrong size recorded)"))
         fail_msg("%s", err.msg);
+    omvi_release_close(r);
+}
+
+/* Checked in one open, streamed in another: the same archive or refused; an
+ * archive that changes while an entry is read fails that entry. */
+static void test_archive_snapshot(void **state)
+{
+    (void)state;
+    tu_fresh_dir(TMP);
+    const char *p = zpath("snap.zip");
+    tz_entry e[] = {{"OPENMV4/firmware.bin", TZ_DEFLATE, NULL, 30000, 5}};
+    tz_write(p, e, 1);
+    omvi_release *r = open_ok(p);
+    uint64_t size = 0;
+    omvi_file_id snap;
+    omv_error err = {0};
+    assert_int_equal(omvi_release_stat(r, "OPENMV4", "firmware.bin", &size, &snap, &err), OMV_OK);
+    omvi_release_close(r);
+    r = open_ok(p); /* the same file: fine */
+    omvi_release_stream *s = NULL;
+    assert_int_equal(omvi_release_stream_open(r, "OPENMV4", "firmware.bin", &snap, &s, &err), OMV_OK);
+    omvi_release_stream_close(s);
+    omvi_release_close(r);
+    tz_entry e2[] = {{"OPENMV4/firmware.bin", TZ_DEFLATE, NULL, 30000, 7}};
+    tz_write(p, e2, 1); /* downloaded again: another file */
+    r = open_ok(p);
+    assert_int_equal(omvi_release_stream_open(r, "OPENMV4", "firmware.bin", &snap, &s, &err), OMV_E_IMAGE);
+    char want[600];
+    snprintf(want, sizeof want, "%s changed after it was checked (another archive, or rewritten): run "
+             "again once the file is complete", p);
+    assert_string_equal(err.msg, want);
+    /* appended to while an entry is read: the read that ends the entry says so */
+    assert_int_equal(omvi_release_stream_open(r, "OPENMV4", "firmware.bin", NULL, &s, &err), OMV_OK);
+    const struct omv_source *src = omvi_release_stream_source(s);
+    uint8_t buf[20000];
+    size_t got = 0;
+    assert_int_equal(src->read(src->ctx, buf, 20000, &got, &err), OMV_OK);
+    FILE *f = fopen(p, "ab");
+    assert_non_null(f);
+    fputs("trailing bytes", f);
+    fclose(f);
+    assert_int_equal(src->read(src->ctx, buf, 20000, &got, &err), OMV_E_IMAGE);
+    snprintf(want, sizeof want, "%s changed while entry 'OPENMV4/firmware.bin' was being read (size or "
+             "modification time): the bytes read are not one consistent archive", p);
+    assert_string_equal(err.msg, want);
+    omvi_release_stream_close(s);
     omvi_release_close(r);
 }
 
@@ -569,7 +615,7 @@ int main(void)
         cmocka_unit_test(test_entry_kinds_refused), cmocka_unit_test(test_sizes_refused),
         cmocka_unit_test(test_deflated_size_lies), cmocka_unit_test(test_truncated_archive),
         cmocka_unit_test(test_crc_mismatch_stored), cmocka_unit_test(test_corrupt_deflate),
-        cmocka_unit_test(test_64mib_streams_flat),
+        cmocka_unit_test(test_archive_snapshot),    cmocka_unit_test(test_64mib_streams_flat),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
