@@ -137,7 +137,10 @@ static omv_status status_error(struct dfuse_session *s, const struct dfu_status 
 {
     char desc[160];
     dfu_describe_status(desc, sizeof desc, st->status, st->state);
-    omv_error_set(err, OMV_E_DEVICE, "%s: %s", where, desc);
+    /* ST's ROM answers errVENDOR to erases and writes while flash read protection is on (AN2662). */
+    omv_error_set(err, OMV_E_DEVICE, "%s: %s%s", where, desc,
+                  st->status == DFU_STATUS_ERR_VENDOR ? " (flash read protection? --read-unprotect yes removes it "
+                                                        "and erases the chip)" : "");
     omv_error_device(err, st->status, dfu_status_name(st->status));
     omv_error_retriable(err, dfuse_status_retriable(st->status));
     if (offset != UINT64_MAX)

@@ -32,8 +32,8 @@ static const struct omv_option_spec dfuse_options[] = {
      "erase the whole flash once before the first write instead of only the pages written (STM32 ROM only; "
      "asks for confirmation)", 0, 0, NULL, 0},
     {"read_unprotect", OMV_OPT_BOOL, "no",
-     "remove flash read protection first: the chip erases all of its flash and resets (STM32 ROM only; asks for "
-     "confirmation)", 0, 0, NULL, 0},
+     "remove flash read protection first: the chip erases all of its flash and resets, then the run goes on "
+     "(STM32 ROM only; asks for confirmation; sent once per run)", 0, 0, NULL, 0},
     {NULL, 0, NULL, NULL, 0, 0, NULL, 0},
 };
 
@@ -92,6 +92,7 @@ static omv_status dfuse_init(const struct omv_host *host, void **pctx, omv_error
     o->leave_address = host->option_uint(host, "leave_address");
     o->mass_erase = host->option_uint(host, "mass_erase") != 0;
     o->read_unprotect = host->option_uint(host, "read_unprotect") != 0;
+    atomic_init(&pl->unprotected, 0);
     int r = libusb_init(&pl->usb);
     if (r < 0) {
         free(pl);

@@ -127,6 +127,31 @@ const struct dfuse_part *dfuse_find_part(const struct dfuse_session *s, const ch
     return NULL;
 }
 
+/*
+ * READ_UNPROTECT (0x92), only when the user asked for it and confirmed: the
+ * ROM mass-erases the flash, removes read protection and resets; with BOOT0
+ * still set it comes back as the ROM, which the core's wait opens again
+ * (the command is sent once per load of the plugin).
+ */
+static omv_status read_unprotect(struct dfuse_session *s, omv_error *err)
+{
+    if (!s->opt.read_unprotect || atomic_load(&s->pl->unprotected))
+        return OMV_OK;
+    if (!dfuse_has_command(s, DFUSE_CMD_READ_UNPROTECT))
+        return omv_error_set(err, OMV_E_UNSUPPORTED, "read_unprotect: this bootloader does not list command 0x92");
+    omv_status st = s->host->confirm(s->host, "read unprotect: the chip erases its whole flash and removes its "
+                                              "read protection");
+    if (st != OMV_OK)
+        return st;
+    atomic_store(&s->pl->unprotected, 1);
+    const uint8_t cmd[1] = {DFUSE_CMD_READ_UNPROTECT};
+    st = dfuse_dnload_wait(s, 0, cmd, sizeof cmd, s->opt.mass_erase_timeout_ms, "read unprotect", UINT64_MAX, err);
+    if (st != OMV_OK && !s->disconnected)
+        return st;
+    s->gone = 1;
+    return omv_error_set(err, OMV_E_NO_DEVICE, "read protection removed; the chip resets");
+}
+
 omv_status dfuse_session_prepare(struct dfuse_session *s, const struct dfu_layout *layout, omv_error *err)
 {
     s->func = layout->func;
@@ -137,6 +162,8 @@ omv_status dfuse_session_prepare(struct dfuse_session *s, const struct dfu_layou
         st = dfuse_to_idle(s, err);
     if (st == OMV_OK)
         st = read_commands(s, err);
+    if (st == OMV_OK)
+        st = read_unprotect(s, err);
     if (st == OMV_OK)
         st = map_partitions(s, err);
     return st;

@@ -11,6 +11,7 @@
 #define OMV_DFUSE_SESSION_H
 
 #include <libusb.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "dfu_status.h"
@@ -42,6 +43,7 @@ struct dfuse_options {
 struct dfuse_plugin {
     libusb_context *usb;
     struct dfuse_options opt;
+    atomic_int unprotected; /**< READ_UNPROTECT was sent in this load (the chip then comes back) */
 };
 
 /** One alt setting of the device, with its memory layout when it has one. */
