@@ -220,6 +220,7 @@ static void check_release_identity(const char *file, const omv_board *b)
         {"m7.ini", "OPENMV3", "OMV3 F7 512"},
         {"n6.ini", "OPENMV_N6", "OpenMV N6"},
         {"pt.ini", "OPENMVPT", "OPENMVPT 65536 SDRAM"},
+        {"portenta_h7.ini", "ARDUINO_PORTENTA_H7", "PORTENTA H7 8192 SDRAM"},
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         if (strcmp(file, want[i].file) != 0)
@@ -243,20 +244,27 @@ static void test_shipped_boards(void **state)
         if (len < 5 || strcmp(e->d_name + len - 4, ".ini") != 0)
             continue;
         omv_board *b = load_ok(tu_join(BOARDS_DIR, e->d_name));
-        /* every shipped board: dfu transport, FIRMWARE/ROMFS0-style flash order, a filesystem */
-        assert_string_equal(omv_board_transport(b), "dfu");
+        /* every shipped board: FIRMWARE/ROMFS0-style flash order, a filesystem */
         assert_true(b->n_boot_ids >= 1);
         assert_true(b->n_app_ids >= 1);
         assert_true(b->filesystem >= 0);
-        assert_int_equal(b->boot_ids[0].vid, 0x37C5);
-        assert_int_equal(b->boot_ids[0].pid & 0xF000, 0x9000);
-        assert_int_equal(b->app_ids[0].pid, b->boot_ids[0].pid - 0x8000); /* 37C5:92xx <-> 37C5:12xx */
+        if (strcmp(omv_board_transport(b), "dfuse") == 0) {
+            /* the Arduino boards: bootloader 2341:03xx, OpenMV firmware 2341:04xx */
+            assert_int_equal(b->boot_ids[0].vid, 0x2341);
+            assert_int_equal(b->boot_ids[0].pid & 0xFF00, 0x0300);
+            assert_int_equal(b->app_ids[0].pid, b->boot_ids[0].pid + 0x100);
+        } else {
+            assert_string_equal(omv_board_transport(b), "dfu");
+            assert_int_equal(b->boot_ids[0].vid, 0x37C5);
+            assert_int_equal(b->boot_ids[0].pid & 0xF000, 0x9000);
+            assert_int_equal(b->app_ids[0].pid, b->boot_ids[0].pid - 0x8000); /* 37C5:92xx <-> 37C5:12xx */
+        }
         check_release_identity(e->d_name, b);
         omv_board_free(b);
         n++;
     }
     closedir(d);
-    assert_int_equal(n, 7);
+    assert_int_equal(n, 8);
 }
 
 static void test_ae3(void **state)
