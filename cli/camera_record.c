@@ -70,6 +70,7 @@ void camera_record_event(struct camera_record *r, const omv_event *ev, const omv
             struct record_image *im = &r->images[r->n_images++];
             copy(im->partition, sizeof im->partition, ev->partition);
             copy(im->file, sizeof im->file, ev->file);
+            copy(im->sha256, sizeof im->sha256, ev->sha256);
             im->bytes = ev->total;
         }
         break;

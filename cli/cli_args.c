@@ -38,6 +38,7 @@ enum {
     OPT_REPORT,
     OPT_METRICS,
     OPT_ON_STUCK,
+    OPT_FORCE,
 };
 
 static const struct option long_opts[] = {
@@ -73,20 +74,27 @@ static const struct option long_opts[] = {
     {"report", required_argument, NULL, OPT_REPORT},
     {"metrics", required_argument, NULL, OPT_METRICS},
     {"on-stuck", required_argument, NULL, OPT_ON_STUCK},
+    {"force", no_argument, NULL, OPT_FORCE},
     {NULL, 0, NULL, 0},
 };
 
-void cli_print_usage(FILE *f)
+/* The first part of --help: what to do. */
+static void usage_what(FILE *f)
 {
     fputs("Usage: omvflashd --board FILE|NAME [options]\n"
-          "       omvflashd --board FILE|NAME --firmware DIR --watch [--max N | --once] [options]\n"
+          "       omvflashd --board FILE|NAME --firmware DIR|ZIP --watch [--max N | --once] [options]\n"
           "       omvflashd --list-devices [--board FILE|NAME] [--json]\n"
           "\n"
           "Flash an OpenMV camera described by a board file (boards/*.ini).\n"
           "\n"
           "What to do:\n"
-          "  --firmware DIR        write the board's images found in DIR (full flash, board order;\n"
-          "                        a firmware.lst there restricts the set)\n"
+          "  --firmware DIR|ZIP    write the board's images (full flash, board order) from DIR, or\n"
+          "                        from an OpenMV release zip as downloaded (firmware_<tag>.zip:\n"
+          "                        the board's folder, e.g. OPENMV4/; firmware_<TARGET>.zip: its\n"
+          "                        top), read in place; a firmware.lst there restricts the set.\n"
+          "                        Every image is checked first: one built for another board\n"
+          "                        (its arch string) is refused with exit 8; its SHA-256 is shown\n"
+          "  --force               write images built for another board anyway (warns)\n"
           "  --image NAME=FILE     write FILE to partition NAME (repeatable; only these are written)\n"
           "  --read NAME=FILE      read partition NAME into FILE (repeatable), before anything is\n"
           "                        written; FILE must be a regular file or new (never a link or\n"
@@ -96,8 +104,14 @@ void cli_print_usage(FILE *f)
           "  --list-devices        list attached OpenMV cameras and bootloaders (takes --board,\n"
           "                        --slots, --json, -v, -q, --plugin-dir; flash options are\n"
           "                        refused)\n"
-          "  --erase-filesystem    erase the board's filesystem partition first (alone: erase only)\n"
-          "\n"
+          "  --erase-filesystem    erase the board's filesystem partition first (alone: erase only)\n",
+          f);
+}
+
+void cli_print_usage(FILE *f)
+{
+    usage_what(f);
+    fputs("\n"
           "Actions (board-file [action NAME] sections, e.g. AE3 MRAM init):\n"
           "  --list-actions        list the board's actions\n"
           "  --action NAME         run action NAME, then restore the partitions it blanks\n"
@@ -149,7 +163,7 @@ void cli_print_usage(FILE *f)
           "  --version             print the version\n"
           "\n"
           "Exit codes: 0 ok, 1 failed, 2 usage, 3 board file, 4 plugin, 5 image, 6 no device,\n"
-          "7 several devices match, 8 device does not match board, 9 device error status,\n"
+          "7 several devices match, 8 device or image does not match board, 9 device error status,\n"
           "10 I/O error or device lost, 11 timeout, 12 verify mismatch, 13 read-only partition,\n"
           "14 cancelled, 15 permission denied, 16 out of memory, 17 unsupported,\n"
           "18 slots/report/metrics file malformed or not writable, 19 camera busy (claimed\n"
@@ -386,6 +400,7 @@ static omv_status parse_own(int argc, char **argv, struct cli_opts *o, omv_error
         case OPT_REPORT: o->report_file = optarg; break;
         case OPT_METRICS: o->metrics_file = optarg; break;
         case OPT_ON_STUCK: o->on_stuck = optarg; break;
+        case OPT_FORCE: o->force = 1; break;
         case OPT_ONCE: o->once = 1; o->watch = 1; break;
         case 'v': o->verbosity++; break;
         case 'q': o->verbosity = 0; break;

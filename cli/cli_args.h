@@ -17,7 +17,7 @@ enum cli_mode {
 struct cli_opts {
     enum cli_mode mode;
     const char *board;          /* --board FILE|NAME */
-    const char *firmware_dir;   /* --firmware DIR */
+    const char *firmware_dir;   /* --firmware DIR|ZIP */
     omv_image_spec images[CLI_MAX_SPECS];
     size_t n_images;
     omv_image_spec reads[CLI_MAX_SPECS];
@@ -42,6 +42,7 @@ struct cli_opts {
     int no_restore;
     int yes;                    /* --yes: accept destructive steps without asking */
     int erase_filesystem;
+    int force;                  /* --force: write images built for another board */
     int watch;                  /* --watch (also implied by --max and --once) */
     unsigned max_devices;       /* --max N: stop after N cameras; 0 = no limit */
     int once;                   /* --once: --max 1, exit with that camera's code */

@@ -72,6 +72,8 @@ static void json_common(struct cli_output *o, struct json_obj *j, const omv_even
     json_str(j, "step", ev->step);
     json_str(j, "partition", ev->partition);
     json_str(j, "file", ev->file);
+    json_str(j, "sha256", ev->sha256);
+    json_str(j, "check", ev->check);
 }
 
 /* What the error record knows beyond its message: the device's own status,
@@ -199,6 +201,17 @@ static void describe_step(char *buf, size_t n, const omv_event *ev)
              ev->file ? ev->file : "", ev->total ? " (" : "", size, ev->total ? ")" : "");
 }
 
+/* "sha256 9f86...; for this board (arch string found)": what the plan knows about an image. */
+static void describe_image(char *buf, size_t n, const omv_event *ev)
+{
+    const char *c = ev->check ? ev->check : "";
+    const char *what = strcmp(c, "arch") == 0        ? "; built for this board (its arch string found)"
+                       : strcmp(c, "unchecked") == 0 ? "; unchecked (no board's arch string in it)"
+                       : strcmp(c, "forced") == 0    ? "; FORCED: built for another board"
+                                                     : "";
+    snprintf(buf, n, "%s%s%s", ev->sha256 ? "\n         sha256 " : "", ev->sha256 ? ev->sha256 : "", what);
+}
+
 static void emit_human(struct cli_output *o, const omv_event *ev)
 {
     char what[1024];
@@ -206,8 +219,10 @@ static void emit_human(struct cli_output *o, const omv_event *ev)
     switch (ev->type) {
     case OMV_EV_PLAN:
         if (o->verbosity >= 1) {
+            char image[192];
             describe_step(what, sizeof what, ev);
-            fprintf(o->out, "plan %d/%d: %s\n", ev->index, ev->count, what);
+            describe_image(image, sizeof image, ev);
+            fprintf(o->out, "plan %d/%d: %s%s\n", ev->index, ev->count, what, image);
         }
         break;
     case OMV_EV_WAITING:
@@ -239,9 +254,10 @@ static void emit_human(struct cli_output *o, const omv_event *ev)
                 draw_bar(o, ev->total, ev->total);
             end_bar(o);
             human_size(size, sizeof size, ev->total);
-            fprintf(o->out, "[%d/%d] %s%s%s done%s%s in %.2f s\n", ev->index, ev->count, ev->step,
+            fprintf(o->out, "[%d/%d] %s%s%s done%s%s in %.2f s%s%s\n", ev->index, ev->count, ev->step,
                     ev->partition ? " " : "", ev->partition ? ev->partition : "", ev->total ? ": " : "",
-                    ev->total ? size : "", (double)ev->elapsed_ms / 1000.0);
+                    ev->total ? size : "", (double)ev->elapsed_ms / 1000.0, ev->sha256 ? ", sha256 " : "",
+                    ev->sha256 ? ev->sha256 : "");
         }
         break;
     case OMV_EV_LOG: {

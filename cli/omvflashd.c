@@ -156,6 +156,12 @@ static int run_list_actions(const struct cli_opts *o, struct cli_output *out)
     return (int)st;
 }
 
+static void free_boards(omv_board **b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        omv_board_free(b[i]);
+}
+
 static int run_flash(const struct cli_opts *o, struct cli_output *out, struct cli_fleet *fleet)
 {
     omv_error err;
@@ -191,7 +197,16 @@ static int run_flash(const struct cli_opts *o, struct cli_output *out, struct cl
         .erase_filesystem = o->erase_filesystem,
         .shorthands = o->shorthands,
         .n_shorthands = o->n_shorthands,
+        .force = o->force,
     };
+    /* The other board files tell which camera an image was built for. A
+     * board dir with a broken file still lends the ones that load. */
+    omv_board *known[CLI_MAX_BOARDS];
+    size_t n_known = 0;
+    omv_error kerr;
+    cli_load_all_boards(known, CLI_MAX_BOARDS, &n_known, &kerr);
+    req.known_boards = (const omv_board *const *)known;
+    req.n_known_boards = n_known;
     /* The headline command `omvflashd --board boards/ae3.ini` is a full flash
      * of the board's images from the current directory. */
     if (!req.firmware_dir && !req.n_images && !req.n_reads && !req.n_actions && !req.erase_filesystem)
@@ -199,6 +214,7 @@ static int run_flash(const struct cli_opts *o, struct cli_output *out, struct cl
     if (o->watch) {
         int code = cli_watch(o, board, &req, fleet, stop_watch, cancel_run);
         omv_board_free(board);
+        free_boards(known, n_known);
         return code;
     }
     struct flash_ctx ctx = {.out = out, .opts = o, .fleet = fleet, .board = board};
@@ -206,6 +222,7 @@ static int run_flash(const struct cli_opts *o, struct cli_output *out, struct cl
     omv_callbacks cb = {.event = flash_event, .confirm = flash_confirm, .user = &ctx, .log_debug = o->verbosity >= 2};
     st = omv_flash(board, &req, &cb, &err);
     omv_board_free(board);
+    free_boards(known, n_known);
     return st == OMV_OK && ctx.report_failed ? (int)ctx.report_failed : (int)st;
 }
 

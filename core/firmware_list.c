@@ -41,11 +41,34 @@ static void image_names(const omv_board *b, char *buf, size_t n)
             omvi_join_add(buf, n, b->parts[i].image);
 }
 
+/* A listed image in directory @p user: it exists. */
+static omv_status file_exists(void *user, const char *lst, int lineno, const char *name, omv_error *err)
+{
+    const char *dir = user;
+    char eb[128];
+    size_t dl = strlen(dir), n = dl + strlen(name) + 2;
+    char *path = malloc(n);
+    if (!path)
+        return omv_error_set(err, OMV_E_NOMEM, "out of memory");
+    snprintf(path, n, "%s%s%s", dir, dl && dir[dl - 1] == '/' ? "" : "/", name);
+    struct stat sb;
+    omv_status st = OMV_OK;
+    if (stat(path, &sb) != 0)
+        st = omv_error_set(err, OMV_E_IMAGE, "%s:%d: %s: %s", lst, lineno, path, omvi_strerror(errno, eb, sizeof eb));
+    free(path);
+    return st;
+}
+
+typedef struct list_src {
+    omvi_list_exists_fn exists;
+    void *user;
+} list_src;
+
 /* One line's name: the partition it is the image of, after every check. */
-static omv_status check_name(const omv_board *b, const char *dir, const char *lst, int lineno, const char *name,
+static omv_status check_name(const omv_board *b, const list_src *src, const char *lst, int lineno, const char *name,
                              const size_t *listed, long *idx, omv_error *err)
 {
-    char eb[128], images[512];
+    char images[512];
     if (!omvi_valid_file_name(name))
         return omv_error_set(err, OMV_E_IMAGE, "%s:%d: '%s' must be a file name without '/'", lst, lineno, name);
     *idx = find_by_image(b, name);
@@ -60,21 +83,11 @@ static omv_status check_name(const omv_board *b, const char *dir, const char *ls
     if (listed[*idx])
         return omv_error_set(err, OMV_E_IMAGE, "%s:%d: '%s' is listed twice (first at line %zu)", lst, lineno,
                              name, listed[*idx]);
-    size_t dl = strlen(dir), n = dl + strlen(name) + 2;
-    char *path = malloc(n);
-    if (!path)
-        return omv_error_set(err, OMV_E_NOMEM, "out of memory");
-    snprintf(path, n, "%s%s%s", dir, dl && dir[dl - 1] == '/' ? "" : "/", name);
-    struct stat sb;
-    omv_status st = OMV_OK;
-    if (stat(path, &sb) != 0)
-        st = omv_error_set(err, OMV_E_IMAGE, "%s:%d: %s: %s", lst, lineno, path, omvi_strerror(errno, eb, sizeof eb));
-    free(path);
-    return st;
+    return src->exists(src->user, lst, lineno, name, err);
 }
 
 /* Read the names into listed[] (line per partition) and order[] (list order). */
-static omv_status read_list(const omv_board *b, const char *dir, const char *lst, FILE *f, size_t *listed,
+static omv_status read_list(const omv_board *b, const list_src *src, const char *lst, FILE *f, size_t *listed,
                             size_t *order, size_t *n_order, omv_error *err)
 {
     char *line = NULL;
@@ -101,7 +114,7 @@ static omv_status read_list(const omv_board *b, const char *dir, const char *lst
         if (!*name)
             continue;
         long idx;
-        st = check_name(b, dir, lst, lineno, name, listed, &idx, err);
+        st = check_name(b, src, lst, lineno, name, listed, &idx, err);
         if (st == OMV_OK) {
             listed[idx] = (size_t)lineno;
             order[(*n_order)++] = (size_t)idx;
@@ -118,12 +131,21 @@ omv_status omvi_firmware_list(const omv_board *b, const char *dir, const char *l
     FILE *f = omvi_open_input_file(lst_path, "", OMVI_MAX_LIST_FILE, OMV_E_IMAGE, NULL, err);
     if (!f)
         return err ? err->code : OMV_E_IMAGE;
+    omv_status st = omvi_firmware_list_read(b, f, lst_path, file_exists, (void *)dir, parts, n_parts, err);
+    fclose(f);
+    return st;
+}
+
+omv_status omvi_firmware_list_read(const omv_board *b, FILE *f, const char *lst_path, omvi_list_exists_fn exists,
+                                   void *user, size_t *parts, size_t *n_parts, omv_error *err)
+{
+    *n_parts = 0;
+    list_src src = {exists, user};
     size_t *listed = calloc(b->n_parts ? b->n_parts : 1, sizeof *listed); /* line per partition, 0 = not listed */
     size_t *order = calloc(b->n_parts ? b->n_parts : 1, sizeof *order);
     size_t n_order = 0;
-    omv_status st = listed && order ? read_list(b, dir, lst_path, f, listed, order, &n_order, err)
+    omv_status st = listed && order ? read_list(b, &src, lst_path, f, listed, order, &n_order, err)
                                     : omv_error_set(err, OMV_E_NOMEM, "out of memory");
-    fclose(f);
     if (st == OMV_OK && n_order == 0)
         st = omv_error_set(err, OMV_E_IMAGE, "%s lists no images", lst_path);
     /* the board's flash order first, then anything else listed, in list order */

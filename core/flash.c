@@ -31,7 +31,9 @@ static omv_event step_event(const run *r, omv_event_type type, size_t i)
                        .file = s->path,
                        .total = s->size,
                        .index = (int)i + 1,
-                       .count = (int)r->plan.n};
+                       .count = (int)r->plan.n,
+                       .sha256 = s->sha256[0] ? s->sha256 : NULL,
+                       .check = omvi_image_check_name(s->check)};
 }
 
 /* The reset at the end: the device leaves its bootloader; the session is over. */
@@ -99,6 +101,10 @@ static void report_plan(run *r)
     }
     for (size_t i = 0; i < r->plan.n; i++) {
         const omvi_step *s = &r->plan.steps[i];
+        if (s->kind == OMVI_STEP_WRITE && s->check == OMVI_CHECK_FORCED)
+            omvi_log(r->cb, OMV_LOG_WARN,
+                     "--force: writing %s to %s although it carries another board's arch string, not '%s'", s->path,
+                     b->parts[s->part].name, b->arch ? b->arch : "(the board names none)");
         if (s->missing)
             omvi_log(r->cb, OMV_LOG_INFO,
                      "%s not found: partition %s is written only if a bootloader that needs it answers", s->path,

@@ -80,6 +80,7 @@ static void narrow_full_flash(omvi_run *r)
         if (s->kind == OMVI_STEP_WRITE)
             skipped = s->part;
         free(s->path);
+        free(s->entry);
     }
     r->plan.n = k;
 }

@@ -49,14 +49,14 @@ static void suggest_recovery(omvi_run *r, size_t part)
 static omv_status do_write(omvi_run *r, const omvi_step *s)
 {
     struct omv_target t = target_of(r, s->part);
-    omvi_file_source src;
-    omv_status st = omvi_file_source_open_range(&src, s->path, &s->snap, s->image_offset, s->size, r->err);
+    omvi_step_source src; /* a file or a release zip's entry, checked against the plan's SHA-256 */
+    omv_status st = omvi_step_source_open(&src, &r->plan, s, r->err);
     if (st == OMV_OK) {
         struct omv_write w = {.src = &src.src, .offset = s->offset};
         st = r->ops->write(r->session, &t, &w, r->err);
         if (st == OMV_OK)
-            st = omvi_file_source_recheck(&src, r->err);
-        omvi_file_source_close(&src);
+            st = omvi_step_source_finish(&src, r->err);
+        omvi_step_source_close(&src);
     }
     if (st != OMV_OK)
         omv_error_prefix(r->err, "write %s (%s)", t.name, s->path);
@@ -65,9 +65,27 @@ static omv_status do_write(omvi_run *r, const omvi_step *s)
     return st;
 }
 
+/* A zip entry is compared as it is streamed from the archive. */
+static omv_status verify_entry(omvi_run *r, const omvi_step *s, struct omv_target *t)
+{
+    omvi_compare_sink sink;
+    omv_status st = omvi_compare_sink_open(&sink, &r->plan, s, r->err);
+    if (st == OMV_OK) {
+        st = r->ops->read(r->session, t, s->offset, s->size, &sink.sink, r->err);
+        if (st == OMV_OK)
+            st = omvi_compare_sink_finish(&sink, r->err);
+        omvi_compare_sink_close(&sink);
+    }
+    return st;
+}
+
 static omv_status do_verify(omvi_run *r, const omvi_step *s)
 {
     struct omv_target t = target_of(r, s->part);
+    if (s->entry) {
+        omv_status st = verify_entry(r, s, &t);
+        return st == OMV_OK ? st : omv_error_prefix(r->err, "verify %s (%s)", t.name, s->path);
+    }
     omvi_verify_sink sink;
     omv_status st = omvi_verify_sink_open(&sink, s->path, &s->snap, s->image_offset, s->size, r->err);
     if (st == OMV_OK) {

@@ -145,6 +145,17 @@ typedef enum omvi_step_kind {
     OMVI_STEP_ACTION,   /**< a board action; `part` is the index into board->actions */
 } omvi_step_kind;
 
+/** What the plan knows about an image's target (the arch string it carries, image_id.h). */
+typedef enum omvi_image_check {
+    OMVI_CHECK_NONE = 0,  /**< not an image (or not looked at yet) */
+    OMVI_CHECK_ARCH,      /**< carries the board's arch string */
+    OMVI_CHECK_UNCHECKED, /**< carries no arch string of a known board (ROMFS, Wi-Fi blobs) */
+    OMVI_CHECK_FORCED,    /**< carries another board's arch string, written because of --force */
+} omvi_image_check;
+
+/** "arch", "unchecked", "forced" (NULL for OMVI_CHECK_NONE): the word events and the plan use. */
+const char *omvi_image_check_name(omvi_image_check c);
+
 typedef struct omvi_step {
     omvi_step_kind kind;
     size_t part;        /**< board partition index (unused for RESET; action index for ACTION) */
@@ -158,11 +169,18 @@ typedef struct omvi_step {
                              bootloader that answers needs it */
     omvi_file_id snap;  /**< write/verify: the image as checked when the plan was made; it must
                              still be that file when it is opened and when its write ends */
+    char *entry;        /**< write/verify: the image is file `entry` of the plan's release zip, in
+                             its board folder (path is then its label, "fw.zip:OPENMV4/x.bin");
+                             NULL for a file on disk */
+    char sha256[65];    /**< write/verify: the image's SHA-256 in hex, "" when not known */
+    omvi_image_check check; /**< write/verify: whether the image was shown to be for this board */
 } omvi_step;
 
 typedef struct omvi_plan {
     omvi_step *steps;
     size_t n;
+    struct omvi_release *release; /**< the --firmware zip the steps' entries are in, or NULL */
+    const char *folder;           /**< the board's folder in it ("" = the top) */
 } omvi_plan;
 
 /**
@@ -203,7 +221,47 @@ omv_status omvi_plan_reads(const omv_board *b, const omv_request *req, omvi_plan
  */
 omv_status omvi_firmware_list(const omv_board *b, const char *dir, const char *lst_path, size_t *parts,
                               size_t *n_parts, omv_error *err);
+/** Says whether image @p name listed at @p lst:@p lineno exists (OMV_E_IMAGE "LST:LINE: ..." if not). */
+typedef omv_status (*omvi_list_exists_fn)(void *user, const char *lst, int lineno, const char *name, omv_error *err);
+/**
+ * omvi_firmware_list() of a list already open as @p f (at most
+ * OMVI_MAX_LIST_FILE bytes are read), named @p lst_path in messages, whose
+ * images are looked up with @p exists.
+ */
+omv_status omvi_firmware_list_read(const omv_board *b, FILE *f, const char *lst_path, omvi_list_exists_fn exists,
+                                   void *user, size_t *parts, size_t *n_parts, omv_error *err);
 const char *omvi_step_name(omvi_step_kind k);
+/** Copy what a step says about its image (entry, SHA-256, check) from @p from to @p to. */
+omv_status omvi_step_copy_image(omvi_step *to, const omvi_step *from, omv_error *err);
+
+/* ---- plans from a release (release_plan.c) ------------------------------ */
+
+/** Receives one image of a full flash: partition, path or label, zip entry (NULL: a file), missing. */
+typedef omv_status (*omvi_plan_image_fn)(void *user, size_t part, const char *path, const char *entry,
+                                         int missing, omv_error *err);
+
+/**
+ * Open --firmware @p path (a directory or a release zip, release.h) and find
+ * the board's images in it: the board's folder (firmware_dir), its
+ * firmware.lst when there is one, else the board's flash_order. A directory
+ * is handed back as the folder's path in @p dir (malloc'd; the caller plans
+ * from it as before, files on disk); a zip stays open in @p plan
+ * (plan->release, plan->folder) and its images go to @p add.
+ * @return OMV_OK; OMV_E_IMAGE; OMV_E_READONLY; OMV_E_NOMEM.
+ */
+omv_status omvi_release_plan(const omv_board *b, const char *path, omvi_plan *plan, char **dir,
+                             omvi_plan_image_fn add, void *user, omv_error *err);
+
+/**
+ * Look at every image the plan writes, before anything is written: its
+ * SHA-256 and the arch strings it carries, of @p b and of req->known_boards.
+ * An image with the board's arch string is OMVI_CHECK_ARCH; one with another
+ * board's (and not this board's) is refused with OMV_E_MISMATCH naming that
+ * board, or with req->force is OMVI_CHECK_FORCED; one with none is
+ * OMVI_CHECK_UNCHECKED. A verify step gets what its write got.
+ * @return OMV_OK; OMV_E_MISMATCH; OMV_E_IMAGE (unreadable, changed); OMV_E_NOMEM.
+ */
+omv_status omvi_plan_check_images(const omv_board *b, const omv_request *req, omvi_plan *plan, omv_error *err);
 
 /* ---- the plan as a transport sees it (plan_view.c) --------------------- */
 
@@ -289,5 +347,49 @@ omv_status omvi_file_sink_open(omvi_file_sink *s, const char *path, omv_error *e
 omv_status omvi_file_sink_commit(omvi_file_sink *s, omv_error *err);
 /** Remove the temporary file if not committed and free. */
 void omvi_file_sink_abort(omvi_file_sink *s);
+
+/* ---- the source of a step's image (release_source.c) -------------------- */
+
+/** A write's bytes: a file on disk or a zip entry, its range, checked against the plan's SHA-256. */
+typedef struct omvi_step_source {
+    struct omv_source src;        /**< hand this to the transport */
+    omvi_file_source file;
+    int is_file;
+    struct omvi_release_stream *rs;
+    const struct omv_source *inner;
+    uint64_t left;                /**< bytes of the range still to deliver */
+    int checked;                  /**< src goes through sha (the whole image, SHA-256 known) */
+    struct omvi_sha256_check *sha;
+} omvi_step_source;
+
+/**
+ * Open the image of write/verify step @p s of @p plan: @p s->size bytes from
+ * @p s->image_offset, refused when it is no longer the image the plan checked.
+ * When @p s covers the whole image and its SHA-256 is known, the read that
+ * ends it fails (OMV_E_IMAGE) unless the bytes have that digest.
+ * @p out must stay where it is until omvi_step_source_close().
+ */
+omv_status omvi_step_source_open(omvi_step_source *out, const omvi_plan *plan, const omvi_step *s, omv_error *err);
+/** After the transport read it: the image is still the one checked (a zip entry is read to its end for its CRC). */
+omv_status omvi_step_source_finish(omvi_step_source *src, omv_error *err);
+void omvi_step_source_close(omvi_step_source *src);
+
+/**
+ * A sink for a verify of zip step @p s: compares the bytes the device
+ * returns with the image (OMV_E_VERIFY naming the first differing offset).
+ */
+typedef struct omvi_compare_sink {
+    struct omv_sink sink;
+    omvi_step_source src;
+    const char *label;
+    uint64_t base;
+    uint64_t off;
+    uint64_t size;
+} omvi_compare_sink;
+
+omv_status omvi_compare_sink_open(omvi_compare_sink *c, const omvi_plan *plan, const omvi_step *s, omv_error *err);
+/** After read(): the whole range was compared. */
+omv_status omvi_compare_sink_finish(omvi_compare_sink *c, omv_error *err);
+void omvi_compare_sink_close(omvi_compare_sink *c);
 
 #endif /* OMVFLASH_INTERNAL_H */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "release.h"
 
 const char *omvi_step_name(omvi_step_kind k)
 {
@@ -26,15 +27,42 @@ const char *omvi_step_name(omvi_step_kind k)
     return "?";
 }
 
+const char *omvi_image_check_name(omvi_image_check c)
+{
+    switch (c) {
+    case OMVI_CHECK_ARCH: return "arch";
+    case OMVI_CHECK_UNCHECKED: return "unchecked";
+    case OMVI_CHECK_FORCED: return "forced";
+    case OMVI_CHECK_NONE: break;
+    }
+    return NULL;
+}
+
+omv_status omvi_step_copy_image(omvi_step *to, const omvi_step *from, omv_error *err)
+{
+    free(to->entry);
+    to->entry = NULL;
+    if (from->entry && !(to->entry = omvi_strdup(from->entry)))
+        return omv_error_set(err, OMV_E_NOMEM, "out of memory");
+    memcpy(to->sha256, from->sha256, sizeof to->sha256);
+    to->check = from->check;
+    return OMV_OK;
+}
+
 void omvi_plan_free(omvi_plan *p)
 {
     if (!p)
         return;
-    for (size_t i = 0; i < p->n; i++)
+    for (size_t i = 0; i < p->n; i++) {
         free(p->steps[i].path);
+        free(p->steps[i].entry);
+    }
     free(p->steps);
     p->steps = NULL;
     p->n = 0;
+    omvi_release_close(p->release);
+    p->release = NULL;
+    p->folder = NULL;
 }
 
 omv_status omvi_plan_add(omvi_plan *p, omvi_step_kind k, size_t part, const char *path, uint64_t size,
@@ -54,6 +82,9 @@ omv_status omvi_plan_add(omvi_plan *p, omvi_step_kind k, size_t part, const char
     s->for_device.vid = s->for_device.pid = 0;
     s->missing = 0;
     memset(&s->snap, 0, sizeof s->snap);
+    s->entry = NULL;
+    s->sha256[0] = '\0';
+    s->check = OMVI_CHECK_NONE;
     if (path && !(s->path = omvi_strdup(path)))
         return omv_error_set(err, OMV_E_NOMEM, "out of memory");
     p->n++;
@@ -74,6 +105,7 @@ static char *join_path(const char *dir, const char *file)
 typedef struct wr {
     size_t part;
     char *path;
+    char *entry;  /* see omvi_step.entry */
     int missing;  /* see omvi_step.missing */
 } wr;
 
@@ -84,8 +116,10 @@ typedef struct wlist {
 
 static void wlist_free(wlist *w)
 {
-    for (size_t i = 0; i < w->n; i++)
+    for (size_t i = 0; i < w->n; i++) {
         free(w->v[i].path);
+        free(w->v[i].entry);
+    }
     free(w->v);
 }
 
@@ -101,6 +135,7 @@ static omv_status wlist_add(wlist *w, size_t part, char *path_owned, omv_error *
     w->v = v;
     w->v[w->n].part = part;
     w->v[w->n].path = path_owned;
+    w->v[w->n].entry = NULL;
     w->v[w->n].missing = 0;
     w->n++;
     return OMV_OK;
@@ -142,7 +177,7 @@ static omv_status explicit_images(const omv_board *b, const omv_request *req, wl
     return OMV_OK;
 }
 
-static omv_status firmware_dir(const omv_board *b, const char *dir, wlist *w, omv_error *err)
+static omv_status firmware_files(const omv_board *b, const char *dir, wlist *w, omv_error *err)
 {
     char eb[128];
     struct stat sb;
@@ -198,25 +233,60 @@ static omv_status firmware_dir(const omv_board *b, const char *dir, wlist *w, om
     return OMV_OK;
 }
 
+/* One image of a release zip (release_plan.c). */
+static omv_status add_release_image(void *user, size_t part, const char *path, const char *entry, int missing,
+                                    omv_error *err)
+{
+    wlist *w = user;
+    omv_status st = wlist_add(w, part, omvi_strdup(path), err);
+    if (st == OMV_OK && entry && !(w->v[w->n - 1].entry = omvi_strdup(entry)))
+        st = omv_error_set(err, OMV_E_NOMEM, "out of memory");
+    if (st == OMV_OK)
+        w->v[w->n - 1].missing = missing;
+    return st;
+}
+
+/* --firmware DIR|ZIP: a zip's images are listed by release_plan.c; a
+ * directory's (its board folder, when it has one) are files as before. */
+static omv_status firmware_dir(const omv_board *b, const char *fw, omvi_plan *out, wlist *w, omv_error *err)
+{
+    char *dir = NULL;
+    omv_status st = omvi_release_plan(b, fw, out, &dir, add_release_image, w, err);
+    if (st == OMV_OK && dir)
+        st = firmware_files(b, dir, w, err);
+    free(dir);
+    return st;
+}
+
 /* Step 2: exists, regular, readable, not empty, fits; its identity (device,
  * inode, size, mtime) is what the write checks again when it opens it and
  * when it is done (a file still being downloaded or rewritten is caught). */
-static omv_status check_image(const omv_board *b, size_t part, const char *path, omvi_file_id *snap,
-                              omv_error *err)
+static omv_status check_image(const omv_board *b, const omvi_plan *plan, const wr *v, omvi_file_id *snap,
+                              uint64_t *size_out, omv_error *err)
 {
-    const char *pn = b->parts[part].name;
+    size_t part = v->part;
+    const char *pn = b->parts[part].name, *path = v->path;
     char what[96];
     snprintf(what, sizeof what, " (image for %s)", pn);
-    int fd;
-    omv_status st = omvi_open_input(path, what, 0, OMV_E_IMAGE, &fd, snap, err);
+    uint64_t size = 0;
+    omv_status st = OMV_OK;
+    if (v->entry) { /* snap is then the archive's: the entry's size is its own */
+        st = omvi_release_stat(plan->release, plan->folder, v->entry, &size, snap, err);
+    } else {
+        int fd;
+        st = omvi_open_input(path, what, 0, OMV_E_IMAGE, &fd, snap, err);
+        if (st == OMV_OK)
+            close(fd);
+        size = snap->size;
+    }
     if (st != OMV_OK)
         return st;
-    close(fd);
-    if (snap->size == 0)
+    *size_out = size;
+    if (size == 0)
         return omv_error_set(err, OMV_E_IMAGE, "%s (image for %s) is empty", path, pn);
-    if (snap->size > b->parts[part].info.size)
+    if (size > b->parts[part].info.size)
         return omv_error_set(err, OMV_E_IMAGE, "%s is %llu bytes but partition %s holds %llu",
-                             path, (unsigned long long)snap->size, pn,
+                             path, (unsigned long long)size, pn,
                              (unsigned long long)b->parts[part].info.size);
     return OMV_OK;
 }
@@ -308,7 +378,8 @@ static omv_status write_steps(const omv_board *b, const omv_request *req, const 
             continue;
         }
         omvi_file_id snap;
-        st = check_image(b, v->part, v->path, &snap, err);
+        uint64_t size = 0;
+        st = check_image(b, out, v, &snap, &size, err);
         for (size_t r = 0; st == OMV_OK && r < req->n_reads; r++)
             if (omvi_output_is_input(&outs[r], &snap))
                 st = omv_error_set(err, OMV_E_USAGE,
@@ -316,13 +387,17 @@ static omv_status write_steps(const omv_board *b, const omv_request *req, const 
                                    "would replace it before it is written",
                                    v->path, b->parts[v->part].name, req->reads[r].partition, req->reads[r].path);
         if (st == OMV_OK)
-            st = omvi_plan_add(out, OMVI_STEP_WRITE, v->part, v->path, snap.size, err);
+            st = omvi_plan_add(out, OMVI_STEP_WRITE, v->part, v->path, size, err);
         if (st == OMV_OK)
             out->steps[out->n - 1].snap = snap;
+        if (st == OMV_OK && v->entry && !(out->steps[out->n - 1].entry = omvi_strdup(v->entry)))
+            st = omv_error_set(err, OMV_E_NOMEM, "out of memory");
         if (st == OMV_OK && req->verify && b->parts[v->part].info.readable) {
-            st = omvi_plan_add(out, OMVI_STEP_VERIFY, v->part, v->path, snap.size, err);
+            st = omvi_plan_add(out, OMVI_STEP_VERIFY, v->part, v->path, size, err);
             if (st == OMV_OK)
                 out->steps[out->n - 1].snap = snap;
+            if (st == OMV_OK)
+                st = omvi_step_copy_image(&out->steps[out->n - 1], &out->steps[out->n - 2], err);
         }
     }
     return st;
@@ -333,6 +408,8 @@ omv_status omvi_plan_resolve(const omv_board *b, const omv_request *req, omvi_pl
 {
     out->steps = NULL;
     out->n = 0;
+    out->release = NULL;
+    out->folder = NULL;
     wlist w = {0};
     if (req->n_images > 0 && !req->images)
         return omv_error_set(err, OMV_E_USAGE, "n_images is set but images is NULL");
@@ -357,13 +434,15 @@ omv_status omvi_plan_resolve(const omv_board *b, const omv_request *req, omvi_pl
     if (st == OMV_OK && req->n_actions > 0 && !req->no_restore)
         st = restore_images(b, req, &w, err);
     else if (st == OMV_OK && req->n_actions == 0 && req->n_images == 0 && req->firmware_dir)
-        st = firmware_dir(b, req->firmware_dir, &w, err);
+        st = firmware_dir(b, req->firmware_dir, out, &w, err);
     if (st == OMV_OK && w.n == 0 && out->n == 0)
         st = omv_error_set(err, OMV_E_USAGE,
                            "nothing to do: give a firmware directory, images (NAME=FILE) or "
                            "partitions to read");
     if (st == OMV_OK)
         st = write_steps(b, req, &w, outs, out, err);
+    if (st == OMV_OK)
+        st = omvi_plan_check_images(b, req, out, err);
     if (st == OMV_OK && !req->no_reset)
         st = omvi_plan_add(out, OMVI_STEP_RESET, 0, NULL, 0, err);
     wlist_free(&w);

@@ -20,20 +20,21 @@ typedef struct seg_list {
 } seg_list;
 
 /* Ask every transport with the op about image @p s. *n = 0: a plain image. */
-static omv_status find_segments(const omvi_step *s, const omvi_plugin_set *set, seg_list *out, omv_error *err)
+static omv_status find_segments(const omvi_plan *plan, const omvi_step *s, const omvi_plugin_set *set, seg_list *out,
+                                omv_error *err)
 {
     out->n = 0;
     for (size_t t = 0; t < set->nt && !out->n; t++) {
         const struct omv_transport_ops *ops = set->t[t].p.desc->transport;
         if (!ops->segments)
             continue;
-        omvi_file_source src;
-        omv_status st = omvi_file_source_open(&src, s->path, &s->snap, err);
+        omvi_step_source src;
+        omv_status st = omvi_step_source_open(&src, plan, s, err);
         if (st != OMV_OK)
             return st;
         memset(&out->device, 0, sizeof out->device);
         st = ops->segments(set->t[t].ctx, &set->t[t].h.host, &src.src, out->v, SEG_MAX, &out->n, &out->device, err);
-        omvi_file_source_close(&src);
+        omvi_step_source_close(&src);
         if (st != OMV_OK) {
             out->n = 0;
             return omv_error_prefix(err, "%s (%s)", s->path, set->b->transports[t]);
@@ -63,7 +64,7 @@ static omv_status check_segments(const omvi_step *s, const omv_board *b, const s
                                  "%s: segment %zu (%llu bytes at offset 0x%llX) does not fit partition %s (%llu bytes)",
                                  s->path, i + 1, (unsigned long long)g->length, (unsigned long long)g->offset,
                                  p->name, (unsigned long long)p->size);
-        if (g->image_offset > s->snap.size || g->length > s->snap.size - g->image_offset)
+        if (g->image_offset > s->size || g->length > s->size - g->image_offset)
             return omv_error_set(err, OMV_E_IMAGE, "%s: segment %zu lies outside the file", s->path, i + 1);
         parts[i] = (size_t)idx;
     }
@@ -82,6 +83,9 @@ static omv_status add_steps(omvi_plan *out, omvi_step_kind kind, const omvi_step
             return st;
         omvi_step *n = &out->steps[out->n - 1];
         n->snap = s->snap;
+        st = omvi_step_copy_image(n, s, err);
+        if (st != OMV_OK)
+            return st;
         n->offset = l->v[i].offset;
         n->image_offset = l->v[i].image_offset;
         n->for_device = l->device;
@@ -100,7 +104,7 @@ static omv_status expand(const omvi_plan *in, size_t i, omvi_plan *out, const om
     if ((s->kind == OMVI_STEP_WRITE || s->kind == OMVI_STEP_VERIFY) && !s->missing) {
         if (!(l = malloc(sizeof *l)))
             return omv_error_set(err, OMV_E_NOMEM, "out of memory");
-        st = find_segments(s, set, l, err);
+        st = find_segments(in, s, set, l, err);
         if (st == OMV_OK && l->n)
             st = check_segments(s, b, l, parts, err);
     }
@@ -109,9 +113,12 @@ static omv_status expand(const omvi_plan *in, size_t i, omvi_plan *out, const om
     } else if (st == OMV_OK) {
         st = omvi_plan_add(out, s->kind, s->part, s->path, s->size, err);
         if (st == OMV_OK) {
-            char *path = out->steps[out->n - 1].path;
-            out->steps[out->n - 1] = *s;
-            out->steps[out->n - 1].path = path;
+            omvi_step *n = &out->steps[out->n - 1];
+            char *path = n->path;
+            *n = *s;
+            n->path = path;
+            n->entry = NULL;
+            st = omvi_step_copy_image(n, s, err);
         }
     }
     free(l);
@@ -127,12 +134,15 @@ omv_status omvi_plan_segments(omvi_plan *plan, const omv_board *b, const omvi_pl
         return OMV_OK;
     omvi_plan out = {0};
     omv_status st = OMV_OK;
+    out.folder = plan->folder;
     for (size_t i = 0; st == OMV_OK && i < plan->n; i++)
         st = expand(plan, i, &out, b, set, err);
     if (st != OMV_OK) {
         omvi_plan_free(&out);
         return st;
     }
+    out.release = plan->release; /* the zip the entries are in stays open */
+    plan->release = NULL;
     omvi_plan_free(plan);
     *plan = out;
     return OMV_OK;

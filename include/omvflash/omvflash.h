@@ -151,7 +151,13 @@ typedef struct omv_image_spec {
 
 /** What to do; zero-initialise and fill what you need. */
 typedef struct omv_request {
-    /** Directory holding the board's default images (--firmware); NULL if none. */
+    /**
+     * The board's default images (--firmware): a directory, or an OpenMV
+     * release zip (stable: one folder per target, the board's is its
+     * firmware_dir; development: the files at its top), streamed, never
+     * extracted. A directory with a subdirectory named firmware_dir is read
+     * from there. NULL if none.
+     */
     const char *firmware_dir;
     /** Explicit images (--image NAME=FILE); when given, only these are written. */
     const omv_image_spec *images;
@@ -203,11 +209,23 @@ typedef struct omv_request {
      */
     const omv_image_spec *shorthands;
     size_t n_shorthands;
+    /**
+     * Other board files (may be NULL; @p n_known_boards of them): the arch
+     * strings they name (omv_board_arch()) tell which camera an image was
+     * built for, so an image for another board is refused with
+     * OMV_E_MISMATCH naming that board. Images are checked for @p board's own
+     * arch string whether or not this is set.
+     */
+    const omv_board *const *known_boards;
+    size_t n_known_boards;
+    /** Write images built for another board anyway (--force); each is reported as a warning. */
+    int force;
 } omv_request;
 
 /** Kinds of events omv_flash() reports. */
 typedef enum omv_event_type {
-    OMV_EV_PLAN = 1,      /**< one per planned step, before any device I/O: step, partition, file, total */
+    OMV_EV_PLAN = 1,      /**< one per planned step, before any device I/O: step, partition, file, total,
+                               sha256, check */
     OMV_EV_WAITING,       /**< waiting for the device: total = wait in ms */
     OMV_EV_DEVICE,        /**< device opened: device */
     OMV_EV_STEP_START,    /**< step begins: step, partition, file, total, index, count */
@@ -236,6 +254,15 @@ typedef struct omv_event {
     omv_status status;
     /** OMV_EV_ERROR: the whole error record (device status, block, offset, retriable); NULL otherwise. */
     const omv_error *error;
+    /** OMV_EV_PLAN, OMV_EV_STEP_START, OMV_EV_STEP_DONE of a write or verify: the image's SHA-256 (hex). */
+    const char *sha256;
+    /**
+     * Same events: what is known about the image's target. "arch": it carries
+     * the board's arch string (omv_board_arch()); "unchecked": it carries no
+     * known board's (ROMFS, Wi-Fi blobs); "forced": it carries another
+     * board's and is written because of omv_request.force.
+     */
+    const char *check;
 } omv_event;
 
 /** Receives events; called from the thread running omv_flash(). */
@@ -262,8 +289,10 @@ typedef struct omv_callbacks {
 } omv_callbacks;
 
 /**
- * Run @p req against @p board: resolve the plan, check images (exist, not
- * empty, fit their partitions, no read-only target), load the transport
+ * Run @p req against @p board: resolve the plan (req->firmware_dir may be a
+ * directory or an OpenMV release zip, read in place), check images (exist, not
+ * empty, fit their partitions, no read-only target, not built for another
+ * board: OMV_E_MISMATCH unless req->force), load the transport
  * plugin, wait for and open the device, check the device's partition names
  * against the board, then write, verify, read and reset as asked.
  * Nothing is sent to the device until all checks passed.

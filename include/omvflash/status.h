@@ -24,10 +24,12 @@ typedef enum omv_status {
     OMV_E_USAGE = 2,         /**< bad command line or API arguments */
     OMV_E_BOARD = 3,         /**< board file missing or malformed (message names file:line) */
     OMV_E_PLUGIN = 4,        /**< plugin not found, bad name, missing symbol or ABI mismatch */
-    OMV_E_IMAGE = 5,         /**< image file missing, unreadable, empty, too large, bad firmware.lst */
+    OMV_E_IMAGE = 5,         /**< image file missing, unreadable, empty, too large, bad firmware.lst,
+                                  a release zip refused (unsafe names, duplicates, encrypted, corrupt) */
     OMV_E_NO_DEVICE = 6,     /**< no matching device appeared within the wait time */
     OMV_E_MULTIPLE = 7,      /**< more than one device matches and none was chosen (--serial) */
-    OMV_E_MISMATCH = 8,      /**< the device does not match the board file (alt names, layout) */
+    OMV_E_MISMATCH = 8,      /**< the device does not match the board file (alt names, layout), or an
+                                  image was built for another board (its arch string) */
     OMV_E_DEVICE = 9,        /**< the device reported an error status (errWRITE, errADDRESS, ...) */
     OMV_E_IO = 10,           /**< USB/serial I/O failure or device gone mid-transfer */
     OMV_E_TIMEOUT = 11,      /**< the device stopped answering within the allowed time */

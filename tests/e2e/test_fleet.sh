@@ -188,11 +188,11 @@ case_report_records() {
         || fail "every device_result must say recorded"
     local r1 r2
     r1=$(jq -c --arg s "$(serial_of 1)" 'select(.serial == $s)' "$WORK/report.jsonl")
-    echo "$r1" | jq -e --arg fw "$FW" '.result == "ok" and .exit_code == 0 and .port == "1-1" and .slot == "A1"
+    echo "$r1" | jq -e --arg fw "$FW" --arg hp "$(sha256sum "$FW/firmware_M55_HP.bin" | cut -d' ' -f1)" '.result == "ok" and .exit_code == 0 and .port == "1-1" and .slot == "A1"
         and .board == "ae3" and .board_name == "OpenMV AE3" and .mode == "bootloader" and .bootloader_version == "1.0.3"
         and ([.images[] | "\(.partition)=\(.bytes)=\(.written)"] | join(" "))
             == "HP=40960=true HE=20000=true ROMFS1=12288=true ROMFS0=36865=true"
-        and .images[0].file == "\($fw)/firmware_M55_HP.bin" and .images[0].sha256 == null
+        and .images[0].file == "\($fw)/firmware_M55_HP.bin" and .images[0].sha256 == $hp
         and .skipped_bytes == 0 and .retries == 0 and .firmware_version == null and .duration_ms > 0
         and (.time | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z$"))' >/dev/null \
         || fail "record of camera 1: $r1"

@@ -114,7 +114,7 @@ static void test_dir_missing_image(void **state)
                  D "/romfs0.img (image of partition ROMFS0): No such file or directory; to flash only "
                    "some partitions, give them as --image NAME=FILE");
     omv_request req2 = {.firmware_dir = D "/nope"};
-    expect_error(&req2, OMV_E_IMAGE, "firmware directory " D "/nope: No such file or directory");
+    expect_error(&req2, OMV_E_IMAGE, "--firmware: " D "/nope: No such file or directory");
 }
 
 static void test_firmware_list(void **state)
