@@ -21,13 +21,22 @@ static uint32_t barrier_timeout(const struct cdc_session *s, const struct omv_ta
     return t && t->timeout_ms ? t->timeout_ms : s->opt.reply_timeout_ms;
 }
 
-static omv_status sleep_ms(struct cdc_session *s, uint32_t ms, omv_error *err)
+/* Safe mode's wait after an ERASE, which gets no reply: in slices so a
+ * cancel is seen within 100 ms, watching the port so that a camera unplugged
+ * during the erase is reported as that erase's failure, at once. */
+static omv_status erase_wait(struct cdc_session *s, uint32_t ms, const char *what, omv_error *err)
 {
-    if (!ms)
-        return OMV_OK;
-    if (s->host->sleep_ms(s->host, ms) != OMV_OK)
-        return omv_error_set(err, OMV_E_CANCELLED, "cancelled");
-    return OMV_OK;
+    uint64_t end = s->host->now_ms(s->host) + ms;
+    for (;;) {
+        if (s->host->cancelled(s->host))
+            return omv_error_set(err, OMV_E_CANCELLED, "%s: cancelled", what);
+        uint64_t now = s->host->now_ms(s->host);
+        if (now >= end)
+            return OMV_OK;
+        uint64_t left = end - now;
+        if (omv_serial_wait_gone(s->port, left < 100 ? (uint32_t)left : 100) != 0)
+            return omv_error_set(err, OMV_E_IO, "%s: device gone (port hung up)", what);
+    }
 }
 
 /* Safe mode: consecutive WRITE packets start at least @p ms apart. The IDE
@@ -74,8 +83,8 @@ static omv_status erase_sectors(struct cdc_session *s, uint32_t first, uint32_t 
             size_t n = leg_encode_erase(pkt, LEG_CMD_ERASE, u);
             if ((st = cdc_send(s, pkt, n, what, err)) != OMV_OK)
                 return st;
-            if ((st = sleep_ms(s, s->opt.safe_erase_delay_ms, err)) != OMV_OK)
-                return omv_error_prefix(err, "%s", what);
+            if ((st = erase_wait(s, s->opt.safe_erase_delay_ms, what, err)) != OMV_OK)
+                return st;
         }
         s->host->log(s->host, OMV_LOG_DEBUG, "erased sector %u", (unsigned)u);
     }
@@ -122,8 +131,8 @@ static omv_status erase_qspi(struct cdc_session *s, uint32_t first, uint32_t las
                        (unsigned)o->qspi_erase_delay_ms);
         }
         uint64_t now = h->now_ms(h);
-        if (s->qspi_idle_ms > now && (st = sleep_ms(s, (uint32_t)(s->qspi_idle_ms - now), err)) != OMV_OK)
-            return omv_error_prefix(err, "%s", what);
+        if (s->qspi_idle_ms > now && (st = erase_wait(s, (uint32_t)(s->qspi_idle_ms - now), what, err)) != OMV_OK)
+            return st;
         h->log(h, OMV_LOG_DEBUG, "erased QSPI block %u", (unsigned)b);
     }
     return OMV_OK;

@@ -304,6 +304,28 @@ int omv_serial_write(struct sp_port *port, const uint8_t *buf, size_t len, uint3
     }
 }
 
+int omv_serial_wait_gone(struct sp_port *port, uint32_t ms)
+{
+    int fd = -1;
+    if (sp_get_port_handle(port, &fd) != SP_OK || fd < 0)
+        return -1;
+    uint64_t deadline = mono_ms() + ms;
+    for (;;) {
+        uint64_t now = mono_ms();
+        if (now >= deadline)
+            return 0;
+        /* No events asked: poll() still reports a hang-up or an error. */
+        struct pollfd pfd = {.fd = fd, .events = 0};
+        int r = poll(&pfd, 1, (int)(deadline - now));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return gone_errno(errno) ? -1 : 0;
+        if (r > 0 && (pfd.revents & (POLLHUP | POLLERR | POLLNVAL)))
+            return -1;
+    }
+}
+
 long omv_serial_read(struct sp_port *port, uint8_t *buf, size_t len, uint32_t timeout_ms)
 {
     int fd = -1;

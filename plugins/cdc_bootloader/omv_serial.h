@@ -70,4 +70,13 @@ int omv_serial_write(struct sp_port *port, const uint8_t *buf, size_t len, uint3
  */
 long omv_serial_read(struct sp_port *port, uint8_t *buf, size_t len, uint32_t timeout_ms);
 
+/**
+ * Wait @p ms for the device to hang up, reading nothing: a wait the protocol
+ * asks for (a sector erase with no reply) that still notices an unplug at
+ * once instead of at the next command.
+ * @return 0 when the time passed with the port still there; -1 when the
+ *         device is gone.
+ */
+int omv_serial_wait_gone(struct sp_port *port, uint32_t ms);
+
 #endif /* OMV_SERIAL_H */
