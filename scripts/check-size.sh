@@ -31,7 +31,7 @@ MAX_FUNC_LINES=80
 ALLOW=(
 )
 
-command -v ctags >/dev/null && ctags --version 2>/dev/null | grep -q 'Universal Ctags' ||
+command -v ctags >/dev/null && ctags --version 2>/dev/null | grep 'Universal Ctags' >/dev/null ||
     { echo "check-size: universal-ctags is required (apt-get install universal-ctags)" >&2; exit 2; }
 
 allowed() {

@@ -121,7 +121,7 @@ head -c 10000 /dev/urandom >img.bin
 cat >flash.sh <<'SH'
 rc=0; dfu-util -d ,37c5:9204 -a 2 -D img.bin --reset >/dev/null 2>&1 || rc=$?
 [ "$rc" = 0 ] || [ "$rc" = 251 ] || exit 4
-for i in $(seq 100); do sleep 0.05; dfu-util -l 2>/dev/null | grep -q 'Found DFU: \[37c5:9204\]' && exit 0; done
+for i in $(seq 100); do sleep 0.05; dfu-util -l 2>/dev/null | grep 'Found DFU: \[37c5:9204\]' >/dev/null && exit 0; done
 exit 3
 SH
 rc=0; "$EMU" --camera h7 --boot-fails --window-ms 5000 --stats stats.json -- bash flash.sh >out.txt 2>&1 || rc=$?
@@ -132,7 +132,7 @@ cat >gone.sh <<'SH'
 rc=0; dfu-util -d ,37c5:9204 -a 2 -D img.bin --reset >/dev/null 2>&1 || rc=$?
 [ "$rc" = 0 ] || [ "$rc" = 251 ] || exit 4
 sleep 0.5
-! dfu-util -l 2>/dev/null | grep -q 'Found DFU: \[37c5:9204\]'
+! dfu-util -l 2>/dev/null | grep 'Found DFU: \[37c5:9204\]' >/dev/null
 SH
 rc=0; "$EMU" --camera h7 --stats stats.json -- bash gone.sh >out.txt 2>&1 || rc=$?
 [ "$rc" = 0 ] || fail "without --boot-fails the flashed camera came back in its bootloader (exit $rc)"
@@ -140,7 +140,7 @@ stat_is boot_failures 0
 # --boot-fails but nothing written: the old firmware starts when the window ends
 cat >window.sh <<'SH'
 sleep 0.8
-! dfu-util -l 2>/dev/null | grep -q 'Found DFU: \[37c5:9204\]'
+! dfu-util -l 2>/dev/null | grep 'Found DFU: \[37c5:9204\]' >/dev/null
 SH
 rc=0; "$EMU" --camera h7 --boot-fails --window-ms 200 --stats stats.json -- bash window.sh >out.txt 2>&1 || rc=$?
 [ "$rc" = 0 ] || fail "--boot-fails without a write: the bootloader came back (exit $rc)"
@@ -151,11 +151,11 @@ ok "--boot-fails (openmv_dfu): flash + reset -> 37C5:9204 again; without it, or 
 cat >app.sh <<SH
 set -e
 "$PROBE" --match app --vidpid 37c5:1204 find:1000 w:v1=0x0E hup:1000
-for i in \$(seq 50); do dfu-util -l 2>/dev/null | grep -q 'Found DFU: \[37c5:9204\]' && break; sleep 0.05; done
+for i in \$(seq 50); do dfu-util -l 2>/dev/null | grep 'Found DFU: \[37c5:9204\]' >/dev/null && break; sleep 0.05; done
 rc=0; dfu-util -d ,37c5:9204 -a 2 -D img.bin --reset >/dev/null 2>&1 || rc=\$?
 [ "\$rc" = 0 ] || [ "\$rc" = 251 ]
-for i in \$(seq 100); do sleep 0.05; dfu-util -l 2>/dev/null | grep -q 'Found DFU: \[37c5:9204\]' && break; done
-dfu-util -l 2>/dev/null | grep -q 'Found DFU: \[37c5:9204\]'
+for i in \$(seq 100); do sleep 0.05; dfu-util -l 2>/dev/null | grep 'Found DFU: \[37c5:9204\]' >/dev/null && break; done
+dfu-util -l 2>/dev/null | grep 'Found DFU: \[37c5:9204\]' >/dev/null
 ! "$PROBE" --match app --vidpid 37c5:1204 find:300
 SH
 rc=0; "$EMU" --camera h7 --app-mode v1 --boot-fails --window-ms 5000 --stats stats.json -- bash app.sh >out.txt 2>&1 || rc=$?

@@ -53,10 +53,10 @@ head -c 32768 /dev/urandom >fs.bin
 # leave the bus, or to come back re-enumerated with device number N.
 cat >wait.sh <<'EOF2'
 wait_gone() { t=$(($1 * 20)); while [ $t -gt 0 ]; do
-    dfu-util -l 2>/dev/null | grep -q "Found DFU" || return 0; sleep 0.05; t=$((t - 1)); done
+    dfu-util -l 2>/dev/null | grep "Found DFU" >/dev/null || return 0; sleep 0.05; t=$((t - 1)); done
     echo STILL_THERE; return 1; }
 wait_devnum() { t=$(($2 * 20)); while [ $t -gt 0 ]; do
-    dfu-util -l 2>/dev/null | grep -q "devnum=$1," && return 0; sleep 0.05; t=$((t - 1)); done
+    dfu-util -l 2>/dev/null | grep "devnum=$1," >/dev/null && return 0; sleep 0.05; t=$((t - 1)); done
     echo NOT_BACK; return 1; }
 EOF2
 

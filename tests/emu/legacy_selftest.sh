@@ -185,8 +185,8 @@ if command -v dfu-util >/dev/null; then
     cat >dfu.sh <<SH
 set -e
 "$PROBE" --match app --vidpid 37c5:1204 find:1000 w:v1=0x0E hup:1000
-for i in \$(seq 50); do dfu-util -l 2>/dev/null | grep -q 'Found DFU: \[37c5:9204\]' && break; sleep 0.05; done
-dfu-util -l | grep -q 'Found DFU: \[37c5:9204\]'
+for i in \$(seq 50); do dfu-util -l 2>/dev/null | grep 'Found DFU: \[37c5:9204\]' >/dev/null && break; sleep 0.05; done
+dfu-util -l | grep 'Found DFU: \[37c5:9204\]' >/dev/null
 SH
     rc=0; "$EMU" --camera h7 --app-mode v1 --stats stats.json -- bash dfu.sh >out.txt 2>&1 || rc=$?
     [ "$rc" = 0 ] || fail "DFU-era app v1 -> openmv_dfu device: exit $rc"

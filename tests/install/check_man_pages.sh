@@ -13,7 +13,7 @@ if [ "${1:-}" = --self-test ]; then self_test=1; shift; fi
 
 have_groff=0; have_man=0
 command -v groff >/dev/null 2>&1 && have_groff=1
-command -v man >/dev/null 2>&1 && man --help 2>/dev/null | grep -q -- --warnings && have_man=1
+command -v man >/dev/null 2>&1 && man --help 2>/dev/null | grep -- --warnings >/dev/null && have_man=1
 if [ $have_groff = 0 ] && [ $have_man = 0 ]; then
     echo "SKIP: neither groff nor man-db is installed (Debian: apt-get install groff-base man-db)"
     exit 77

@@ -76,11 +76,11 @@ assert_file "$PREFIX/bin/omvflashd"
 assert_file "$LIBDIR/libomvflash.so.0.1.0"
 [ "$(readlink "$LIBDIR/libomvflash.so.0")" = libomvflash.so.0.1.0 ] || fail "libomvflash.so.0 link"
 [ "$(readlink "$LIBDIR/libomvflash.so")" = libomvflash.so.0 ] || fail "libomvflash.so link"
-objdump -p "$LIBDIR/libomvflash.so.0" | grep -qE 'SONAME +libomvflash\.so\.0$' || fail "SONAME is not libomvflash.so.0"
+objdump -p "$LIBDIR/libomvflash.so.0" | grep -E 'SONAME +libomvflash\.so\.0$' >/dev/null || fail "SONAME is not libomvflash.so.0"
 # Only the public API is exported (core/libomvflash.map).
 nm -D --defined-only "$LIBDIR/libomvflash.so.0" | awk '$2 == "T" {print $3}' | grep -v '^omv_' &&
     fail "libomvflash exports symbols outside omv_*"
-nm -D --defined-only "$LIBDIR/libomvflash.so.0" | grep -q ' omvi_' && fail "libomvflash exports internal omvi_* symbols"
+nm -D --defined-only "$LIBDIR/libomvflash.so.0" | grep ' omvi_' >/dev/null && fail "libomvflash exports internal omvi_* symbols"
 for h in omvflash.h plugin.h status.h; do assert_file "$PREFIX/include/omvflash/$h"; done
 PLUGINS=(dfu mram_init cdc_bootloader omv_entry)
 for p in "${PLUGINS[@]}"; do assert_file "$LIBDIR/omvflash/plugins/omvflash_$p.so"; done
@@ -111,7 +111,7 @@ for f in "$PREFIX/bin/omvflashd" "$LIBDIR"/libomvflash.so.0.1.0 "$LIBDIR"/omvfla
         fail "$f names a build, source or install path"
     fi
 done
-objdump -p "$PREFIX/bin/omvflashd" | grep -E 'R(UN)?PATH' | grep -qF '$ORIGIN/../' ||
+objdump -p "$PREFIX/bin/omvflashd" | grep -E 'R(UN)?PATH' | grep -F '$ORIGIN/../' >/dev/null ||
     fail "omvflashd has no RUNPATH relative to itself: $(objdump -p "$PREFIX/bin/omvflashd" | grep PATH)"
 
 # -------------------------------------------------- DESTDIR staging (packages)
@@ -199,7 +199,7 @@ step "examples/flash_ae3.c against the moved library, under omvemu"
 # shellcheck disable=SC2046
 run 0 "${EMPTY_ENV[@]}" "$CC" -std=c11 -O2 -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes -o "$WORK/flash_ae3" \
     "$EXAMPLES/flash_ae3.c" $("${PKG[@]}" --cflags --libs omvflash) -Wl,-rpath,"$LIBDIR"
-objdump -p "$WORK/flash_ae3" | grep -q 'NEEDED *libomvflash\.so\.0$' || fail "flash_ae3 does not link libomvflash.so.0"
+objdump -p "$WORK/flash_ae3" | grep 'NEEDED *libomvflash\.so\.0$' >/dev/null || fail "flash_ae3 does not link libomvflash.so.0"
 run 0 "${EMU_ENV[@]}" "$OMVEMU" --camera ae3 --dump "$DUMP" -- "$WORK/flash_ae3" "$BOARDDIR/ae3.ini" "$FW"
 cat "$WORK/out"
 assert_grep "$WORK/out" "write HP: 100% (40960/40960 bytes)"

@@ -17,7 +17,10 @@ if command -v dfu-suffix >/dev/null && command -v python3 >/dev/null; then
     # shellcheck disable=SC2086
     python3 "$MK" "$W/fw.dfu" --name "0=OpenMV firmware" $spec
     dfu-suffix -v 2341 -p 035b -d 0x0200 -S 0x011a -a "$W/fw.dfu" >/dev/null
-    dfu-suffix -c "$W/fw.dfu" | grep -q "contains a DFU suffix"
+    # Captured first: `| grep -q` would end the pipe early and, under
+    # pipefail, dfu-suffix's SIGPIPE would fail the script.
+    check=$(dfu-suffix -c "$W/fw.dfu")
+    grep -q "contains a DFU suffix" <<<"$check" || { echo "dfu-suffix -c: $check" >&2; exit 1; }
     export DFUSE_GOLDEN="$W/fw.dfu" DFUSE_GOLDEN_SPEC="$spec"
 else
     echo "note: dfu-suffix or python3 missing: the dfu-suffix golden case is skipped" >&2
