@@ -170,7 +170,8 @@ grep -qE "$WORK/(first|build)|$SRC" "$WORK/out" && fail "the plugin search names
 
 step "the moved omvflashd flashes an emulated AE3"
 DUMP=$WORK/dump
-run 0 "${EMU_ENV[@]}" "$OMVEMU" --camera ae3 --dump "$DUMP" -- "$PREFIX/bin/omvflashd" -v --board ae3 --firmware "$FW"
+# --forced (here and below): the install is under test, not the 1.5 s window.
+run 0 "${EMU_ENV[@]}" "$OMVEMU" --camera ae3 --forced --dump "$DUMP" -- "$PREFIX/bin/omvflashd" -v --board ae3 --firmware "$FW"
 assert_grep "$WORK/out" "transport plugin dfu"
 assert_grep "$WORK/out" "loaded from $LIBDIR/omvflash/plugins/omvflash_dfu.so"
 cmp "$FW/firmware_M55_HP.bin" "$DUMP/HP.bin" || fail "HP.bin differs"
@@ -200,7 +201,7 @@ step "examples/flash_ae3.c against the moved library, under omvemu"
 run 0 "${EMPTY_ENV[@]}" "$CC" -std=c11 -O2 -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes -o "$WORK/flash_ae3" \
     "$EXAMPLES/flash_ae3.c" $("${PKG[@]}" --cflags --libs omvflash) -Wl,-rpath,"$LIBDIR"
 objdump -p "$WORK/flash_ae3" | grep 'NEEDED *libomvflash\.so\.0$' >/dev/null || fail "flash_ae3 does not link libomvflash.so.0"
-run 0 "${EMU_ENV[@]}" "$OMVEMU" --camera ae3 --dump "$DUMP" -- "$WORK/flash_ae3" "$BOARDDIR/ae3.ini" "$FW"
+run 0 "${EMU_ENV[@]}" "$OMVEMU" --camera ae3 --forced --dump "$DUMP" -- "$WORK/flash_ae3" "$BOARDDIR/ae3.ini" "$FW"
 cat "$WORK/out"
 assert_grep "$WORK/out" "write HP: 100% (40960/40960 bytes)"
 assert_grep "$WORK/out" "write ROMFS0: 100% (36865/36865 bytes)"
@@ -214,7 +215,7 @@ cmp "$FW/romfs0.img" "$DUMP/ROMFS0.bin" || fail "ROMFS0.bin differs"
 if command -v /usr/bin/python3 >/dev/null 2>&1; then
     step "examples/flash_with_json.py with the moved omvflashd, under omvemu"
     rm -rf "$DUMP"
-    run 0 "${EMU_ENV[@]}" "$OMVEMU" --camera ae3 --dump "$DUMP" -- \
+    run 0 "${EMU_ENV[@]}" "$OMVEMU" --camera ae3 --forced --dump "$DUMP" -- \
         python3 "$EXAMPLES/flash_with_json.py" --omvflashd "$PREFIX/bin/omvflashd" --board ae3 --firmware "$FW"
     assert_grep "$WORK/out" "finished: exit code 0 (OK)"
     assert_grep "$WORK/out" "omvflashd exit code: 0"
