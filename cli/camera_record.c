@@ -79,6 +79,7 @@ void camera_record_event(struct camera_record *r, const omv_event *ev, const omv
             struct record_image *im = image_of(r, ev->partition);
             if (im)
                 im->written = 1;
+            r->skipped_bytes += ev->skipped;
         }
         break;
     case OMV_EV_ERROR:
@@ -91,7 +92,7 @@ void camera_record_event(struct camera_record *r, const omv_event *ev, const omv
         r->duration_ms = mono_ms() - r->start_ms;
         break;
     default:
-        /* Image hashes, skipped bytes, retries and the booted firmware's
+        /* Image hashes, retries and the booted firmware's
          * version and arch are taken here once events carry them. */
         break;
     }

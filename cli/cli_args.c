@@ -39,6 +39,7 @@ enum {
     OPT_METRICS,
     OPT_ON_STUCK,
     OPT_FORCE,
+    OPT_SKIP_UNCHANGED,
 };
 
 static const struct option long_opts[] = {
@@ -75,8 +76,11 @@ static const struct option long_opts[] = {
     {"metrics", required_argument, NULL, OPT_METRICS},
     {"on-stuck", required_argument, NULL, OPT_ON_STUCK},
     {"force", no_argument, NULL, OPT_FORCE},
+    {"skip-unchanged", no_argument, NULL, OPT_SKIP_UNCHANGED},
     {NULL, 0, NULL, 0},
 };
+
+static void print_usage_rest(FILE *f);
 
 /* The first part of --help: what to do. */
 static void usage_what(FILE *f)
@@ -100,6 +104,9 @@ static void usage_what(FILE *f)
           "                        written; FILE must be a regular file or new (never a link or\n"
           "                        a device), written via FILE.partial-XXXXXX\n"
           "  --verify              read every written partition back and compare\n"
+          "  --skip-unchanged      read each partition back first and write only the parts that\n"
+          "                        differ (whole erase units; refused by bootloaders that cannot\n"
+          "                        read back)\n"
           "  --dry-run             show the plan (device, partitions, files, sizes); write nothing\n"
           "  --list-devices        list attached OpenMV cameras and bootloaders (takes --board,\n"
           "                        --slots, --json, -v, -q, --plugin-dir; flash options are\n"
@@ -123,8 +130,15 @@ void cli_print_usage(FILE *f)
           "  --FLAG VALUE          an option a plugin of the board adds (e.g. --mode safe|fast\n"
           "                        for the legacy bootloader, --key FILE for MRAM init):\n"
           "                        --help --board NAME lists them\n"
-          "\n"
-          "Watch mode (production lines, fleets):\n"
+          "\n",
+          f);
+    print_usage_rest(f);
+}
+
+/* The usage text from watch mode on (one function per screenful). */
+static void print_usage_rest(FILE *f)
+{
+    fputs("Watch mode (production lines, fleets):\n"
           "  --watch               flash every camera of the board that appears, several at once,\n"
           "                        once per appearance (keyed by USB port); SIGINT/SIGTERM lets\n"
           "                        cameras in flight finish (a second one cancels them) and exits 0\n"
@@ -368,6 +382,7 @@ static omv_status parse_own(int argc, char **argv, struct cli_opts *o, omv_error
         case OPT_IMAGE: st = parse_spec("image", optarg, o->images, &o->n_images, err); break;
         case OPT_READ: st = parse_spec("read", optarg, o->reads, &o->n_reads, err); break;
         case OPT_VERIFY: o->verify = 1; break;
+        case OPT_SKIP_UNCHANGED: o->skip_unchanged = 1; break;
         case OPT_DRY_RUN: o->dry_run = 1; break;
         case OPT_SERIAL: o->serial = optarg; break;
         case OPT_PORT: o->port = optarg; break;

@@ -23,6 +23,7 @@ struct cli_opts {
     omv_image_spec reads[CLI_MAX_SPECS];
     size_t n_reads;
     int verify;
+    int skip_unchanged;         /* --skip-unchanged: write only what differs from the camera */
     int dry_run;
     int no_reset;
     const char *serial;

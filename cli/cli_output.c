@@ -92,6 +92,25 @@ static void json_error_details(struct json_obj *j, const omv_error *e)
     json_bool(j, "retriable", e && e->retriable);
 }
 
+/* step_done (a write's with the bytes it left as they were) and compared (--skip-unchanged). */
+static void json_step_result(struct cli_output *o, struct json_obj *j, const omv_event *ev)
+{
+    if (ev->type == OMV_EV_COMPARED) {
+        json_begin(j, "compared");
+        json_common(o, j, ev);
+        json_u64(j, "bytes", ev->total);
+        json_u64(j, "changed_bytes", ev->done);
+        json_u64(j, "skipped_bytes", ev->skipped);
+        return;
+    }
+    json_begin(j, "step_done");
+    json_common(o, j, ev);
+    json_u64(j, "bytes", ev->total);
+    if (ev->step && strcmp(ev->step, "write") == 0)
+        json_u64(j, "skipped_bytes", ev->skipped);
+    json_u64(j, "elapsed_ms", ev->elapsed_ms);
+}
+
 static void emit_json(struct cli_output *o, const omv_event *ev)
 {
     struct json_obj j;
@@ -136,10 +155,8 @@ static void emit_json(struct cli_output *o, const omv_event *ev)
         json_u64(&j, "total", ev->total);
         break;
     case OMV_EV_STEP_DONE:
-        json_begin(&j, "step_done");
-        json_common(o, &j, ev);
-        json_u64(&j, "bytes", ev->total);
-        json_u64(&j, "elapsed_ms", ev->elapsed_ms);
+    case OMV_EV_COMPARED:
+        json_step_result(o, &j, ev);
         break;
     case OMV_EV_LOG:
         json_begin(&j, "log");
@@ -212,10 +229,35 @@ static void describe_image(char *buf, size_t n, const omv_event *ev)
     snprintf(buf, n, "%s%s%s", ev->sha256 ? "\n         sha256 " : "", ev->sha256 ? ev->sha256 : "", what);
 }
 
+/* "[1/5] write HP done: 3.00 MiB (2.99 MiB unchanged, not written) in 1.20 s", and
+ * --skip-unchanged's "[1/5] compared HP with hp.bin: 4.0 KiB of 3.00 MiB differ". */
+static void human_step_result(struct cli_output *o, const omv_event *ev)
+{
+    char size[32], other[32], kept[64] = "";
+    human_size(size, sizeof size, ev->total);
+    if (ev->type == OMV_EV_COMPARED) {
+        end_bar(o);
+        human_size(other, sizeof other, ev->done);
+        fprintf(o->out, "[%d/%d] compared %s with %s: %s of %s differ%s\n", ev->index, ev->count,
+                ev->partition ? ev->partition : "", ev->file ? ev->file : "", other, size,
+                ev->done ? "" : ", nothing to write");
+        return;
+    }
+    if (o->tty)
+        draw_bar(o, ev->total, ev->total);
+    end_bar(o);
+    if (ev->skipped) {
+        human_size(other, sizeof other, ev->skipped);
+        snprintf(kept, sizeof kept, " (%s unchanged, not written)", other);
+    }
+    fprintf(o->out, "[%d/%d] %s%s%s done%s%s%s in %.2f s%s%s\n", ev->index, ev->count, ev->step,
+            ev->partition ? " " : "", ev->partition ? ev->partition : "", ev->total ? ": " : "", ev->total ? size : "",
+            kept, (double)ev->elapsed_ms / 1000.0, ev->sha256 ? ", sha256 " : "", ev->sha256 ? ev->sha256 : "");
+}
+
 static void emit_human(struct cli_output *o, const omv_event *ev)
 {
     char what[1024];
-    char size[32];
     switch (ev->type) {
     case OMV_EV_PLAN:
         if (o->verbosity >= 1) {
@@ -249,16 +291,9 @@ static void emit_human(struct cli_output *o, const omv_event *ev)
             draw_bar(o, ev->done, ev->total);
         break;
     case OMV_EV_STEP_DONE:
-        if (o->verbosity >= 1) {
-            if (o->tty)
-                draw_bar(o, ev->total, ev->total);
-            end_bar(o);
-            human_size(size, sizeof size, ev->total);
-            fprintf(o->out, "[%d/%d] %s%s%s done%s%s in %.2f s%s%s\n", ev->index, ev->count, ev->step,
-                    ev->partition ? " " : "", ev->partition ? ev->partition : "", ev->total ? ": " : "",
-                    ev->total ? size : "", (double)ev->elapsed_ms / 1000.0, ev->sha256 ? ", sha256 " : "",
-                    ev->sha256 ? ev->sha256 : "");
-        }
+    case OMV_EV_COMPARED:
+        if (o->verbosity >= 1)
+            human_step_result(o, ev);
         break;
     case OMV_EV_LOG: {
         /* Debug events reach us only when asked for (-v: log_debug). */

@@ -182,6 +182,7 @@ static int run_flash(const struct cli_opts *o, struct cli_output *out, struct cl
         .reads = o->reads,
         .n_reads = o->n_reads,
         .verify = o->verify,
+        .skip_unchanged = o->skip_unchanged,
         .dry_run = o->dry_run,
         .no_reset = o->no_reset,
         .serial = o->serial,

@@ -53,6 +53,7 @@ enum omvi_part_key {
     OMVI_PK_READABLE,
     OMVI_PK_IMAGE,
     OMVI_PK_TIMEOUT_MS,
+    OMVI_PK_SKIP_GIVE_UP,
     OMVI_PK_COUNT
 };
 
@@ -64,6 +65,8 @@ typedef struct omvi_partition {
     int key_lines[OMVI_PK_COUNT]; /**< line each core key was set on, 0 = unset */
     omvi_raw_option *opts;     /**< the other keys: the transports' partition options */
     size_t n_opts;
+    /** skip_give_up: --skip-unchanged stops comparing after this many consecutive differing bytes; 0 = never */
+    uint64_t skip_give_up;
 } omvi_partition;
 
 /** Keys of [board], in the order of their table (board_keys.c). */
@@ -145,7 +148,7 @@ void omvi_partition_key(omvi_board_parse *c, omvi_partition *p, const char *name
 /** Name of [board] key @p k, of core partition key @p k. */
 const char *omvi_board_key_name(enum omvi_board_key k);
 const char *omvi_part_key_name(enum omvi_part_key k);
-/** "size, read_only, readable, image, timeout_ms" */
+/** "size, read_only, readable, image, timeout_ms, skip_give_up" */
 void omvi_part_key_names(char *buf, size_t len);
 /** Whether [board] key @p k must be present. */
 int omvi_board_key_required(enum omvi_board_key k);

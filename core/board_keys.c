@@ -290,6 +290,14 @@ static void set_timeout(omvi_board_parse *c, omvi_partition *p, const char *key,
         p->info.timeout_ms = (uint32_t)v;
 }
 
+/* A size, 0 allowed (skip_give_up = 0: compare the whole image). */
+static void set_give_up(omvi_board_parse *c, omvi_partition *p, const char *key, const char *value)
+{
+    if (omvi_parse_size(value, &p->skip_give_up) != 0)
+        omvi_bp_fail(c, omvi_bp_line(c), "[partition %s] %s: '%s' is not a size (use 0, 0x10000, 64K, 1M)", p->name,
+                     key, value);
+}
+
 static const struct {
     const char *name;
     part_set_fn set;
@@ -299,6 +307,7 @@ static const struct {
     [OMVI_PK_READABLE] = {"readable", set_readable},
     [OMVI_PK_IMAGE] = {"image", set_image},
     [OMVI_PK_TIMEOUT_MS] = {"timeout_ms", set_timeout},
+    [OMVI_PK_SKIP_GIVE_UP] = {"skip_give_up", set_give_up},
 };
 
 const char *omvi_part_key_name(enum omvi_part_key k) { return part_keys[k].name; }

@@ -54,6 +54,7 @@ static omv_status run_one(run *r, size_t i)
         return omv_error_set(r->err, OMV_E_CANCELLED, "cancelled before %s %s", omvi_step_name(s->kind),
                              step_part(r, s) ? step_part(r, s) : "");
     r->started = 1;
+    r->step_skipped = 0;
     omv_event ev = step_event(r, OMV_EV_STEP_START, i);
     r->h->step = ev.step;
     r->h->partition = ev.partition;
@@ -67,6 +68,7 @@ static omv_status run_one(run *r, size_t i)
         return st;
     ev.type = OMV_EV_STEP_DONE;
     ev.elapsed_ms = omvi_now_ms() - t0;
+    ev.skipped = r->step_skipped;
     emit(r, ev);
     return OMV_OK;
 }
@@ -93,12 +95,17 @@ static omv_status run_steps(run *r)
 static void report_plan(run *r)
 {
     const omv_board *b = r->b;
-    for (size_t i = 0; r->req->verify && i < r->plan.n; i++) {
+    for (size_t i = 0; (r->req->verify || r->req->skip_unchanged) && i < r->plan.n; i++) {
         const omvi_step *s = &r->plan.steps[i];
         if (s->kind == OMVI_STEP_WRITE && !b->parts[s->part].info.readable)
-            omvi_log(r->cb, OMV_LOG_WARN, "partition %s cannot be read back (readable = no): not verified",
-                     b->parts[s->part].name);
+            omvi_log(r->cb, OMV_LOG_WARN, "partition %s cannot be read back (readable = no): %s",
+                     b->parts[s->part].name,
+                     !r->req->verify ? "written whole" : r->req->skip_unchanged ? "not verified, written whole"
+                                                                                 : "not verified");
     }
+    if (r->req->skip_unchanged)
+        omvi_log(r->cb, OMV_LOG_INFO, "--skip-unchanged: each partition is read back and compared first; only what "
+                 "differs is written");
     for (size_t i = 0; i < r->plan.n; i++) {
         const omvi_step *s = &r->plan.steps[i];
         if (s->kind == OMVI_STEP_WRITE && s->check == OMVI_CHECK_FORCED)

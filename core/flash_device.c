@@ -105,7 +105,7 @@ omv_status omvi_run_adapt_plan(omvi_run *r)
     const omv_board *b = r->b;
     if (full_flash(r))
         narrow_full_flash(r);
-    int reads = 0, erases = 0;
+    int reads = 0, erases = 0, writes = 0;
     for (size_t i = 0; i < r->plan.n; i++) {
         const omvi_step *s = &r->plan.steps[i];
         if (s->missing)
@@ -118,7 +118,10 @@ omv_status omvi_run_adapt_plan(omvi_run *r)
             return st;
         reads |= s->kind == OMVI_STEP_READ || s->kind == OMVI_STEP_VERIFY;
         erases |= s->kind == OMVI_STEP_ERASE;
+        writes |= s->kind == OMVI_STEP_WRITE;
     }
+    if (writes && r->req->skip_unchanged && !r->ops->read)
+        return omvi_refuse_skip(r->err, b->transports[r->active]);
     if (reads && !r->ops->read)
         return omv_error_set(r->err, OMV_E_UNSUPPORTED, "the %s bootloader cannot read partitions (needed for %s)",
                              b->transports[r->active], r->req->verify ? "verify" : "read");

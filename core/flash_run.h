@@ -26,6 +26,7 @@ typedef struct omvi_run {
     size_t n_dev;
     omvi_plan_view views[OMVI_MAX_TRANSPORTS]; /* the plan as each transport's open() sees it */
     int started;                       /* a step ran: the device is no longer as we found it */
+    uint64_t step_skipped;             /* the step that just ran: image bytes left as they were */
 } omvi_run;
 
 /* ---- flash_setup.c ---- */
@@ -42,6 +43,12 @@ omv_status omvi_run_dry_list(omvi_run *r);
 omv_status omvi_run_prepare_actions(omvi_run *r);
 /** Unload the actions. */
 void omvi_run_free_actions(omvi_run *r);
+
+/**
+ * --skip-unchanged with a bootloader that cannot read back: OMV_E_UNSUPPORTED,
+ * said before anything is written rather than ignored.
+ */
+omv_status omvi_refuse_skip(omv_error *err, const char *transport);
 
 /* ---- flash_device.c ---- */
 
@@ -62,5 +69,27 @@ const struct omv_dev_partition *omvi_run_dev_find(const omvi_run *r, const char 
  * open session. Errors gain their context ("write HP (fw/hp.bin): ...").
  */
 omv_status omvi_run_step(omvi_run *r, const omvi_step *s);
+
+/* ---- flash_compare.c ---- */
+
+/** The parts of an image that differ from the device, in image coordinates (sorted, disjoint). */
+typedef struct omvi_diff {
+    struct omv_range *r;
+    size_t n, cap;
+} omvi_diff;
+
+/**
+ * --skip-unchanged: read @p t back over the range of write step @p s and
+ * compare it with @p img (read from its start to its end), adding to @p d
+ * every part that differs, could not be read back, or was not compared
+ * (the partition's skip_give_up). Read-back failures are warnings, not
+ * errors; the session is brought back to idle (recover) after each.
+ * @return OMV_OK; OMV_E_IMAGE (the image failed), OMV_E_CANCELLED, OMV_E_NOMEM.
+ */
+omv_status omvi_run_compare(omvi_run *r, const omvi_step *s, const struct omv_target *t,
+                            const struct omv_source *img, omvi_diff *d);
+/** Bytes covered by @p d. */
+uint64_t omvi_diff_bytes(const omvi_diff *d);
+void omvi_diff_free(omvi_diff *d);
 
 #endif /* OMVFLASH_FLASH_RUN_H */

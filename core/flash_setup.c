@@ -159,10 +159,11 @@ void omvi_run_free_actions(omvi_run *r)
 
 omv_status omvi_run_check_capabilities(omvi_run *r)
 {
-    int reads = 0, erases = 0, can_read = 0, can_erase = 0;
+    int reads = 0, erases = 0, writes = 0, can_read = 0, can_erase = 0;
     for (size_t i = 0; i < r->plan.n; i++) {
         reads |= r->plan.steps[i].kind == OMVI_STEP_READ || r->plan.steps[i].kind == OMVI_STEP_VERIFY;
         erases |= r->plan.steps[i].kind == OMVI_STEP_ERASE;
+        writes |= r->plan.steps[i].kind == OMVI_STEP_WRITE;
     }
     for (size_t t = 0; t < r->set.nt; t++) {
         can_read |= omvi_tops(&r->set, t)->read != NULL;
@@ -174,6 +175,8 @@ omv_status omvi_run_check_capabilities(omvi_run *r)
     if (erases && !can_erase)
         return omv_error_set(r->err, OMV_E_UNSUPPORTED, "the %s bootloader cannot erase partitions (needed for "
                              "--erase-filesystem)", r->b->transports[0]);
+    if (writes && r->req->skip_unchanged && !can_read)
+        return omvi_refuse_skip(r->err, r->b->transports[0]);
     return OMV_OK;
 }
 

@@ -46,18 +46,71 @@ static void suggest_recovery(omvi_run *r, size_t part)
     }
 }
 
-static omv_status do_write(omvi_run *r, const omvi_step *s)
+/* Write step @p s: the whole image, or (@p d) only the parts it lists. *sent: image bytes the transport sent. */
+static omv_status write_image(omvi_run *r, const omvi_step *s, const struct omv_target *t, const omvi_diff *d,
+                              uint64_t *sent)
 {
-    struct omv_target t = target_of(r, s->part);
     omvi_step_source src; /* a file or a release zip's entry, checked against the plan's SHA-256 */
+    *sent = 0;
+    omv_status st = omvi_step_source_open(&src, &r->plan, s, r->err);
+    if (st != OMV_OK)
+        return st;
+    struct omv_write w = {.src = &src.src, .offset = s->offset};
+    if (d && !(d->n == 1 && d->r[0].offset == 0 && d->r[0].length == s->size)) {
+        w.ranges = d->r;
+        w.n_ranges = d->n;
+    }
+    st = r->ops->write(r->session, t, &w, r->err);
+    if (st == OMV_OK)
+        st = omvi_step_source_finish(&src, r->err);
+    omvi_step_source_close(&src);
+    *sent = w.written;
+    return st;
+}
+
+static void emit_compared(const omvi_run *r, const omvi_step *s, const struct omv_target *t, uint64_t differ)
+{
+    omv_event ev = {.type = OMV_EV_COMPARED, .step = "write", .partition = t->name, .file = s->path,
+                    .total = s->size, .done = differ, .skipped = s->size - differ, .index = r->h->index,
+                    .count = r->h->count};
+    omvi_emit(r->cb, &ev);
+}
+
+/* --skip-unchanged: compare, then write what differs (nothing when nothing
+ * does). A transport that cannot write parts of this partition (say, its
+ * erase units are unknown) refuses before sending anything: written whole. */
+static omv_status write_changed(omvi_run *r, const omvi_step *s, const struct omv_target *t, uint64_t *sent)
+{
+    omvi_step_source src;
+    omvi_diff d = {0};
+    *sent = 0;
     omv_status st = omvi_step_source_open(&src, &r->plan, s, r->err);
     if (st == OMV_OK) {
-        struct omv_write w = {.src = &src.src, .offset = s->offset};
-        st = r->ops->write(r->session, &t, &w, r->err);
+        st = omvi_run_compare(r, s, t, &src.src, &d);
         if (st == OMV_OK)
             st = omvi_step_source_finish(&src, r->err);
         omvi_step_source_close(&src);
     }
+    if (st == OMV_OK)
+        emit_compared(r, s, t, omvi_diff_bytes(&d));
+    if (st == OMV_OK && d.n) {
+        st = write_image(r, s, t, &d, sent);
+        if (st == OMV_E_UNSUPPORTED && *sent == 0 && omvi_diff_bytes(&d) < s->size) {
+            omvi_log(r->cb, OMV_LOG_WARN, "%s: %s; writing all of %s", t->name, r->err->msg, s->path);
+            st = write_image(r, s, t, NULL, sent);
+        }
+    }
+    omvi_diff_free(&d);
+    return st;
+}
+
+static omv_status do_write(omvi_run *r, const omvi_step *s)
+{
+    struct omv_target t = target_of(r, s->part);
+    uint64_t sent = 0;
+    int compare = r->req->skip_unchanged && t.readable && r->ops->read;
+    omv_status st = compare ? write_changed(r, s, &t, &sent) : write_image(r, s, &t, NULL, &sent);
+    r->step_skipped = st == OMV_OK && sent < s->size ? s->size - sent : 0;
     if (st != OMV_OK)
         omv_error_prefix(r->err, "write %s (%s)", t.name, s->path);
     if (st == OMV_E_DEVICE)

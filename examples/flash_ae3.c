@@ -80,8 +80,12 @@ static void on_event(void *user, const omv_event *ev)
         break;
     }
     case OMV_EV_STEP_DONE:
-        printf("[%s] %s %s done in %llu ms\n", p->device, str(ev->step), str(ev->partition),
-               (unsigned long long)ev->elapsed_ms);
+        printf("[%s] %s %s done in %llu ms (%llu bytes already there)\n", p->device, str(ev->step),
+               str(ev->partition), (unsigned long long)ev->elapsed_ms, (unsigned long long)ev->skipped);
+        break;
+    case OMV_EV_COMPARED: /* only with omv_request.skip_unchanged */
+        printf("[%s] %s: %llu of %llu bytes differ\n", p->device, str(ev->partition), (unsigned long long)ev->done,
+               (unsigned long long)ev->total);
         break;
     case OMV_EV_LOG:
         if (ev->level <= OMV_LOG_INFO) /* errors, warnings, info; not debug */

@@ -220,6 +220,17 @@ typedef struct omv_request {
     size_t n_known_boards;
     /** Write images built for another board anyway (--force); each is reported as a warning. */
     int force;
+    /**
+     * Write only what changed (--skip-unchanged): before writing a partition,
+     * read back the range the image covers and compare it, then ask the
+     * transport to write only the parts that differ (it widens them to what
+     * its bootloader needs: whole erase units, block 0). A part whose
+     * read-back fails is written. A partition that reads back identical is
+     * not written at all. Needs a transport that can read: the run is
+     * refused with OMV_E_UNSUPPORTED before any write when the bootloader
+     * that answers cannot. --verify still reads back everything written.
+     */
+    int skip_unchanged;
 } omv_request;
 
 /** Kinds of events omv_flash() reports. */
@@ -235,6 +246,13 @@ typedef enum omv_event_type {
     OMV_EV_CONFIRM,       /**< a destructive step needs confirmation: message */
     OMV_EV_ERROR,         /**< failure: status, message, error (with the device's status, where, retriable) */
     OMV_EV_FINISHED,      /**< the run ended: status (also the exit code), elapsed_ms */
+    /**
+     * omv_request.skip_unchanged: a write step compared the partition with
+     * its image: partition, file, total = image bytes, done = bytes found
+     * different (or not readable), skipped = bytes found the same. Between
+     * the step's OMV_EV_STEP_START and OMV_EV_STEP_DONE.
+     */
+    OMV_EV_COMPARED,
 } omv_event_type;
 
 /** An event; fields not listed for its type are zero/NULL. */
@@ -263,6 +281,12 @@ typedef struct omv_event {
      * board's and is written because of omv_request.force.
      */
     const char *check;
+    /**
+     * OMV_EV_STEP_DONE of a write: image bytes not written because the
+     * device already held them (omv_request.skip_unchanged; 0 otherwise).
+     * OMV_EV_COMPARED: bytes found the same.
+     */
+    uint64_t skipped;
 } omv_event;
 
 /** Receives events; called from the thread running omv_flash(). */

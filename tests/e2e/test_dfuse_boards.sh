@@ -131,6 +131,22 @@ case_dfu_util() {
     assert_same "$FW/fw.bin" "$WORK/up.bin"
 }
 
+# --skip-unchanged through DfuSe: the camera holds the old firmware; one byte
+# changed in the second 128 KB sector: only that sector is erased and
+# written, the rest is compared (UPLOAD) and left alone.
+case_skip_unchanged() {
+    app_image "$WORK/old.bin" 300000
+    cp "$WORK/old.bin" "$FW/fw.bin"
+    printf '\x5a' | dd of="$FW/fw.bin" bs=1 seek=200000 conv=notrunc status=none
+    cmp -s "$WORK/old.bin" "$FW/fw.bin" && printf '\xa5' | dd of="$FW/fw.bin" bs=1 seek=200000 conv=notrunc status=none
+    emu 0 --load 0x08040000="$WORK/old.bin" --dump-range 0x08040000:300000 -- \
+        "$OMVFLASHD" --board "$BOARD" --image FIRMWARE="$FW/fw.bin" --skip-unchanged
+    assert_same "$FW/fw.bin" "$DUMP/range-0x08040000-0x080893e0.bin"
+    erased_is '"0x08060000":1'
+    stat_is unerased_writes 0
+    assert_grep "$WORK/out" "compared FIRMWARE with $FW/fw.bin: 4.0 KiB of 293.0 KiB differ"
+}
+
 name=${1:?usage: test_dfuse_boards.sh CASE CAMERA}
 case $name in
 erase_filesystem)

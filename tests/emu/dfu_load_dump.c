@@ -47,6 +47,12 @@ bool dfu_device_load(dfu_device_t *d, const char *part, const char *file, char *
         ok = false;
     }
     fclose(f);
+    /* --dump shows what the memory holds over everything the test put there
+     * or the host wrote: a host that leaves unchanged data alone still gets
+     * the whole image compared. */
+    if (ok && off && (!d->written[alt] || off > d->written_end[alt]))
+        d->written_end[alt] = off;
+    d->written[alt] |= ok && off;
     return ok;
 }
 

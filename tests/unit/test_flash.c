@@ -66,6 +66,10 @@ static void on_event(void *user, const omv_event *ev)
         break;
     case OMV_EV_CONFIRM: snprintf(line, sizeof line, "confirm %s", ev->message); break;
     case OMV_EV_ERROR: snprintf(line, sizeof line, "error %d %s", (int)ev->status, ev->message); break;
+    case OMV_EV_COMPARED:
+        snprintf(line, sizeof line, "compared %s %llu/%llu", ev->partition, (unsigned long long)ev->done,
+                 (unsigned long long)ev->total);
+        break;
     case OMV_EV_FINISHED:
         snprintf(line, sizeof line, "finished %d", (int)ev->status);
         r->finished = ev->status;
