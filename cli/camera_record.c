@@ -85,6 +85,9 @@ void camera_record_event(struct camera_record *r, const omv_event *ev, const omv
     case OMV_EV_ERROR:
         copy(r->message, sizeof r->message, ev->message);
         break;
+    case OMV_EV_RETRY:
+        r->retries++;
+        break;
     case OMV_EV_FINISHED:
         r->status = ev->status;
         if (ev->status == OMV_OK)
@@ -92,7 +95,7 @@ void camera_record_event(struct camera_record *r, const omv_event *ev, const omv
         r->duration_ms = mono_ms() - r->start_ms;
         break;
     default:
-        /* Image hashes, retries and the booted firmware's
+        /* Image hashes and the booted firmware's
          * version and arch are taken here once events carry them. */
         break;
     }

@@ -1,8 +1,7 @@
 /*
  * The per-camera record of --report: what was written to which camera, when,
  * and how it ended, gathered from the run's events and formatted as one JSON
- * line. Fields whose source does not exist yet (image hashes,
- * retries, the firmware's version and arch after boot) are kept here so the
+ * line. Fields whose source does not exist yet (image hashes, the firmware's version and arch after boot) are kept here so the
  * record's shape is stable: they are null (or 0) until the events that carry
  * them fill them in camera_record_event().
  */

@@ -40,6 +40,7 @@ enum {
     OPT_ON_STUCK,
     OPT_FORCE,
     OPT_SKIP_UNCHANGED,
+    OPT_RETRIES,
 };
 
 static const struct option long_opts[] = {
@@ -77,6 +78,7 @@ static const struct option long_opts[] = {
     {"on-stuck", required_argument, NULL, OPT_ON_STUCK},
     {"force", no_argument, NULL, OPT_FORCE},
     {"skip-unchanged", no_argument, NULL, OPT_SKIP_UNCHANGED},
+    {"retries", required_argument, NULL, OPT_RETRIES},
     {NULL, 0, NULL, 0},
 };
 
@@ -107,6 +109,9 @@ static void usage_what(FILE *f)
           "  --skip-unchanged      read each partition back first and write only the parts that\n"
           "                        differ (whole erase units; refused by bootloaders that cannot\n"
           "                        read back)\n"
+          "  --retries N           write a partition again (from its start) up to N times after\n"
+          "                        an I/O error, a timeout or a device error status (default:\n"
+          "                        the board's retries, 2; 0 = never)\n"
           "  --dry-run             show the plan (device, partitions, files, sizes); write nothing\n"
           "  --list-devices        list attached OpenMV cameras and bootloaders (takes --board,\n"
           "                        --slots, --json, -v, -q, --plugin-dir; flash options are\n"
@@ -231,6 +236,18 @@ static omv_status parse_count(const char *opt, const char *arg, unsigned *n, omv
     return OMV_OK;
 }
 
+/* --retries N: 0 to 100. */
+static omv_status parse_retries(const char *arg, uint32_t *n, omv_error *err)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long v = strtoul(arg, &end, 10);
+    if (errno || end == arg || *end != '\0' || arg[0] == '-' || v > 100)
+        return omv_error_set(err, OMV_E_USAGE, "--retries '%s': expected a number from 0 to 100", arg);
+    *n = (uint32_t)v;
+    return OMV_OK;
+}
+
 /* Seconds as a decimal ("2", "0.5") -> milliseconds. */
 static omv_status parse_wait(const char *arg, uint32_t *ms, omv_error *err)
 {
@@ -348,6 +365,7 @@ omv_status cli_parse_args(int argc, char **argv, struct cli_opts *o, omv_error *
 {
     memset(o, 0, sizeof *o);
     o->wait_ms = OMV_WAIT_DEFAULT;
+    o->retries = OMV_RETRIES_DEFAULT;
     o->verbosity = 1;
     char **rest = calloc((size_t)argc + 1, sizeof *rest);
     if (!rest)
@@ -383,6 +401,7 @@ static omv_status parse_own(int argc, char **argv, struct cli_opts *o, omv_error
         case OPT_READ: st = parse_spec("read", optarg, o->reads, &o->n_reads, err); break;
         case OPT_VERIFY: o->verify = 1; break;
         case OPT_SKIP_UNCHANGED: o->skip_unchanged = 1; break;
+        case OPT_RETRIES: st = parse_retries(optarg, &o->retries, err); break;
         case OPT_DRY_RUN: o->dry_run = 1; break;
         case OPT_SERIAL: o->serial = optarg; break;
         case OPT_PORT: o->port = optarg; break;

@@ -24,6 +24,7 @@ struct cli_opts {
     size_t n_reads;
     int verify;
     int skip_unchanged;         /* --skip-unchanged: write only what differs from the camera */
+    uint32_t retries;           /* --retries N; OMV_RETRIES_DEFAULT unless given */
     int dry_run;
     int no_reset;
     const char *serial;

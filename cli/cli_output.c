@@ -111,6 +111,22 @@ static void json_step_result(struct cli_output *o, struct json_obj *j, const omv
     json_u64(j, "elapsed_ms", ev->elapsed_ms);
 }
 
+/* "error", and "retry": a write tried again (which retry), with the failure being retried. */
+static void json_failure(struct cli_output *o, struct json_obj *j, const omv_event *ev)
+{
+    int retry = ev->type == OMV_EV_RETRY;
+    json_begin(j, retry ? "retry" : "error");
+    json_common(o, j, ev);
+    if (retry) {
+        json_u64(j, "attempt", (uint64_t)ev->attempt);
+        json_u64(j, "retries", (uint64_t)ev->retries);
+    }
+    json_u64(j, "code", (uint64_t)ev->status);
+    json_str(j, "status", omv_status_name(ev->status));
+    json_str(j, "message", ev->message);
+    json_error_details(j, ev->error);
+}
+
 static void emit_json(struct cli_output *o, const omv_event *ev)
 {
     struct json_obj j;
@@ -170,12 +186,8 @@ static void emit_json(struct cli_output *o, const omv_event *ev)
         json_str(&j, "message", ev->message);
         break;
     case OMV_EV_ERROR:
-        json_begin(&j, "error");
-        json_common(o, &j, ev);
-        json_u64(&j, "code", (uint64_t)ev->status);
-        json_str(&j, "status", omv_status_name(ev->status));
-        json_str(&j, "message", ev->message);
-        json_error_details(&j, ev->error);
+    case OMV_EV_RETRY:
+        json_failure(o, &j, ev);
         break;
     case OMV_EV_FINISHED:
         json_begin(&j, "finished");
@@ -311,6 +323,12 @@ static void emit_human(struct cli_output *o, const omv_event *ev)
     case OMV_EV_CONFIRM:
         end_bar(o);
         fprintf(o->err, "%s\n", ev->message ? ev->message : "");
+        break;
+    case OMV_EV_RETRY:
+        /* Even with -q: a camera that needed retries is worth knowing about. */
+        end_bar(o);
+        fprintf(o->err, "retry %d of %d: %s; writing %s again from its start\n", ev->attempt, ev->retries,
+                ev->message ? ev->message : "", ev->partition ? ev->partition : "");
         break;
     case OMV_EV_ERROR:
         end_bar(o);

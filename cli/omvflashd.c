@@ -183,6 +183,7 @@ static int run_flash(const struct cli_opts *o, struct cli_output *out, struct cl
         .n_reads = o->n_reads,
         .verify = o->verify,
         .skip_unchanged = o->skip_unchanged,
+        .retries = o->retries,
         .dry_run = o->dry_run,
         .no_reset = o->no_reset,
         .serial = o->serial,

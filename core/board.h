@@ -83,6 +83,7 @@ enum omvi_board_key {
     OMVI_BK_FIRMWARE_DIR,
     OMVI_BK_ARCH,
     OMVI_BK_POLL_MS,
+    OMVI_BK_RETRIES,
     OMVI_BK_COUNT
 };
 
@@ -92,6 +93,8 @@ enum omvi_board_key {
 
 /** Default of [board] poll_ms: how often the core looks for the bootloader while it waits. */
 #define OMVI_DEFAULT_POLL_MS 20u
+/** [board] retries when the board file does not say. */
+#define OMVI_DEFAULT_RETRIES 2u
 
 struct omv_board {
     char *path;
@@ -114,6 +117,7 @@ struct omv_board {
     long filesystem;                /**< partition index or -1 */
     uint32_t wait_ms;
     uint32_t poll_ms;
+    uint32_t retries;               /**< writes tried again after a retriable failure (default 2) */
     omvi_partition *parts;
     size_t n_parts;
     omvi_plugin_section *psections; /**< [<plugin>] sections of transports and entry plugins */

@@ -179,6 +179,15 @@ static void set_poll_ms(omvi_board_parse *c, const char *key, const char *value)
     set_ms(c, key, value, 1, &omvi_bp_board(c)->poll_ms);
 }
 
+static void set_retries(omvi_board_parse *c, const char *key, const char *value)
+{
+    uint64_t v;
+    if (omvi_parse_uint(value, 100, &v) != 0)
+        omvi_bp_fail(c, omvi_bp_line(c), "[board] %s: '%s' is not a number of retries (0 to 100)", key, value);
+    else
+        omvi_bp_board(c)->retries = (uint32_t)v;
+}
+
 static const board_key_def board_keys[OMVI_BK_COUNT] = {
     [OMVI_BK_NAME] = {"name", 1, set_name},
     [OMVI_BK_BOOT_IDS] = {"bootloader_ids", 1, set_boot_ids},
@@ -192,6 +201,7 @@ static const board_key_def board_keys[OMVI_BK_COUNT] = {
     [OMVI_BK_FILESYSTEM] = {"filesystem", 0, set_filesystem},
     [OMVI_BK_WAIT_MS] = {"wait_ms", 0, set_wait_ms},
     [OMVI_BK_POLL_MS] = {"poll_ms", 0, set_poll_ms},
+    [OMVI_BK_RETRIES] = {"retries", 0, set_retries},
 };
 
 const char *omvi_board_key_name(enum omvi_board_key k) { return board_keys[k].name; }

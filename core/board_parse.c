@@ -292,6 +292,7 @@ omv_status omv_board_load(const char *path, omv_board **out, omv_error *err)
     }
     b->wait_ms = 10000;
     b->poll_ms = OMVI_DEFAULT_POLL_MS;
+    b->retries = OMVI_DEFAULT_RETRIES;
     b->filesystem = -1;
     omvi_board_parse c = {.b = b, .err = err};
     static const omvi_ini_ops ops = {.section = on_section, .key = on_key, .what = " (board file)"};

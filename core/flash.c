@@ -63,7 +63,9 @@ static omv_status run_one(run *r, size_t i)
     r->h->count = ev.count;
     uint64_t t0 = omvi_now_ms();
     emit(r, ev);
-    omv_status st = s->kind == OMVI_STEP_RESET ? reset_device(r) : omvi_run_step(r, s);
+    omv_status st = s->kind == OMVI_STEP_RESET   ? reset_device(r)
+                    : s->kind == OMVI_STEP_WRITE ? omvi_run_write_retrying(r, s)
+                                                 : omvi_run_step(r, s);
     if (st != OMV_OK)
         return st;
     ev.type = OMV_EV_STEP_DONE;

@@ -70,6 +70,17 @@ const struct omv_dev_partition *omvi_run_dev_find(const omvi_run *r, const char 
  */
 omv_status omvi_run_step(omvi_run *r, const omvi_step *s);
 
+/* ---- flash_retry.c ---- */
+
+/**
+ * Run write step @p s, and again from its start after a retriable failure,
+ * up to the board's (or the request's) retries, bringing the device back in
+ * between (recover, or re-open when it left the bus). OMV_EV_RETRY per retry.
+ * @return OMV_OK, or the last attempt's error (with a note when the camera
+ *         could not be brought back).
+ */
+omv_status omvi_run_write_retrying(omvi_run *r, const omvi_step *s);
+
 /* ---- flash_compare.c ---- */
 
 /** The parts of an image that differ from the device, in image coordinates (sorted, disjoint). */

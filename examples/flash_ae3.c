@@ -83,6 +83,9 @@ static void on_event(void *user, const omv_event *ev)
         printf("[%s] %s %s done in %llu ms (%llu bytes already there)\n", p->device, str(ev->step),
                str(ev->partition), (unsigned long long)ev->elapsed_ms, (unsigned long long)ev->skipped);
         break;
+    case OMV_EV_RETRY: /* only with omv_request.retries */
+        fprintf(stderr, "[%s] retry %d of %d: %s\n", p->device, ev->attempt, ev->retries, str(ev->message));
+        break;
     case OMV_EV_COMPARED: /* only with omv_request.skip_unchanged */
         printf("[%s] %s: %llu of %llu bytes differ\n", p->device, str(ev->partition), (unsigned long long)ev->done,
                (unsigned long long)ev->total);

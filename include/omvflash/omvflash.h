@@ -149,6 +149,9 @@ typedef struct omv_image_spec {
 /** Sentinel for omv_request.wait_ms: use the board file's wait_ms. */
 #define OMV_WAIT_DEFAULT UINT32_MAX
 
+/** Sentinel for omv_request.retries: use the board file's `retries` (default 2). */
+#define OMV_RETRIES_DEFAULT UINT32_MAX
+
 /** What to do; zero-initialise and fill what you need. */
 typedef struct omv_request {
     /**
@@ -231,6 +234,19 @@ typedef struct omv_request {
      * that answers cannot. --verify still reads back everything written.
      */
     int skip_unchanged;
+    /**
+     * How often a partition write that failed in a way that may not repeat
+     * (omv_error.retriable: an I/O error, a timeout, a device status such as
+     * errWRITE) is written again from its start, after bringing the device
+     * back to idle (the transport's recover()) or, when the camera left the
+     * bus or the transport has no recover(), opening it again (waiting as
+     * long as for the first open). A camera that does not come back ends the
+     * retries. Permanent failures are never retried. Each retry is an
+     * OMV_EV_RETRY event; when every attempt failed the run ends with the
+     * last attempt's error. OMV_RETRIES_DEFAULT: the board's `retries`;
+     * 0 (a zero-initialised request): no retries.
+     */
+    uint32_t retries;
 } omv_request;
 
 /** Kinds of events omv_flash() reports. */
@@ -253,6 +269,14 @@ typedef enum omv_event_type {
      * the step's OMV_EV_STEP_START and OMV_EV_STEP_DONE.
      */
     OMV_EV_COMPARED,
+    /**
+     * A write step failed and is tried again from its start: partition,
+     * file, attempt (1 for the first retry), retries (how many are allowed),
+     * status, message and error (the failure being retried). Between the
+     * step's OMV_EV_STEP_START and its OMV_EV_STEP_DONE or the run's
+     * OMV_EV_ERROR.
+     */
+    OMV_EV_RETRY,
 } omv_event_type;
 
 /** An event; fields not listed for its type are zero/NULL. */
@@ -270,7 +294,7 @@ typedef struct omv_event {
     enum omv_log_level level;
     const char *message;
     omv_status status;
-    /** OMV_EV_ERROR: the whole error record (device status, block, offset, retriable); NULL otherwise. */
+    /** OMV_EV_ERROR, OMV_EV_RETRY: the whole error record (device status, block, offset, retriable); NULL otherwise. */
     const omv_error *error;
     /** OMV_EV_PLAN, OMV_EV_STEP_START, OMV_EV_STEP_DONE of a write or verify: the image's SHA-256 (hex). */
     const char *sha256;
@@ -287,6 +311,9 @@ typedef struct omv_event {
      * OMV_EV_COMPARED: bytes found the same.
      */
     uint64_t skipped;
+    /** OMV_EV_RETRY: which retry this is (1-based) and how many the run allows. */
+    int attempt;
+    int retries;
 } omv_event;
 
 /** Receives events; called from the thread running omv_flash(). */

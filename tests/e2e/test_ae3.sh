@@ -131,7 +131,7 @@ case_never_appears() {
 
 case_device_error() {
     mkimage "$WORK/hp.bin" 40960
-    run 9 "$OMVEMU" --camera ae3 --fault errWRITE@HP:2 -- "$OMVFLASHD" --board "$BOARD" --image HP="$WORK/hp.bin"
+    run 9 "$OMVEMU" --camera ae3 --fault errWRITE@HP:2 -- "$OMVFLASHD" --board "$BOARD" --image HP="$WORK/hp.bin" --retries 0
     assert_grep "$WORK/err" "HP"
     assert_grep "$WORK/err" "block 2"
     assert_grep "$WORK/err" "errWRITE"
@@ -162,7 +162,7 @@ case_json() {
 case_json_error() {
     command -v jq >/dev/null || fail "jq is required for this test"
     mkimage "$WORK/hp.bin" 20000
-    run 9 "$OMVEMU" --camera ae3 --fault errWRITE@HP:2 -- "$OMVFLASHD" --board "$BOARD" --image HP="$WORK/hp.bin" --json
+    run 9 "$OMVEMU" --camera ae3 --fault errWRITE@HP:2 -- "$OMVFLASHD" --board "$BOARD" --image HP="$WORK/hp.bin" --json --retries 0
     jq -e -s '[.[] | select(.event == "error")][0] | .code == 9 and (.message | contains("errWRITE"))' "$WORK/out" >/dev/null \
         || fail "error event"
     # The device's own status, where it failed and whether a retry may help are fields, not text to parse.

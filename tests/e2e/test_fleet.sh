@@ -180,7 +180,7 @@ case_report_records() {
     ae3_firmware "$FW"
     write_slots
     # shellcheck disable=SC2046
-    run 1 timeout 60 "$OMVEMU" --camera ae3 --forced --camera ae3 --forced --fault errWRITE@HE:1 --camera ae3 --forced \
+    run 1 timeout 60 "$OMVEMU" --camera ae3 --forced --camera ae3 --forced --fault "errWRITE@HE:1*" --camera ae3 --forced \
         --dump "$DUMP" -- "$OMVFLASHD" --board "$BOARD" --firmware "$FW" --watch --max 3 --json \
         --slots "$WORK/slots.ini" --report "$WORK/report.jsonl"
     [ "$($CHECK_REPORT "$WORK/report.jsonl")" = 3 ] || fail "3 records expected"
@@ -198,7 +198,7 @@ case_report_records() {
         || fail "record of camera 1: $r1"
     r2=$(jq -c --arg s "$(serial_of 2)" 'select(.serial == $s)' "$WORK/report.jsonl")
     echo "$r2" | jq -e '.result == "failed" and .exit_code == 9 and .status == "E_DEVICE" and .slot == "A2"
-        and (.message | test("write HE.*errWRITE"))
+        and (.message | test("write HE.*errWRITE")) and .retries == 2
         and ([.images[] | "\(.partition)=\(.written)"] | join(" ")) == "HP=true HE=false ROMFS1=false ROMFS0=false"' \
         >/dev/null || fail "record of the failed camera 2: $r2"
     jq -s -e --arg s "$(serial_of 3)" 'any(.[]; .serial == $s and .port == "1-3" and .slot == null)' \
@@ -307,7 +307,7 @@ wait $pid; rc=$?
 exit $rc
 EOS
     run 1 timeout 90 "$OMVEMU" --camera ae3 --forced --fault slow=1500@HP:1 --camera ae3 --forced --fault slow=1500@HP:1 \
-        --camera ae3 --forced --fault errWRITE@HE:1 --camera ae3 --forced -- \
+        --camera ae3 --forced --fault "errWRITE@HE:1*" --camera ae3 --forced -- \
         bash "$WORK/sample.sh" "$prom" "$(dirname "$0")/check_prometheus.py" "$WORK/snap.json" \
         "$OMVFLASHD" --board "$BOARD" --firmware "$FW" --watch --max 4 --jobs 2 --json --metrics "$prom"
     $CHECK_PROM "$prom" >"$WORK/final.json" || fail "final metrics file"

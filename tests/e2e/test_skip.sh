@@ -174,7 +174,7 @@ case_verify_reads_all() {
 case_legacy_refused() {
     mkdir -p "$WORK/fw"
     mkimage "$WORK/fw/firmware.bin" 9000
-    run 17 "$OMVEMU" --camera h7-legacy --stats "$STATS" --dump "$DUMP" -- \
+    run 17 "$OMVEMU" --camera h7-legacy --window-ms 30000 --stats "$STATS" --dump "$DUMP" -- \
         "$OMVFLASHD" --board "$H7" --firmware "$WORK/fw" --skip-unchanged
     assert_grep "$WORK/err" "omvflashd: error: the cdc_bootloader bootloader cannot read partitions back, so --skip-unchanged cannot tell what changed: nothing was written"
     [ "$(grep -c 'omvflashd: error:' "$WORK/err")" = 1 ] || fail "more than one error line"

@@ -184,7 +184,7 @@ EOS
 # Text mode: lines prefixed with the port, one result line per camera.
 case_text() {
     ae3_firmware "$FW"
-    run 1 timeout 60 "$OMVEMU" --camera ae3 --camera ae3 --fault errWRITE@HE:1 -- \
+    run 1 timeout 60 "$OMVEMU" --camera ae3 --camera ae3 --fault "errWRITE@HE:1*" -- \
         "$OMVFLASHD" --board "$BOARD" --firmware "$FW" --watch --max 2
     assert_grep "$WORK/out" "camera at 1-1 (serial $SER1): OK in"
     assert_grep "$WORK/out" "camera at 1-2 (serial $SER2): FAILED (exit 9):"

@@ -66,6 +66,7 @@ static void on_event(void *user, const omv_event *ev)
         break;
     case OMV_EV_CONFIRM: snprintf(line, sizeof line, "confirm %s", ev->message); break;
     case OMV_EV_ERROR: snprintf(line, sizeof line, "error %d %s", (int)ev->status, ev->message); break;
+    case OMV_EV_RETRY: snprintf(line, sizeof line, "retry %d/%d %s", ev->attempt, ev->retries, ev->message); break;
     case OMV_EV_COMPARED:
         snprintf(line, sizeof line, "compared %s %llu/%llu", ev->partition, (unsigned long long)ev->done,
                  (unsigned long long)ev->total);

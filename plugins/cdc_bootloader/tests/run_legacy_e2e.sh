@@ -356,7 +356,7 @@ qspi_tail_after_fast_fallback() {
     why=$(padded_equal "$d/dump/FIRMWARE.bin" "$d/fw/firmware.bin") || fail "$why"
 }
 
-# Run 1 fails after writing QSPI (its last barrier gets no reply); run 2 (the
+# Run 1 (--retries 0) fails after writing QSPI (its last barrier gets no reply); run 2 (the
 # next camera that shows up: --once) writes another image to the same camera:
 # it must land at QSPI offset 0.
 qspi_next_run_after_error() {
@@ -365,7 +365,7 @@ qspi_next_run_after_error() {
     python3 -c "import sys; open(sys.argv[1], 'wb').write(bytes((i * 7 + 3) & 0xFF for i in range(5000)))" "$d/b.bin"
     tune_board h7plus "$d/board.ini" reply_timeout_ms=300
     cat >"$d/runs.sh" <<EOF
-"\$FLASHD" --yes -v --board "$d/board.ini" --image "SPI_FLASH=$d/a.bin" --wait 5 >"$d/out1" 2>&1; echo \$? >"$d/rc1"
+"\$FLASHD" --yes -v --board "$d/board.ini" --image "SPI_FLASH=$d/a.bin" --wait 5 --retries 0 >"$d/out1" 2>&1; echo \$? >"$d/rc1"
 "\$FLASHD" --yes -v --board "$d/board.ini" --image "SPI_FLASH=$d/b.bin" --once >"$d/out2" 2>&1; echo \$? >"$d/rc2"
 EOF
     # FLASH_LAYOUT #1 run 1's layout query, #2 its last barrier (counted over reboots)
