@@ -5,7 +5,8 @@
  * once per run, command-line shorthands, erase through the transport,
  * container images split into segments, the core's wait (a camera that shows
  * up in application mode late, a second entry method, a permission error
- * that clears), structured errors in the error event, omv_identify().
+ * that clears), structured errors in the error event, the ranges
+ * --skip-unchanged hands to write(), retries, omv_identify().
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -272,6 +273,85 @@ static void test_error_details(void **state)
     assert_int_equal(last_error.retriable, 1);
 }
 
+/* An image of the bytes the fake transport serves for a partition never written (byte i = i & 0xFF). */
+static void write_served_pattern(const char *path, size_t size)
+{
+    unsigned char *b = malloc(size);
+    assert_non_null(b);
+    for (size_t i = 0; i < size; i++)
+        b[i] = (unsigned char)(i & 0xFF);
+    tu_write(path, b, size);
+    free(b);
+}
+
+static omv_status skip_unchanged_run(omv_error *err)
+{
+    omv_image_spec im[] = {{"FIRMWARE", FW "/same.bin"}};
+    omv_request req = {.images = im, .n_images = 1, .wait_ms = 100, .skip_unchanged = 1, .no_reset = 1};
+    return flash_board("boards/good/fake.ini", &req, err);
+}
+
+/* --skip-unchanged: the read-back arrives in 1000-byte pieces, never aligned
+ * to the 4 KiB comparison chunks; a differing byte makes its chunk a range of
+ * the write, and a partition that reads back identical is not written. */
+static void test_skip_unchanged_ranges(void **state)
+{
+    (void)state;
+    omv_error err;
+    write_served_pattern(FW "/same.bin", 20000);
+    assert_int_equal(skip_unchanged_run(&err), OMV_OK);
+    char *c = calls();
+    assert_non_null(strstr(c, "read FIRMWARE 1 20000\nfinish reset=0\n"));
+    assert_null(strstr(c, "write FIRMWARE"));
+    free(c);
+    tu_fresh_dir(DEV);
+    tu_write_text(DEV "/config", "corrupt=FIRMWARE:9000\n");
+    assert_int_equal(skip_unchanged_run(&err), OMV_OK);
+    c = calls();
+    assert_non_null(strstr(c, "read FIRMWARE 1 20000\nwrite FIRMWARE 1 20000 ranges 8192+4096\n"));
+    free(c);
+}
+
+/* A read-back that fails 5000 bytes into every read(): the chunk it failed in
+ * is written, the session is recovered, and reading goes on at the next chunk. */
+static void test_skip_unchanged_read_fails(void **state)
+{
+    (void)state;
+    omv_error err;
+    write_served_pattern(FW "/same.bin", 20000);
+    tu_write_text(DEV "/config", "fail_read=FIRMWARE:5000\n");
+    assert_int_equal(skip_unchanged_run(&err), OMV_OK);
+    char *c = calls();
+    assert_non_null(strstr(c, "read FIRMWARE 1 20000\nrecover\nread FIRMWARE 1 11808 at 8192\nrecover\n"
+                              "read FIRMWARE 1 3616 at 16384\nwrite FIRMWARE 1 20000 ranges 4096+4096,12288+4096\n"));
+    free(c);
+}
+
+/* A write that fails retriably every time: the first attempt and
+ * omv_request.retries more, each after recover(); then the last error. A
+ * zero-initialised request does not retry. */
+static void test_retries(void **state)
+{
+    (void)state;
+    tu_write_text(DEV "/config", "fail_write=FIRMWARE:7\n");
+    omv_image_spec im[] = {{"FIRMWARE", FW "/firmware.bin"}};
+    omv_request req = {.images = im, .n_images = 1, .wait_ms = 100, .retries = 2};
+    omv_error err;
+    assert_int_equal(flash_board("boards/good/fake.ini", &req, &err), OMV_E_DEVICE);
+    char *c = calls();
+    assert_int_equal(count(c, "write FIRMWARE"), 3);
+    assert_int_equal(count(c, "recover\n"), 2);
+    free(c);
+    assert_string_equal(err.msg, "write FIRMWARE (" FW "/firmware.bin): block 2: fake device status 7");
+    tu_fresh_dir(DEV);
+    tu_write_text(DEV "/config", "fail_write=FIRMWARE:7\n");
+    req.retries = OMV_RETRIES_DEFAULT; /* the board's: 2 when it does not say */
+    assert_int_equal(flash_board("boards/good/fake.ini", &req, &err), OMV_E_DEVICE);
+    c = calls();
+    assert_int_equal(count(c, "write FIRMWARE"), 3);
+    free(c);
+}
+
 static void test_identify(void **state)
 {
     (void)state;
@@ -319,6 +399,9 @@ int main(void)
         cmocka_unit_test_setup(test_second_entry_method, fresh),
         cmocka_unit_test_setup(test_access_grace, fresh),
         cmocka_unit_test_setup(test_error_details, fresh),
+        cmocka_unit_test_setup(test_skip_unchanged_ranges, fresh),
+        cmocka_unit_test_setup(test_skip_unchanged_read_fails, fresh),
+        cmocka_unit_test_setup(test_retries, fresh),
         cmocka_unit_test_setup(test_identify, fresh),
         cmocka_unit_test_setup(test_device_key, fresh),
     };

@@ -12,7 +12,9 @@
  *                   fail_read=NAME:OFFSET   read() of NAME fails once OFFSET bytes were delivered
  *                   fail_write=NAME:STATUS  write() of NAME fails with device status STATUS at block 2
  *                   access=N                open() answers E_ACCESS the first N times
- *   calls.log     one line per call, appended ("open serial=- label=x", "write FIRMWARE 1 5000", ...)
+ *   calls.log     one line per call, appended ("open serial=- label=x", "write FIRMWARE 1 5000", ...;
+ *                 a write of some ranges: "write FIRMWARE 1 20000 ranges 8192+4096,...", and it
+ *                 writes all of the image, as a transport may)
  *   part_NAME.bin the bytes last written to NAME; read() serves them (or a
  *                 pattern, byte i = i & 0xFF, when NAME was never written)
  * Board options ([fake]): label (string; "bad" fails check()), block (uint,
@@ -235,7 +237,13 @@ static omv_status fake_write(void *session, const struct omv_target *t, struct o
     char at[48] = "";
     if (w->offset)
         snprintf(at, sizeof at, " at %llu", (unsigned long long)w->offset);
-    logcall("write %s %u %llu%s", t->name, t->index, (unsigned long long)src->size, at);
+    char ranges[256] = "";
+    for (size_t k = 0; k < w->n_ranges; k++) {
+        size_t used = strlen(ranges);
+        snprintf(ranges + used, sizeof ranges - used, "%s%llu+%llu", k ? "," : " ranges ",
+                 (unsigned long long)w->ranges[k].offset, (unsigned long long)w->ranges[k].length);
+    }
+    logcall("write %s %u %llu%s%s", t->name, t->index, (unsigned long long)src->size, at, ranges);
     long fail = config_at("fail_write", t->name);
     if (fail >= 0) {
         omv_error_set(err, OMV_E_DEVICE, "block 2: fake device status %ld", fail);
