@@ -221,6 +221,8 @@ static void check_release_identity(const char *file, const omv_board *b)
         {"n6.ini", "OPENMV_N6", "OpenMV N6"},
         {"pt.ini", "OPENMVPT", "OPENMVPT 65536 SDRAM"},
         {"portenta_h7.ini", "ARDUINO_PORTENTA_H7", "PORTENTA H7 8192 SDRAM"},
+        {"nicla_vision.ini", "ARDUINO_NICLA_VISION", "NICLAV H7 1024"},
+        {"giga.ini", "ARDUINO_GIGA", "GIGA H7 8192 SDRAM"},
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         if (strcmp(file, want[i].file) != 0)
@@ -264,7 +266,7 @@ static void test_shipped_boards(void **state)
         n++;
     }
     closedir(d);
-    assert_int_equal(n, 8);
+    assert_int_equal(n, 10);
 }
 
 static void test_ae3(void **state)
