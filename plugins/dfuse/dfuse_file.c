@@ -9,13 +9,17 @@
 #define CRC_CHUNK 65536u
 
 typedef struct {
-    dfuse_read_fn rd;
+    dfuse_read_fn rd;    /* random access; NULL in stream mode */
+    dfuse_next_fn next;  /* stream mode: the bytes that follow */
     void *ctx;
     uint64_t size;
     char *err;
     size_t errlen;
     dfuse_file *f;
-    size_t cap; /* elements allocated */
+    size_t cap;          /* elements allocated */
+    uint64_t pos;        /* stream mode: bytes consumed */
+    uint32_t crc;        /* stream mode: CRC of bytes [0, min(pos, size - 4)) */
+    uint8_t *chunk;      /* stream mode: buffer for the bytes between the parts */
 } parser;
 
 typedef unsigned long long ull;
@@ -42,9 +46,39 @@ static uint32_t le32(const uint8_t *b)
     return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
 }
 
+static uint32_t crc_upto(uint32_t crc, uint64_t pos, const uint8_t *buf, size_t len, uint64_t limit);
+
+/* Stream mode: take @p len bytes from the stream into @p buf, the CRC running over them. */
+static int take(parser *p, void *buf, size_t len)
+{
+    if (p->next(p->ctx, buf, len) != 0)
+        return -1;
+    p->crc = crc_upto(p->crc, p->pos, buf, len, p->size - 4);
+    p->pos += len;
+    return 0;
+}
+
+/* Stream mode: pass over the bytes up to @p off (element data), keeping the CRC. */
+static int pass_to(parser *p, uint64_t off)
+{
+    while (p->pos < off) {
+        size_t n = off - p->pos > CRC_CHUNK ? CRC_CHUNK : (size_t)(off - p->pos);
+        if (take(p, p->chunk, n) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int get(parser *p, uint64_t off, void *buf, size_t len, const char *what)
 {
-    if (off > p->size || len > p->size - off || p->rd(p->ctx, off, buf, len) != 0)
+    if (off > p->size || len > p->size - off)
+        return fail(p, "cannot read the %s (%zu bytes at offset %llu)", what, len, (ull)off);
+    if (p->next) { /* parts are read in file order; never backwards */
+        if (off < p->pos || pass_to(p, off) != 0 || take(p, buf, len) != 0)
+            return fail(p, "cannot read the %s (%zu bytes at offset %llu)", what, len, (ull)off);
+        return 0;
+    }
+    if (p->rd(p->ctx, off, buf, len) != 0)
         return fail(p, "cannot read the %s (%zu bytes at offset %llu)", what, len, (ull)off);
     return 0;
 }
@@ -63,6 +97,39 @@ uint32_t dfuse_suffix_crc(uint32_t crc, const void *buf, size_t len)
     return (uint32_t)(~z & 0xFFFFFFFFul);
 }
 
+/* Continue @p crc over the part of buf (file bytes [pos, pos + len)) that lies below @p limit. */
+static uint32_t crc_upto(uint32_t crc, uint64_t pos, const uint8_t *buf, size_t len, uint64_t limit)
+{
+    if (pos >= limit)
+        return crc;
+    return dfuse_suffix_crc(crc, buf, limit - pos < len ? (size_t)(limit - pos) : len);
+}
+
+/* The CRC of every byte but the last 4: from the stream's running CRC, or read again. */
+static int file_crc(parser *p, uint32_t *out)
+{
+    if (p->next) {
+        *out = p->crc;
+        return 0;
+    }
+    uint8_t *buf = malloc(CRC_CHUNK);
+    if (!buf)
+        return fail(p, "out of memory for the CRC check");
+    uint32_t crc = 0xFFFFFFFFu;
+    for (uint64_t off = 0; off < p->size - 4;) {
+        size_t n = p->size - 4 - off > CRC_CHUNK ? CRC_CHUNK : (size_t)(p->size - 4 - off);
+        if (get(p, off, buf, n, "file") < 0) {
+            free(buf);
+            return -1;
+        }
+        crc = dfuse_suffix_crc(crc, buf, n);
+        off += n;
+    }
+    free(buf);
+    *out = crc;
+    return 0;
+}
+
 static int check_suffix(parser *p)
 {
     uint8_t s[DFU_SUFFIX_LEN];
@@ -79,20 +146,9 @@ static int check_suffix(parser *p)
     if (x->bcd_dfu != DFUSE_BCD_DFU)
         return fail(p, "DFU suffix bcdDFU is 0x%04x, not 0x011A: a plain DFU file without "
                        "DfuSe addresses", x->bcd_dfu);
-    uint8_t *buf = malloc(CRC_CHUNK);
-    if (!buf)
-        return fail(p, "out of memory for the CRC check");
-    uint32_t crc = 0xFFFFFFFFu;
-    for (uint64_t off = 0; off < p->size - 4;) {
-        size_t n = p->size - 4 - off > CRC_CHUNK ? CRC_CHUNK : (size_t)(p->size - 4 - off);
-        if (get(p, off, buf, n, "file") < 0) {
-            free(buf);
-            return -1;
-        }
-        crc = dfuse_suffix_crc(crc, buf, n);
-        off += n;
-    }
-    free(buf);
+    uint32_t crc = 0;
+    if (file_crc(p, &crc) < 0)
+        return -1;
     if (crc != x->crc)
         return fail(p, "DFU suffix CRC is 0x%08x but the file gives 0x%08x: the file is damaged",
                     x->crc, crc);
@@ -208,13 +264,33 @@ int dfuse_file_parse(dfuse_read_fn rd, void *ctx, uint64_t size, dfuse_file *out
                      size_t errlen)
 {
     memset(out, 0, sizeof(*out));
-    parser p = {rd, ctx, size, err, errlen, out, 0};
+    parser p = {.rd = rd, .ctx = ctx, .size = size, .err = err, .errlen = errlen, .f = out};
     out->size = size;
     if (check_suffix(&p) < 0 || parse_images(&p) < 0) {
         dfuse_file_free(out);
         return -1;
     }
     return 0;
+}
+
+int dfuse_file_parse_stream(dfuse_next_fn next, void *ctx, uint64_t size, dfuse_file *out, char *err,
+                            size_t errlen)
+{
+    memset(out, 0, sizeof(*out));
+    parser p = {.next = next, .ctx = ctx, .size = size, .err = err, .errlen = errlen, .f = out,
+                .crc = 0xFFFFFFFFu};
+    out->size = size;
+    int r = -1;
+    if (size < DFU_SUFFIX_LEN)
+        fail(&p, "file has %llu bytes, fewer than a DFU suffix (16)", (ull)size);
+    else if (!(p.chunk = malloc(CRC_CHUNK)))
+        fail(&p, "out of memory for the CRC check");
+    else /* in file order: the images, then the suffix (the CRC ran over everything on the way) */
+        r = parse_images(&p) < 0 || check_suffix(&p) < 0 ? -1 : 0;
+    free(p.chunk);
+    if (r < 0)
+        dfuse_file_free(out);
+    return r;
 }
 
 void dfuse_file_free(dfuse_file *f)

@@ -89,6 +89,24 @@ typedef struct dfuse_file {
 int dfuse_file_parse(dfuse_read_fn rd, void *ctx, uint64_t size, dfuse_file *out, char *err,
                      size_t errlen);
 
+/**
+ * Read exactly the next @p len bytes of the file into @p buf (a forward-only
+ * stream). @return 0, or -1 if they cannot be read.
+ */
+typedef int (*dfuse_next_fn)(void *ctx, void *buf, size_t len);
+
+/**
+ * dfuse_file_parse() over a forward-only stream of @p size bytes (a file
+ * being decompressed, a pipe): one pass in file order, the CRC computed on
+ * the way, nothing buffered but one 64 KB piece. The checks and messages are
+ * those of dfuse_file_parse(); only their order differs: the structure is
+ * checked before the suffix, so a file with both a bad structure and a bad
+ * CRC reports the structure. The stream is read up to the first error, or
+ * whole.
+ */
+int dfuse_file_parse_stream(dfuse_next_fn next, void *ctx, uint64_t size, dfuse_file *out, char *err,
+                            size_t errlen);
+
 /** Release the tables of a parsed file (safe on a zeroed or freed one). */
 void dfuse_file_free(dfuse_file *f);
 

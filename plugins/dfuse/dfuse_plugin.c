@@ -122,7 +122,7 @@ static const struct omv_transport_ops dfuse_ops = {
     .finish = dfuse_op_finish,
     .close = dfuse_op_close,
     .hotplug = NULL,
-    .segments = NULL,
+    .segments = dfuse_op_segments,
 };
 
 static const struct omv_plugin dfuse_plugin = {

@@ -139,6 +139,11 @@ omv_status dfuse_op_read(void *session, const struct omv_target *target, uint64_
 /** UPLOAD @p len bytes at @p addr into @p out (SET_ADDRESS, ABORT, UPLOAD block 2.., ABORT). */
 omv_status dfuse_read_at(struct dfuse_session *s, uint32_t addr, uint8_t *out, uint32_t len, omv_error *err);
 
+/* dfuse_segments.c: .dfu files as container images. */
+omv_status dfuse_op_segments(void *pctx, const struct omv_host *host, const struct omv_source *image,
+                             struct omv_segment *out, size_t max, size_t *count, struct omv_usb_id *device,
+                             omv_error *err);
+
 /* dfuse_finish.c: partitions, recover, finish (leave), close. */
 omv_status dfuse_op_partitions(void *session, struct omv_dev_partition *out, size_t max, size_t *count,
                                omv_error *err);

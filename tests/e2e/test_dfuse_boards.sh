@@ -96,7 +96,7 @@ case_bootloader_refused() {
 # The board vanishes mid-write: exit 10 naming the address.
 case_unplug() {
     app_image "$FW/fw.bin" 300000
-    emu 10 --fault unplug@write:0x08060000 -- "$OMVFLASHD" --board "$BOARD" --image FIRMWARE="$FW/fw.bin"
+    emu 10 --fault unplug@write:0x08060000 -- "$OMVFLASHD" --board "$BOARD" --image FIRMWARE="$FW/fw.bin" --retries 0
     assert_grep "$WORK/err" "write FIRMWARE ($FW/fw.bin): 0x08060000: device disconnected"
 }
 
@@ -104,7 +104,7 @@ case_unplug() {
 # stays in dfuDNBUSY; the plugin gives up after 100 polls without a wait.
 case_erase_fails() {
     app_image "$FW/fw.bin" 300000
-    emu 9 --fault errERASE@erase:0x08060000 -- "$OMVFLASHD" --board "$BOARD" --image FIRMWARE="$FW/fw.bin"
+    emu 9 --fault errERASE@erase:0x08060000 -- "$OMVFLASHD" --board "$BOARD" --image FIRMWARE="$FW/fw.bin" --retries 0
     assert_grep "$WORK/err" "write FIRMWARE ($FW/fw.bin): erase 0x08060000: device stuck in dfuDNBUSY"
     erased_is '"0x08040000":1'
 }
@@ -145,6 +145,55 @@ case_skip_unchanged() {
     erased_is '"0x08060000":1'
     stat_is unerased_writes 0
     assert_grep "$WORK/out" "compared FIRMWARE with $FW/fw.bin: 4.0 KiB of 293.0 KiB differ"
+}
+
+# .dfu input: a file built with mkdfuse.py (prefix, targets, elements) and
+# Debian's dfu-suffix (suffix and CRC: dfu-util's own code).
+MKDFUSE="$SRC/tests/tools/mkdfuse.py"
+mkdfu() {  # mkdfu OUT VID PID ALT:ADDR:FILE...
+    local out=$1 vid=$2 pid=$3; shift 3
+    command -v dfu-suffix >/dev/null || { echo "SKIP: dfu-suffix not installed"; exit 77; }
+    python3 "$MKDFUSE" "$out" --name 0=firmware "$@"
+    dfu-suffix -v "$vid" -p "$pid" -d 0xffff -S 0x011a -a "$out" >/dev/null
+}
+
+# Elements at their own addresses (internal flash and QSPI), one file; the
+# Arduino id OpenMV's build stamped into every board's .dfu (2341:035B) is
+# accepted on all three boards.
+case_dfu_file() {
+    app_image "$FW/fw.bin" 150000
+    mkimage "$FW/romfs.img" 8192
+    mkdfu "$FW/fw.dfu" 2341 035b 0:0x08040000:"$FW/fw.bin" 1:0x90B00000:"$FW/romfs.img"
+    emu 0 -- "$OMVFLASHD" --board "$BOARD" --image FIRMWARE="$FW/fw.dfu" --verify
+    assert_same "$FW/fw.bin" "$DUMP/0x08040000.bin"
+    assert_same "$FW/romfs.img" "$DUMP/0x90b00000.bin"
+    erased_is '"0x08040000":1,"0x08060000":1,"0x90b00000":1,"0x90b01000":1'
+    assert_grep "$WORK/out" "verify ROMFS0 done"
+    stat_is dnload_zero 1
+}
+
+# A .dfu whose suffix names another device: refused before anything is written.
+case_dfu_wrong_device() {
+    app_image "$FW/fw.bin" 5000
+    mkdfu "$FW/fw.dfu" 0483 df11 0:0x08040000:"$FW/fw.bin"
+    emu 8 -- "$OMVFLASHD" --board "$BOARD" --image FIRMWARE="$FW/fw.dfu"
+    assert_grep "$WORK/err" "fw.dfu is made for USB device 0483:DF11, but the camera is 2341:"
+    assert_grep "$WORK/err" "nothing was written"
+    stat_is blocks_written 0; stat_is erase_cmds 0
+}
+
+# An element outside every partition of the board (RAM), and a damaged file:
+# refused before any device is opened.
+case_dfu_refused() {
+    app_image "$FW/fw.bin" 5000
+    mkdfu "$FW/ram.dfu" 2341 035b 0:0x24000000:"$FW/fw.bin"
+    emu 5 -- "$OMVFLASHD" --board "$BOARD" --image FIRMWARE="$FW/ram.dfu"
+    assert_grep "$WORK/err" "DfuSe element 1 (alt 0): 0x24000000..0x24001388 lies outside every partition of the board"
+    mkdfu "$FW/bad.dfu" 2341 035b 0:0x08040000:"$FW/fw.bin"
+    printf '\x55' | dd of="$FW/bad.dfu" bs=1 seek=400 conv=notrunc 2>/dev/null
+    emu 5 -- "$OMVFLASHD" --board "$BOARD" --image FIRMWARE="$FW/bad.dfu"
+    assert_grep "$WORK/err" "DFU suffix CRC is 0x"
+    stat_is dnload 0
 }
 
 name=${1:?usage: test_dfuse_boards.sh CASE CAMERA}

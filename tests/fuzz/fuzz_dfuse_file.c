@@ -6,6 +6,9 @@
  * structure checks behind the CRC. A parsed file must be exactly described by
  * its tables: every element inside the images, in file order, tables
  * consistent; a refused one must leave a one-line message and no tables.
+ * The same bytes then go through the forward-only stream parser (the dfuse
+ * plugin's segments op): it must accept exactly the files the random-access
+ * parser accepts (with equal tables), never read past the end or backwards.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -48,6 +51,41 @@ static void check_file(const dfuse_file *f, const dfuse_mem_source *m)
     }
 }
 
+typedef struct {
+    const uint8_t *b;
+    size_t n, pos;
+} stream_t;
+
+static int next_mem(void *ctx, void *buf, size_t len)
+{
+    stream_t *s = ctx;
+    if (len > s->n - s->pos)
+        __builtin_trap(); /* the parser knows the size: it never asks past the end */
+    memcpy(buf, s->b + s->pos, len);
+    s->pos += len;
+    return 0;
+}
+
+/* The stream parser agrees with the random-access one (@p ok, @p f). */
+static void check_stream(const uint8_t *b, size_t n, int ok, const dfuse_file *f)
+{
+    stream_t st = {b, n, 0};
+    dfuse_file s;
+    char err[256] = "";
+    int r = dfuse_file_parse_stream(next_mem, &st, n, &s, err, sizeof(err));
+    if ((r == 0) != ok || (r != 0 && (!err[0] || strchr(err, '\n') || s.elements || s.targets)))
+        __builtin_trap();
+    if (r == 0) {
+        if (s.n_elements != f->n_elements || st.pos != n)
+            __builtin_trap();
+        for (size_t i = 0; i < s.n_elements; i++)
+            if (s.elements[i].address != f->elements[i].address || s.elements[i].size != f->elements[i].size ||
+                s.elements[i].offset != f->elements[i].offset)
+                __builtin_trap();
+    }
+    dfuse_file_free(&s);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
@@ -68,10 +106,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char err[256] = "";
     if (dfuse_file_parse(dfuse_read_mem, &m, n, &f, err, sizeof(err)) == 0) {
         check_file(&f, &m);
+        check_stream(b, n, 1, &f);
         dfuse_file_free(&f);
     } else if (!err[0] || strchr(err, '\n') || !memchr(err, '\0', sizeof(err)) || f.elements ||
                f.targets) {
         __builtin_trap();
+    } else {
+        check_stream(b, n, 0, NULL);
     }
     free(b);
     return 0;

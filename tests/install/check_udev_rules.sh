@@ -5,7 +5,7 @@
 #     well-formed rule (KEY{attr}OP"value" tokens separated by commas, known
 #     keys, match operators only on match keys, assignments only on
 #     assignable keys, MODE octal, GROUP a plain name);
-#  2. coverage: every OpenMV VID:PID of docs/protocols.md §1.2 and §9.1 has a rule
+#  2. coverage: every OpenMV VID:PID of docs/protocols.md §1.2, §8.1 and §9.1 has a rule
 #     for its USB device node and one for its ttyACM (or hidraw) node, and
 #     every rule grants TAG+="uaccess", GROUP="omvflash", MODE="0660" and
 #     ENV{ID_MM_DEVICE_IGNORE}="1".
@@ -15,7 +15,8 @@
 #                                            broken copies of the file
 set -euo pipefail
 
-# docs/protocols.md §1.2, §9.1: application and bootloader ids of the OpenMV cameras
+# docs/protocols.md §1.2, §8.1, §9.1: application and bootloader ids of the OpenMV cameras
+# and of the Arduino boards running OpenMV firmware
 # (vid:pid:second-node; second node "tty" for CDC devices, "hidraw" for the
 # RT1062's NXP HID loaders).
 IDS="
@@ -29,6 +30,7 @@ IDS="
 37c5:1060:tty
 1209:abd1:tty
 0483:df11:tty
+2341:045b:tty 2341:035b:tty 2341:045f:tty 2341:055f:tty 2341:035f:tty 2341:0466:tty 2341:0366:tty
 15a2:0073:hidraw 1fc9:0135:hidraw
 "
 

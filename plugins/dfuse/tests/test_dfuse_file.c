@@ -102,10 +102,50 @@ static void build_good(buf_t *f)
     finish(f, 0x0483, 0xDF11, 0x011A);
 }
 
+/* A forward-only stream over a buffer, for dfuse_file_parse_stream(). */
+typedef struct {
+    const uint8_t *b;
+    size_t n, pos;
+} stream_t;
+
+static int next_mem(void *ctx, void *buf, size_t len)
+{
+    stream_t *s = ctx;
+    if (len > s->n - s->pos)
+        return -1;
+    memcpy(buf, s->b + s->pos, len);
+    s->pos += len;
+    return 0;
+}
+
+/* Parse with random access, and again as a forward-only stream: every file
+ * here has at most one fault, so both must agree on the result, the message
+ * and the tables. */
 static int parse(const buf_t *f, dfuse_file *out, char *err, size_t errlen)
 {
     dfuse_mem_source m = {f->b, f->n};
-    return dfuse_file_parse(dfuse_read_mem, &m, f->n, out, err, errlen);
+    int r = dfuse_file_parse(dfuse_read_mem, &m, f->n, out, err, errlen);
+    stream_t st = {f->b, f->n, 0};
+    dfuse_file s;
+    char serr[256] = "";
+    assert_int_equal(dfuse_file_parse_stream(next_mem, &st, f->n, &s, serr, sizeof(serr)), r);
+    if (errlen)
+        assert_string_equal(serr, err);
+    if (r == 0) {
+        assert_int_equal(s.n_elements, out->n_elements);
+        for (size_t i = 0; i < s.n_elements; i++) {
+            assert_int_equal(s.elements[i].address, out->elements[i].address);
+            assert_int_equal(s.elements[i].size, out->elements[i].size);
+            assert_int_equal(s.elements[i].offset, out->elements[i].offset);
+            assert_int_equal(s.elements[i].alt, out->elements[i].alt);
+        }
+        assert_int_equal(s.suffix.crc, out->suffix.crc);
+        assert_int_equal(s.suffix.vendor, out->suffix.vendor);
+        assert_int_equal(s.suffix.product, out->suffix.product);
+        assert_int_equal(st.pos, f->n); /* read exactly once, to the end */
+    }
+    dfuse_file_free(&s);
+    return r;
 }
 
 /* ---- tests ---- */
