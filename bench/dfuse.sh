@@ -37,8 +37,8 @@ run() {
     if [ "$tool" = omvflashd ]; then
         cmd="\"$FLASHD\" --board boards/portenta_h7.ini --firmware \"$W/fw\" -q"
     else
-        cmd="dfu-util -d ,2341:035b -a 1 -s 0x90B00000 -D \"$W/fw/romfs0.img\" >/dev/null &&
-             dfu-util -d ,2341:035b -a 0 -s 0x08040000:leave -D \"$W/fw/firmware.bin\" >/dev/null"
+        cmd="dfu-util -d ,2341:035b -a 1 -s 0x90B00000 -D \"$W/fw/romfs0.img\" >/dev/null 2>&1 &&
+             dfu-util -d ,2341:035b -a 0 -s 0x08040000:leave -D \"$W/fw/firmware.bin\" >/dev/null 2>&1"
     fi
     local t0=$EPOCHREALTIME
     /usr/bin/time -f '%U %S %M' -o "$W/time" "$EMU" --camera portenta "${margs[@]}" --dump "$W/dump" \
