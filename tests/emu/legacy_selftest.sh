@@ -101,7 +101,6 @@ t0=${EPOCHREALTIME/./}
 run 0 --camera h7-legacy --window-ms 300 --stats stats.json -- find:1000 hup:2000 gone:1000
 el=$(ms_since "$t0")
 stat_is windows_missed 1; stat_is cmd_start 0
-run 1 --camera h7-legacy --window-ms 0 -- find:300
 ok "no START within --window-ms: the bootloader jumps to the app, port hung up and removed ($el ms)"
 
 # --- 7. app mode v1: 30 0C -> app port gone, bootloader port appears; RESET -> app back
