@@ -165,12 +165,41 @@ static omv_status dnload_stalled(struct dfuse_session *s, const char *where, uin
     return offset != UINT64_MAX ? omv_error_offset(err, offset) : OMV_E_DEVICE;
 }
 
+/*
+ * STM32H743 rev V ROM: a page erase in flash bank 2 keeps answering dfuDNBUSY
+ * after the time it asked for; STM32CubeProgrammer then sends CLRSTATUS
+ * (dfuERROR/errUNKNOWN) and CLRSTATUS again (dfuIDLE) and goes on, the sector
+ * erased (betaflight-configurator #1861, #1972). Done here for a page erase on
+ * an ST ROM (it lists READ_UNPROTECT) still busy after two more waits of the
+ * time it asked for; a sector that was not erased after all fails the write
+ * that follows (the ROM refuses to program flash that is not erased).
+ */
+static int rev_v_erase_hang(const struct dfuse_session *s, unsigned busy_answers)
+{
+    return s->page_erase && busy_answers >= 3 && dfuse_has_command(s, DFUSE_CMD_READ_UNPROTECT);
+}
+
+static omv_status clear_erase_hang(struct dfuse_session *s, const char *where, omv_error *err)
+{
+    const unsigned ctl = s->opt.control_timeout_ms;
+    s->host->log(s->host, OMV_LOG_WARN,
+                 "dfuse: %s: the ROM stays busy after the time it asked for (STM32H7 rev V, flash bank 2); "
+                 "clearing it as STM32CubeProgrammer does", where);
+    for (int i = 0; i < 2; i++) {
+        int r = dfu_req_clrstatus(s->h, s->iface, ctl);
+        if (r < 0)
+            return dfuse_usb_fail(s, err, r, ctl, where);
+    }
+    return dfuse_to_idle(s, err);
+}
+
 /* GETSTATUS until dfuDNLOAD-IDLE, sleeping only the bwPollTimeout the device asks for. */
 static omv_status wait_done(struct dfuse_session *s, unsigned tmo, const char *where, uint64_t offset, omv_error *err)
 {
     const struct omv_host *host = s->host;
     const uint64_t start = host->now_ms(host);
     int idle_polls = 0;
+    unsigned busy_answers = 0;
     for (;;) {
         uint64_t spent = host->now_ms(host) - start;
         if (spent >= tmo)
@@ -188,6 +217,8 @@ static omv_status wait_done(struct dfuse_session *s, unsigned tmo, const char *w
         if (st.state != DFU_STATE_DNBUSY && st.state != DFU_STATE_DNLOAD_SYNC)
             return omv_error_set(err, OMV_E_DEVICE, "%s: unexpected state %s (status OK)", where,
                                  dfu_state_name(st.state));
+        if (rev_v_erase_hang(s, ++busy_answers))
+            return clear_erase_hang(s, where, err);
         if (st.poll_timeout == 0 && ++idle_polls > DFUSE_STUCK_POLLS) {
             omv_error_set(err, OMV_E_DEVICE,
                           "%s: device stuck in dfuDNBUSY (%d polls without a wait): the command failed on the "
@@ -240,7 +271,9 @@ omv_status dfuse_erase_page(struct dfuse_session *s, uint32_t addr, unsigned tmo
     put_le32(cmd + 1, addr);
     char where[48];
     snprintf(where, sizeof where, "erase 0x%08" PRIX32, addr);
+    s->page_erase = 1;
     omv_status st = dfuse_dnload_wait(s, 0, cmd, sizeof cmd, tmo, where, offset, err);
+    s->page_erase = 0;
     if (st == OMV_OK)
         s->host->log(s->host, OMV_LOG_DEBUG, "dfuse: erased the page at 0x%08" PRIX32, addr);
     return st;

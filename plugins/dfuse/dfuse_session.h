@@ -74,6 +74,7 @@ struct dfuse_session {
     int disconnected;  /**< a request failed with LIBUSB_ERROR_NO_DEVICE or _IO */
     int cur_alt;       /**< alt setting selected now, -1 = unknown */
     int mass_erased;   /**< a mass erase ran in this session: no page erases */
+    int page_erase;    /**< the command being waited for is a page erase */
     int wrote;         /**< something was written in this session */
     uint32_t first_write; /**< address of the first write (default jump target) */
     struct dfuse_options opt;
