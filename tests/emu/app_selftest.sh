@@ -88,8 +88,10 @@ rc=0; "$EMU" --camera h7 --app-mode v1 --fw-version 4.8 -- true >out.txt 2>&1 ||
 [ "$rc" = 2 ] && grep -q "fw-version: '4.8' is not MAJOR.MINOR.PATCH" out.txt || fail "--fw-version 4.8 accepted"
 rc=0; "$EMU" --camera h7 --app-mode v1 --arch "THIS ARCH STRING IS LONGER THAN 33 CHARS" -- true >out.txt 2>&1 || rc=$?
 [ "$rc" = 2 ] || fail "a 40-character --arch accepted"
-rc=0; "$EMU" --camera h7 --arch "OMV4 H7 1024" -- true >out.txt 2>&1 || rc=$?
-[ "$rc" = 2 ] && grep -q "need --app-mode" out.txt || fail "--arch without --app-mode accepted"
+rc=0; "$EMU" --camera h7 --no-app --arch "OMV4 H7 1024" -- true >out.txt 2>&1 || rc=$?
+[ "$rc" = 2 ] && grep -q "no-app: the firmware never enumerates" out.txt || fail "--arch with --no-app accepted"
+rc=0; "$EMU" --camera portenta --arch "OMV4 H7 1024" -- true >out.txt 2>&1 || rc=$?
+[ "$rc" = 2 ] || fail "--arch for a DfuSe camera accepted"
 ok "v1: --fw-version 4.7.0 --arch 'OMV4P H7 32768 SDRAM' reported; bad values are usage errors"
 
 # --- 3. v2 VERSION and SYS_INFO, each ACKed by the host --------------------------------
@@ -127,16 +129,27 @@ SH
 rc=0; "$EMU" --camera h7 --boot-fails --window-ms 5000 --stats stats.json -- bash flash.sh >out.txt 2>&1 || rc=$?
 [ "$rc" = 0 ] || fail "--boot-fails: the bootloader did not come back after the flash (exit $rc)"
 stat_is boot_failures 1; stat_is blocks_written 3
-# no --boot-fails: the flashed camera starts its application (the bootloader is gone)
-cat >gone.sh <<'SH'
-rc=0; dfu-util -d ,37c5:9204 -a 2 -D img.bin --reset >/dev/null 2>&1 || rc=$?
-[ "$rc" = 0 ] || [ "$rc" = 251 ] || exit 4
-sleep 0.5
+# no --boot-fails: the flashed camera starts its application (the bootloader is
+# gone; 37C5:1204 answers debug protocol v1 with the H7's arch, by default)
+cat >gone.sh <<SH
+rc=0; dfu-util -d ,37c5:9204 -a 2 -D img.bin --reset >/dev/null 2>&1 || rc=\$?
+[ "\$rc" = 0 ] || [ "\$rc" = 251 ] || exit 4
+"$PROBE" --match app --vidpid 37c5:1204 find:1000 w:v1=0x80 expect:"$(fw12 4 8 1)" \
+    w:v1=0x83 expect:"$(arch64 "OMV4 H7 1024 [H7:$SERIAL]")" || exit 5
 ! dfu-util -l 2>/dev/null | grep 'Found DFU: \[37c5:9204\]' >/dev/null
 SH
-rc=0; "$EMU" --camera h7 --stats stats.json -- bash gone.sh >out.txt 2>&1 || rc=$?
-[ "$rc" = 0 ] || fail "without --boot-fails the flashed camera came back in its bootloader (exit $rc)"
-stat_is boot_failures 0
+rc=0; "$EMU" --camera h7 --serial "$SERIAL" --stats stats.json -- bash gone.sh >out.txt 2>&1 || rc=$?
+[ "$rc" = 0 ] || fail "without --boot-fails the flashed camera did not come back in its application (exit $rc)"
+stat_is boot_failures 0; stat_is v1_arch 1
+# --no-app: the firmware never enumerates, neither the bootloader nor an application comes back
+cat >noapp.sh <<SH
+rc=0; dfu-util -d ,37c5:9204 -a 2 -D img.bin --reset >/dev/null 2>&1 || rc=\$?
+[ "\$rc" = 0 ] || [ "\$rc" = 251 ] || exit 4
+! "$PROBE" --match app --vidpid 37c5:1204 find:500 || exit 5
+! dfu-util -l 2>/dev/null | grep 'Found DFU: \[37c5:9204\]' >/dev/null
+SH
+rc=0; "$EMU" --camera h7 --no-app --stats stats.json -- bash noapp.sh >out.txt 2>&1 || rc=$?
+[ "$rc" = 0 ] || fail "--no-app: something came back after the flash (exit $rc)"
 # --boot-fails but nothing written: the old firmware starts when the window ends
 cat >window.sh <<'SH'
 sleep 0.8
@@ -145,7 +158,7 @@ SH
 rc=0; "$EMU" --camera h7 --boot-fails --window-ms 200 --stats stats.json -- bash window.sh >out.txt 2>&1 || rc=$?
 [ "$rc" = 0 ] || fail "--boot-fails without a write: the bootloader came back (exit $rc)"
 stat_is boot_failures 0
-ok "--boot-fails (openmv_dfu): flash + reset -> 37C5:9204 again; without it, or without a write -> gone"
+ok "--boot-fails (openmv_dfu): flash + reset -> 37C5:9204 again; without it -> the application (v1); --no-app -> gone"
 
 # --- 6. --boot-fails with the application: it never comes back -------------------------
 cat >app.sh <<SH

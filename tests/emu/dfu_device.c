@@ -74,6 +74,7 @@ void dfu_device_power_on(dfu_device_t *d)
     d->status = ST_OK;
     d->alt = 0;
     d->attached = false;
+    d->unplugged = false;
     d->busy_forever = false;
     d->sticky_error = false;
     d->hung = false;
@@ -293,6 +294,7 @@ static ctrl_result_t do_dnload(dfu_device_t *d, unsigned block, size_t len, cons
         return stalled();
     if (len && faults_take(d->faults, d->nfaults, FAULT_UNPLUG, d->alt, block)) {
         emu_log(d, "fault unplug@%s:%u: device disappears", p->name, block);
+        d->unplugged = true;
         r.kind = CTRL_UNPLUG;
         return r;
     }

@@ -48,6 +48,7 @@ typedef struct dfu_device {
     uint8_t state, status;
     int alt;
     bool attached;                /* first DNLOAD-status or UPLOAD seen: no timeout any more */
+    bool unplugged;               /* fault unplug: off the bus until a power cycle, nothing boots */
     bool busy_forever;            /* `busy` fault fired */
     bool sticky_error;            /* `stuck` fault fired */
     bool hung;                    /* the bootloader's CPU is stuck: no request is answered any more */

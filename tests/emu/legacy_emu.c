@@ -113,7 +113,7 @@ static void bootloader_to_app(cdc_cam_t *c, const char *why)
     if (c->cfg.app_mode)
         c->timer = g_timeout_add((guint)c->cfg.reenum_ms, boot_app_cb, c);
     else
-        CLOG(c, "no --app-mode: the application port is not emulated, the camera stays gone");
+        CLOG(c, "--no-app: the firmware does not enumerate, the camera stays gone");
 }
 
 static gboolean window_cb(gpointer p)
@@ -280,7 +280,7 @@ static gboolean first_appear_cb(gpointer p)
 {
     cdc_cam_t *c = p;
     c->timer = 0;
-    if (c->cfg.app_mode)
+    if (c->cfg.start_in_app)
         appear_app(c, true);
     else
         appear_bootloader(c, true);
@@ -289,13 +289,17 @@ static gboolean first_appear_cb(gpointer p)
 
 bool cdc_cam_start(cdc_cam_t *c)
 {
+    if (!c->bl && !c->cfg.start_in_app) {
+        c->phase = PH_DFU; /* its openmv_dfu device is on the bus (omvemu_presence.c) */
+        return true;
+    }
     if (c->cfg.no_appear)
         return true;
     if (c->cfg.appear_after_ms > 0) {
         c->timer = g_timeout_add((guint)c->cfg.appear_after_ms, first_appear_cb, c);
         return true;
     }
-    if (c->cfg.app_mode)
+    if (c->cfg.start_in_app)
         appear_app(c, false);
     else
         appear_bootloader(c, false);
@@ -308,6 +312,14 @@ void cdc_cam_dfu_left(cdc_cam_t *c)
         return;
     c->phase = PH_GONE;
     c->timer = g_timeout_add((guint)c->cfg.reenum_ms, boot_app_cb, c);
+}
+
+void cdc_cam_power_off(cdc_cam_t *c)
+{
+    if (c->phase == PH_APP)
+        leave(c, "port power off");
+    cancel_timer(&c->timer); /* an application about to boot does not */
+    c->phase = PH_DFU;
 }
 
 /* The application's identity: the camera's arch and type, --arch and

@@ -22,7 +22,7 @@ typedef struct {
     const camera_model_t *dfu_cam;  /* DFU-era camera (app mode only) */
     const char *app_serial;         /* application's USB serial (24 hex UID) */
     int bl_version;                 /* 1..3 */
-    int app_mode;                   /* 0 = none, 1 = v1, 2 = v2 */
+    int app_mode;                   /* the application's protocol: 0 = never enumerates, 1 = v1, 2 = v2 */
     bool zlp;                       /* host OS appends a ZLP to multiple-of-64 transfers */
     bool no_appear;
     long window_ms, appear_after_ms, reenum_ms;
@@ -38,6 +38,8 @@ typedef struct {
     const char *arch;
     uint32_t fw_version[3];
     bool fw_version_set;
+    /* The camera starts in its application (--app-mode), not in its bootloader. */
+    bool start_in_app;
     /* --boot-fails: once the host wrote to flash, the application does not start */
     bool boot_fails;
     /* DFU-era camera: the application asked for its bootloader. */
@@ -53,6 +55,10 @@ void cdc_cam_free(cdc_cam_t *c);
 bool cdc_cam_start(cdc_cam_t *c);
 /* DFU-era camera: the openmv_dfu device left the bus; the app comes back. */
 void cdc_cam_dfu_left(cdc_cam_t *c);
+
+/* DFU-era camera: its port lost power. The application (if running) leaves
+ * at once; the next boot is the openmv_dfu device's (power on). */
+void cdc_cam_power_off(cdc_cam_t *c);
 
 bool cdc_cam_dump(cdc_cam_t *c, const char *dir, char *err, size_t errlen);
 void cdc_cam_sum_stats(const cdc_cam_t *c, legacy_stats_t *ls, app_stats_t *as);

@@ -55,6 +55,10 @@ typedef struct {
     const char *arch;
     uint32_t fw_version[3];
     bool fw_version_set, boot_fails;
+    /* The application boots when the bootloader leaves (debug protocol
+     * app_mode: --app-mode, else v1); app_starts: the camera starts in it
+     * (--app-mode given); no_app: the firmware never enumerates (--no-app). */
+    bool app_starts, no_app;
     uint64_t boot_failures; /* openmv_dfu left after a flash and came back (--boot-fails) */
 
     /* runtime */
@@ -91,6 +95,12 @@ struct emu {
     bool child_done;
     int signals_seen;
 };
+
+/** The camera starts as a USB device (openmv_dfu or DfuSe), not as a serial port. */
+static inline bool emu_starts_on_usb(const camera_inst_t *c)
+{
+    return !c->legacy && !c->app_starts;
+}
 
 /* ---- omvemu_args.c ---- */
 /** Parse and check the command line into @p e; a bad option exits 2. */

@@ -44,9 +44,13 @@ static void usage(FILE *f)
             "  --camera CAM-legacy h7-legacy m7-legacy m4-legacy h7plus-legacy pt-legacy: the\n"
             "                      legacy CDC bootloader (1209:ABD1, serial 000000000011)\n"
             "  --bootloader-version 1|2|3  legacy bootloader version (default 3)\n"
-            "  --app-mode v1|v2    the camera runs its application (debug protocol v1 or v2)\n"
-            "                      and resets into its bootloader when asked; also for the\n"
-            "                      DFU-era cameras (app port 37C5:12xx/16E3)\n"
+            "  --app-mode v1|v2    the camera starts in its application (debug protocol v1\n"
+            "                      or v2) and resets into its bootloader when asked; also for\n"
+            "                      the DFU-era cameras (app port 37C5:12xx/16E3). Without it\n"
+            "                      the camera starts in its bootloader, and when that leaves\n"
+            "                      the application boots (debug protocol v1)\n"
+            "  --no-app            the firmware never enumerates: after the bootloader leaves\n"
+            "                      the camera stays off the bus\n"
             "  --zlp               the host OS adds a zero-length packet after a transfer\n"
             "                      that is a multiple of 64 bytes (macOS)\n"
             "  --reenum-ms MS      reset/jump to USB re-enumeration delay (default 100)\n"
@@ -265,6 +269,8 @@ static void camera_option(camera_inst_t *c, const char *name, char *val)
         c->zlp = true;
     else if (!strcmp(name, "--boot-fails"))
         c->boot_fails = true;
+    else if (!strcmp(name, "--no-app"))
+        c->no_app = true;
     else if (!strcmp(name, "--rdp"))
         c->dfuse.rdp = true;
     else if (!strcmp(name, "--h7-rev-v"))
@@ -299,10 +305,10 @@ static const char *const known_options[] = {
     "--camera", "--dump", "--stats", "--model", "--serial", "--forced", "--no-appear", "--window-ms",
     "--appear-after", "--load", "--fault", "--mram", "--mram-init-ms", "--bootloader-version",
     "--app-mode", "--zlp", "--reenum-ms", "--host-fault", "--dump-range", "--rdp", "--h7-rev-v",
-    "--fw-version", "--arch", "--boot-fails"};
+    "--fw-version", "--arch", "--boot-fails", "--no-app"};
 /* The options that take no value. */
 static const char *const flag_options[] = {"--forced", "--no-appear", "--mram", "--zlp",
-                                           "--rdp", "--h7-rev-v", "--boot-fails"};
+                                           "--rdp", "--h7-rev-v", "--boot-fails", "--no-app"};
 
 static bool in_list(const char *name, const char *const *list, size_t n)
 {

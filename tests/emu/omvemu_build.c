@@ -39,8 +39,8 @@ static void check_dfuse_options(camera_inst_t *c)
                           dfuse ? "KIND@[write:|erase:|read:]0xADDR" : "KIND@PARTITION:BLOCK");
     if (!dfuse && (c->dfuse.rdp || c->dfuse.rev_v || c->dfuse.ndump_ranges))
         emu_die_usage("--rdp, --h7-rev-v and --dump-range are for the DfuSe cameras (%s)", DFUSE_CAMERA_IDS);
-    if (dfuse && (c->mram || c->app_mode || c->boot_fails))
-        emu_die_usage("--mram, --app-mode and --boot-fails are not for the DfuSe cameras");
+    if (dfuse && (c->mram || c->app_mode || c->boot_fails || c->no_app))
+        emu_die_usage("--mram, --app-mode, --boot-fails and --no-app are not for the DfuSe cameras");
     if (dfuse)
         c->forced = true; /* these bootloaders have no timeout window */
 }
@@ -107,12 +107,24 @@ void emu_build_devices(emu_t *e)
         camera_inst_t *c = &e->cams[i];
         if (c->window_ms < 0)
             c->window_ms = c->legacy ? 1000 : 1500;
-        if ((c->arch || c->fw_version_set) && !c->app_mode)
-            emu_die_usage("--arch and --fw-version describe the application: they need --app-mode");
+        if ((c->arch || c->fw_version_set || c->app_mode || c->boot_fails) && c->no_app)
+            emu_die_usage("--no-app: the firmware never enumerates; --app-mode, --arch, --fw-version "
+                          "and --boot-fails describe it");
         if (c->legacy)
             build_legacy(c, i);
         else
             build_usb_camera(e, c, i);
+        /* A real camera runs its firmware once the bootloader leaves: the
+         * application boots, unless --no-app. It speaks debug protocol v1,
+         * as G1 (legacy) and G2 (v4.6.0 to v4.8.x, the first openmv_dfu
+         * releases) firmware do: v1 reports the arch string, so a host can
+         * tell the board it runs for. --app-mode v2 models v5.0.0. DfuSe
+         * cameras re-enumerate as their bootloader (dfuse_device.c). */
+        c->app_starts = c->app_mode != 0;
+        if (!c->app_mode && !c->no_app && (c->legacy || !c->cam->dfuse))
+            c->app_mode = 1;
+        if ((c->arch || c->fw_version_set) && !c->app_mode)
+            emu_die_usage("--arch and --fw-version describe the application: not for the DfuSe cameras");
     }
 }
 
@@ -167,6 +179,7 @@ static bool start_serial_camera(emu_t *e, camera_inst_t *c, size_t i)
         .tag = tag, .faults = c->lfaults, .nfaults = c->legacy ? c->nlfaults : 0,
         .timing = e->ltiming, .verbose = e->verbose, .enter_dfu = emu_enter_dfu, .user = c,
         .arch = c->arch, .fw_version_set = c->fw_version_set, .boot_fails = c->boot_fails,
+        .start_in_app = c->app_starts,
     };
     memcpy(cfg.fw_version, c->fw_version, sizeof(cfg.fw_version));
     if (!(c->cdc = cdc_cam_new(&cfg, e->hub))) {
@@ -177,13 +190,18 @@ static bool start_serial_camera(emu_t *e, camera_inst_t *c, size_t i)
         c->usb = usbfs_dev_new(c->dfu, c->cam->speed_mbps, emu_on_leave, c);
         if (!emu_testbed_attach(e->tb, c->devnum, c->usb->handler))
             return false;
+        /* Started in its bootloader: the openmv_dfu device is on the bus
+         * now (--appear-after: start_command's timer). */
+        if (!c->app_starts && !c->no_appear && c->appear_after_ms == 0 && !emu_appear(c, false))
+            return false;
     }
     return true;
 }
 
-/* Legacy cameras and --app-mode: serial ports (legacy_emu.c). A DFU-era
- * camera's openmv_dfu device is attached here but appears only when its
- * application resets into the bootloader (emu_enter_dfu). */
+/* Legacy cameras and the applications of the openmv_dfu cameras: serial
+ * ports (legacy_emu.c). A DFU-era camera's openmv_dfu device is attached
+ * here; with --app-mode it appears only when its application resets into
+ * the bootloader (emu_enter_dfu), else at once. */
 bool emu_start_serial_cameras(emu_t *e)
 {
     for (size_t i = 0; i < e->ncams; i++) {

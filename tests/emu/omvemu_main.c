@@ -142,7 +142,7 @@ static bool start_command(emu_t *e)
         return false;
     g_child_watch_add(e->child, child_exited, e);
     for (size_t i = 0; i < e->ncams; i++)
-        if (!e->cams[i].cdc && !e->cams[i].no_appear && e->cams[i].appear_after_ms > 0)
+        if (emu_starts_on_usb(&e->cams[i]) && !e->cams[i].no_appear && e->cams[i].appear_after_ms > 0)
             g_timeout_add((guint)e->cams[i].appear_after_ms, emu_appear_timeout, &e->cams[i]);
     return true;
 }

@@ -81,10 +81,12 @@ static gboolean remove_idle(gpointer p)
         emu_testbed_remove(c->emu->tb, c->port);
         c->removed = true;
         emu_log(c->dfu, "removed from the bus (remove uevent sent)");
+        if (c->powered_off || c->dfu->unplugged)
+            return G_SOURCE_REMOVE; /* no power, or unplugged: nothing boots until it comes back */
         if (boot_fails_now(c))
             return G_SOURCE_REMOVE; /* --boot-fails: the bootloader comes back instead */
         if (c->cdc)
-            cdc_cam_dfu_left(c->cdc); /* --app-mode: the application starts again */
+            cdc_cam_dfu_left(c->cdc); /* the bootloader jumped to the application */
         if (c->dfu->dfuse && c->dfu->dfuse->reappear_ms >= 0) /* re-enumerates as itself */
             g_timeout_add((guint)c->dfu->dfuse->reappear_ms, dfuse_reappear, c);
     }
@@ -173,13 +175,15 @@ bool emu_port_power(void *user, unsigned port, bool on, char *err, size_t errlen
         snprintf(err, errlen, "no camera on port 1-%u", port);
         return false;
     }
-    if (c->cdc || c->dfu->dfuse) {
+    if (c->legacy || c->dfu->dfuse) {
         snprintf(err, errlen, "port 1-%u: power switching is modelled for openmv_dfu cameras only", port);
         return false;
     }
     emu_log(c->dfu, "port power %s", on ? "on" : "off");
     if (!on) {
         c->powered_off = true;
+        if (c->cdc)
+            cdc_cam_power_off(c->cdc); /* its application leaves too; power on boots the bootloader */
         if (c->present && !c->removed)
             usbfs_dev_leave(c->usb, "port power off");
     } else if (c->powered_off) {
