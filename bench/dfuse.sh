@@ -35,7 +35,9 @@ run() {
     [ "$model" = realistic ] && margs=(--model tests/emu/models/dfuse-realistic.ini)
     rm -rf "$W/dump" "$W/stats.json"
     if [ "$tool" = omvflashd ]; then
-        cmd="\"$FLASHD\" --board boards/portenta_h7.ini --firmware \"$W/fw\" -q"
+        # --no-confirm: omvemu models the Arduino bootloader, not the firmware it
+        # starts (and dfu-util does not wait for it either)
+        cmd="\"$FLASHD\" --board boards/portenta_h7.ini --firmware \"$W/fw\" -q --no-confirm"
     else
         cmd="dfu-util -d ,2341:035b -a 1 -s 0x90B00000 -D \"$W/fw/romfs0.img\" >/dev/null 2>&1 &&
              dfu-util -d ,2341:035b -a 0 -s 0x08040000:leave -D \"$W/fw/firmware.bin\" >/dev/null 2>&1"

@@ -93,6 +93,10 @@ void camera_record_event(struct camera_record *r, const omv_event *ev, const omv
         if (ev->status == OMV_OK)
             r->message[0] = '\0';
         r->duration_ms = mono_ms() - r->start_ms;
+        if (ev->app) {
+            copy(r->firmware_version, sizeof r->firmware_version, ev->app->firmware_version);
+            copy(r->arch, sizeof r->arch, ev->app->arch);
+        }
         break;
     default:
         /* Image hashes and the booted firmware's

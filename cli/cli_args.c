@@ -41,6 +41,7 @@ enum {
     OPT_FORCE,
     OPT_SKIP_UNCHANGED,
     OPT_RETRIES,
+    OPT_NO_CONFIRM,
 };
 
 static const struct option long_opts[] = {
@@ -79,6 +80,7 @@ static const struct option long_opts[] = {
     {"force", no_argument, NULL, OPT_FORCE},
     {"skip-unchanged", no_argument, NULL, OPT_SKIP_UNCHANGED},
     {"retries", required_argument, NULL, OPT_RETRIES},
+    {"no-confirm", no_argument, NULL, OPT_NO_CONFIRM},
     {NULL, 0, NULL, 0},
 };
 
@@ -169,7 +171,11 @@ static void print_usage_rest(FILE *f)
           "  --port PATH           only the camera on USB port PATH (e.g. 1-2.3)\n"
           "  --slot NAME           only the camera in slot NAME of the --slots file\n"
           "  --wait SECONDS        how long to wait for the bootloader (default: the board's wait_ms)\n"
-          "  --no-reset            leave the camera in its bootloader at the end\n"
+          "  --no-reset            leave the camera in its bootloader at the end (implies --no-confirm)\n"
+          "  --no-confirm          end after the reset; by default wait (board key confirm_ms, 10 s)\n"
+          "                        for the camera to come back in application mode and say its\n"
+          "                        firmware version and arch (exit 20 if it does not, comes back\n"
+          "                        in its bootloader, or is another board)\n"
           "\n"
           "Output:\n"
           "  -v, --verbose         more detail: plugin files loaded, the plugins' messages\n"
@@ -186,7 +192,7 @@ static void print_usage_rest(FILE *f)
           "10 I/O error or device lost, 11 timeout, 12 verify mismatch, 13 read-only partition,\n"
           "14 cancelled, 15 permission denied, 16 out of memory, 17 unsupported,\n"
           "18 slots/report/metrics file malformed or not writable, 19 camera busy (claimed\n"
-          "by another program).\n",
+          "by another program), 20 camera did not come back running its firmware after the reset.\n",
           f);
 }
 
@@ -435,6 +441,7 @@ static omv_status parse_own(int argc, char **argv, struct cli_opts *o, omv_error
         case OPT_METRICS: o->metrics_file = optarg; break;
         case OPT_ON_STUCK: o->on_stuck = optarg; break;
         case OPT_FORCE: o->force = 1; break;
+        case OPT_NO_CONFIRM: o->no_confirm = 1; break;
         case OPT_ONCE: o->once = 1; o->watch = 1; break;
         case 'v': o->verbosity++; break;
         case 'q': o->verbosity = 0; break;

@@ -45,6 +45,7 @@ struct cli_opts {
     int yes;                    /* --yes: accept destructive steps without asking */
     int erase_filesystem;
     int force;                  /* --force: write images built for another board */
+    int no_confirm;             /* --no-confirm: do not wait for the camera after the reset */
     int watch;                  /* --watch (also implied by --max and --once) */
     unsigned max_devices;       /* --max N: stop after N cameras; 0 = no limit */
     int once;                   /* --once: --max 1, exit with that camera's code */

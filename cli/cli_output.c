@@ -127,6 +127,19 @@ static void json_failure(struct cli_output *o, struct json_obj *j, const omv_eve
     json_error_details(j, ev->error);
 }
 
+/* finished after a confirmed boot: what the camera said in application mode. */
+static void json_app(struct json_obj *j, const struct omv_app_info *a)
+{
+    if (!a)
+        return;
+    char id[16];
+    snprintf(id, sizeof id, "%04x:%04x", a->usb_id.vid, a->usb_id.pid);
+    json_str(j, "firmware_version", a->firmware_version[0] ? a->firmware_version : NULL);
+    json_str(j, "arch", a->arch[0] ? a->arch : NULL);
+    json_str(j, "app_id", a->usb_id.vid || a->usb_id.pid ? id : NULL);
+    json_u64(j, "app_protocol", a->protocol);
+}
+
 static void emit_json(struct cli_output *o, const omv_event *ev)
 {
     struct json_obj j;
@@ -195,6 +208,7 @@ static void emit_json(struct cli_output *o, const omv_event *ev)
         json_u64(&j, "exit_code", (uint64_t)ev->status);
         json_str(&j, "status", omv_status_name(ev->status));
         json_u64(&j, "elapsed_ms", ev->elapsed_ms);
+        json_app(&j, ev->app);
         break;
     default:
         return;
@@ -336,7 +350,11 @@ static void emit_human(struct cli_output *o, const omv_event *ev)
         break;
     case OMV_EV_FINISHED:
         end_bar(o);
-        if (ev->status == OMV_OK && o->verbosity >= 1)
+        if (ev->status == OMV_OK && o->verbosity >= 1 && ev->app)
+            fprintf(o->out, "done in %.2f s: the camera runs firmware %s%s%s\n", (double)ev->elapsed_ms / 1000.0,
+                    ev->app->firmware_version[0] ? ev->app->firmware_version : "?", ev->app->arch[0] ? ", arch " : "",
+                    ev->app->arch);
+        else if (ev->status == OMV_OK && o->verbosity >= 1)
             fprintf(o->out, "done in %.2f s\n", (double)ev->elapsed_ms / 1000.0);
         break;
     }

@@ -200,6 +200,7 @@ static int run_flash(const struct cli_opts *o, struct cli_output *out, struct cl
         .shorthands = o->shorthands,
         .n_shorthands = o->n_shorthands,
         .force = o->force,
+        .no_confirm = o->no_confirm,
     };
     /* The other board files tell which camera an image was built for. A
      * board dir with a broken file still lends the ones that load. */

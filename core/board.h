@@ -84,6 +84,7 @@ enum omvi_board_key {
     OMVI_BK_ARCH,
     OMVI_BK_POLL_MS,
     OMVI_BK_RETRIES,
+    OMVI_BK_CONFIRM_MS,
     OMVI_BK_COUNT
 };
 
@@ -118,6 +119,7 @@ struct omv_board {
     uint32_t wait_ms;
     uint32_t poll_ms;
     uint32_t retries;               /**< writes tried again after a retriable failure (default 2) */
+    uint32_t confirm_ms;            /**< how long to wait for the application after the reset */
     omvi_partition *parts;
     size_t n_parts;
     omvi_plugin_section *psections; /**< [<plugin>] sections of transports and entry plugins */

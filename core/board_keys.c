@@ -188,6 +188,11 @@ static void set_retries(omvi_board_parse *c, const char *key, const char *value)
         omvi_bp_board(c)->retries = (uint32_t)v;
 }
 
+static void set_confirm_ms(omvi_board_parse *c, const char *key, const char *value)
+{
+    set_ms(c, key, value, 0, &omvi_bp_board(c)->confirm_ms);
+}
+
 static const board_key_def board_keys[OMVI_BK_COUNT] = {
     [OMVI_BK_NAME] = {"name", 1, set_name},
     [OMVI_BK_BOOT_IDS] = {"bootloader_ids", 1, set_boot_ids},
@@ -202,6 +207,7 @@ static const board_key_def board_keys[OMVI_BK_COUNT] = {
     [OMVI_BK_WAIT_MS] = {"wait_ms", 0, set_wait_ms},
     [OMVI_BK_POLL_MS] = {"poll_ms", 0, set_poll_ms},
     [OMVI_BK_RETRIES] = {"retries", 0, set_retries},
+    [OMVI_BK_CONFIRM_MS] = {"confirm_ms", 0, set_confirm_ms},
 };
 
 const char *omvi_board_key_name(enum omvi_board_key k) { return board_keys[k].name; }

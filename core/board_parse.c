@@ -291,6 +291,7 @@ omv_status omv_board_load(const char *path, omv_board **out, omv_error *err)
         return omv_error_set(err, OMV_E_NOMEM, "%s: out of memory", path);
     }
     b->wait_ms = 10000;
+    b->confirm_ms = 10000;
     b->poll_ms = OMVI_DEFAULT_POLL_MS;
     b->retries = OMVI_DEFAULT_RETRIES;
     b->filesystem = -1;

@@ -152,6 +152,9 @@ static omv_status flash(run *r)
         st = omvi_run_device_partitions(r);
     if (st == OMV_OK)
         st = run_steps(r);
+    /* Exit 0 means the camera runs what was written, not only that its bootloader took the bytes. */
+    if (st == OMV_OK && !r->req->no_reset && !r->req->no_confirm)
+        st = omvi_run_confirm(r);
     return st;
 }
 
@@ -193,6 +196,7 @@ omv_status omv_flash(const omv_board *board, const omv_request *req, const omv_c
         omvi_emit(cb, &(omv_event){.type = OMV_EV_ERROR, .status = st, .message = err->msg, .error = err});
     else
         omv_error_clear(err);
-    omvi_emit(cb, &(omv_event){.type = OMV_EV_FINISHED, .status = st, .elapsed_ms = omvi_now_ms() - t0});
+    omvi_emit(cb, &(omv_event){.type = OMV_EV_FINISHED, .status = st, .elapsed_ms = omvi_now_ms() - t0,
+                                .app = st == OMV_OK && r.confirmed ? &r.app : NULL});
     return st;
 }

@@ -27,6 +27,8 @@ typedef struct omvi_run {
     omvi_plan_view views[OMVI_MAX_TRANSPORTS]; /* the plan as each transport's open() sees it */
     int started;                       /* a step ran: the device is no longer as we found it */
     uint64_t step_skipped;             /* the step that just ran: image bytes left as they were */
+    struct omv_app_info app;           /* what the camera said after the reset (confirm.c) */
+    int confirmed;
 } omvi_run;
 
 /* ---- flash_setup.c ---- */
@@ -58,6 +60,16 @@ omv_status omvi_run_open_device(omvi_run *r);
 omv_status omvi_run_adapt_plan(omvi_run *r);
 /** The device's partitions, matched by name with the board's planned ones. */
 omv_status omvi_run_device_partitions(omvi_run *r);
+
+/* ---- confirm.c ---- */
+
+/**
+ * After the reset: wait up to the board's confirm_ms for the camera to come
+ * back in application mode on the same port and say who it is (r->app).
+ * @return OMV_OK; OMV_E_BOOT (not back, back in its bootloader, never left
+ *         it, another board, no answer); OMV_E_CANCELLED; entry plugin errors.
+ */
+omv_status omvi_run_confirm(omvi_run *r);
 
 /* ---- flash_steps.c ---- */
 

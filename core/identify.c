@@ -18,7 +18,8 @@ static void count_found(void *user, const struct omv_device_info *dev)
 }
 
 /* One look with every entry plugin. OMV_E_NO_DEVICE: no camera in application mode yet. */
-static omv_status look(omvi_plugin_set *s, const struct omv_match *m, struct omv_app_info *out, omv_error *err)
+omv_status omvi_identify_look(omvi_plugin_set *s, const struct omv_match *m, struct omv_app_info *out,
+                              omv_error *err)
 {
     int can = 0;
     for (size_t e = 0; e < s->ne; e++) {
@@ -51,7 +52,7 @@ typedef struct identify_ctx {
 static omv_status identify_look(void *user, omv_error *err)
 {
     identify_ctx *c = user;
-    return look(c->s, c->m, c->out, err);
+    return omvi_identify_look(c->s, c->m, c->out, err);
 }
 
 omv_status omv_identify(const omv_board *b, const omv_request *req, const omv_callbacks *cb,

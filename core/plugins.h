@@ -246,6 +246,14 @@ typedef omv_status (*omvi_look_fn)(void *user, omv_error *err);
 omv_status omvi_poll(uint32_t wait_ms, uint32_t poll_ms, const omv_cancel *cancel, omvi_look_fn look, void *user,
                      omv_error *err);
 
+/**
+ * One look of omv_identify() with every entry plugin of @p s that can
+ * identify: OMV_E_NO_DEVICE when no camera matching @p m is in application
+ * mode; OMV_E_UNSUPPORTED when none can identify.
+ */
+omv_status omvi_identify_look(omvi_plugin_set *s, const struct omv_match *m, struct omv_app_info *out,
+                              omv_error *err);
+
 typedef struct omvi_wait_req {
     const struct omv_match *boot;  /**< bootloader ids, serial, port */
     const struct omv_match *app;   /**< app ids and port, or NULL: no camera is reset into its bootloader */

@@ -247,6 +247,13 @@ typedef struct omv_request {
      * 0 (a zero-initialised request): no retries.
      */
     uint32_t retries;
+    /**
+     * Do not wait for the camera to come back after the reset (--no-confirm).
+     * By default a run that resets the camera ends only once the camera is back
+     * in application mode and said who it is (omv_identify(); the board's
+     * confirm_ms), else it fails with OMV_E_BOOT. no_reset implies it.
+     */
+    int no_confirm;
 } omv_request;
 
 /** Kinds of events omv_flash() reports. */
@@ -314,6 +321,12 @@ typedef struct omv_event {
     /** OMV_EV_RETRY: which retry this is (1-based) and how many the run allows. */
     int attempt;
     int retries;
+    /**
+     * OMV_EV_FINISHED of a run whose boot was confirmed: what the camera said
+     * once back in application mode (firmware version, arch or USB id); NULL
+     * otherwise.
+     */
+    const struct omv_app_info *app;
 } omv_event;
 
 /** Receives events; called from the thread running omv_flash(). */

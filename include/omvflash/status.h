@@ -42,6 +42,9 @@ typedef enum omv_status {
     OMV_E_CONFIG = 18,       /**< a daemon file is malformed (slots file: file:line) or cannot be
                                   written (--report, --metrics) */
     OMV_E_BUSY = 19,         /**< the camera is in use by another program (interface claimed, port locked) */
+    OMV_E_BOOT = 20,         /**< after the reset the camera did not come back running its firmware: not
+                                  back in application mode, back in (or never out of) its bootloader,
+                                  or another board */
 } omv_status;
 
 /** Size of the message buffer in struct omv_error. */
@@ -247,6 +250,7 @@ static inline const char *omv_status_name(omv_status s)
     case OMV_E_UNSUPPORTED: return "E_UNSUPPORTED";
     case OMV_E_CONFIG: return "E_CONFIG";
     case OMV_E_BUSY: return "E_BUSY";
+    case OMV_E_BOOT: return "E_BOOT";
     }
     return "E_UNKNOWN";
 }

@@ -2,6 +2,9 @@
 # The Arduino boards (plugins/dfuse, the Arduino bootloader's DfuSe dialect)
 # against omvemu's emulated bootloader: what lands in flash (--dump, by
 # address), which sectors were erased (--stats "erased"), the exact errors.
+# omvemu models the Arduino bootloader, not the firmware it starts: no camera
+# comes back in application mode, so every run skips confirming the boot
+# (--no-confirm).
 # Usage: test_dfuse_boards.sh CASE CAMERA   (CAMERA: portenta, nicla, giga)
 . "$(dirname "$0")/lib.sh"
 
@@ -37,7 +40,7 @@ emu() { run "$1" "$OMVEMU" --camera "$cam" --dump "$DUMP" --stats "$STATS" "${@:
 case_full() {
     app_image "$FW/firmware.bin" 300000
     mkimage "$FW/romfs0.img" 10000
-    emu 0 -- "$OMVFLASHD" --board "$BOARD" --firmware "$FW" --verify
+    emu 0 -- "$OMVFLASHD" --board "$BOARD" --no-confirm --firmware "$FW" --verify
     assert_same "$FW/firmware.bin" "$DUMP/0x08040000.bin"
     { cat "$FW/romfs0.img"; ff $((12288 - 10000)); } >"$WORK/romfs_padded"
     assert_same "$WORK/romfs_padded" "$DUMP/0x90b00000.bin"
@@ -54,7 +57,7 @@ case_one_partition() {
     app_image "$FW/fw.bin" 131072
     mkimage "$WORK/fs.bin" 131072
     emu 0 --load 0x08020000="$WORK/fs.bin" --dump-range 0x08020000:0x20000 -- \
-        "$OMVFLASHD" --board "$BOARD" --image FIRMWARE="$FW/fw.bin"
+        "$OMVFLASHD" --board "$BOARD" --no-confirm --image FIRMWARE="$FW/fw.bin"
     assert_same "$FW/fw.bin" "$DUMP/0x08040000.bin"
     assert_same "$WORK/fs.bin" "$DUMP/range-0x08020000-0x08040000.bin"
     erased_is '"0x08040000":1'
@@ -63,7 +66,7 @@ case_one_partition() {
 # --read by address: the whole partition, preset bytes then erased flash.
 case_read() {
     app_image "$FW/fw.bin" 70000
-    emu 0 --load 0x08040000="$FW/fw.bin" -- "$OMVFLASHD" --board "$BOARD" --read FIRMWARE="$WORK/back.bin"
+    emu 0 --load 0x08040000="$FW/fw.bin" -- "$OMVFLASHD" --board "$BOARD" --no-confirm --read FIRMWARE="$WORK/back.bin"
     { cat "$FW/fw.bin"; ff $((1792 * 1024 - 70000)); } >"$WORK/want.bin"
     assert_same "$WORK/want.bin" "$WORK/back.bin"
     stat_is blocks_written 0; stat_is erase_cmds 0
@@ -75,28 +78,28 @@ case_read() {
 case_verify_mismatch() {
     app_image "$FW/fw.bin" 20000
     emu 12 --fault errWRITE@write:0x08040000 -- \
-        "$OMVFLASHD" --board "$BOARD" --image FIRMWARE="$FW/fw.bin" --verify
+        "$OMVFLASHD" --board "$BOARD" --no-confirm --image FIRMWARE="$FW/fw.bin" --verify
     assert_grep "$WORK/err" "FIRMWARE"
     stat_is lost_writes 1
 }
 
 case_too_large() {
     head -c $((1792 * 1024 + 1)) /dev/zero >"$FW/fw.bin"
-    emu 5 -- "$OMVFLASHD" --board "$BOARD" --image FIRMWARE="$FW/fw.bin"
+    emu 5 -- "$OMVFLASHD" --board "$BOARD" --no-confirm --image FIRMWARE="$FW/fw.bin"
     assert_grep "$WORK/err" "FIRMWARE"
     stat_is dnload 0
 }
 
 case_bootloader_refused() {
     mkimage "$FW/bl.bin" 4096
-    emu 13 -- "$OMVFLASHD" --board "$BOARD" --image BOOTLOADER="$FW/bl.bin"
+    emu 13 -- "$OMVFLASHD" --board "$BOARD" --no-confirm --image BOOTLOADER="$FW/bl.bin"
     stat_is dnload 0
 }
 
 # The board vanishes mid-write: exit 10 naming the address.
 case_unplug() {
     app_image "$FW/fw.bin" 300000
-    emu 10 --fault unplug@write:0x08060000 -- "$OMVFLASHD" --board "$BOARD" --image FIRMWARE="$FW/fw.bin" --retries 0
+    emu 10 --fault unplug@write:0x08060000 -- "$OMVFLASHD" --board "$BOARD" --no-confirm --image FIRMWARE="$FW/fw.bin" --retries 0
     assert_grep "$WORK/err" "write FIRMWARE ($FW/fw.bin): 0x08060000: device disconnected"
 }
 
@@ -104,14 +107,14 @@ case_unplug() {
 # stays in dfuDNBUSY; the plugin gives up after 100 polls without a wait.
 case_erase_fails() {
     app_image "$FW/fw.bin" 300000
-    emu 9 --fault errERASE@erase:0x08060000 -- "$OMVFLASHD" --board "$BOARD" --image FIRMWARE="$FW/fw.bin" --retries 0
+    emu 9 --fault errERASE@erase:0x08060000 -- "$OMVFLASHD" --board "$BOARD" --no-confirm --image FIRMWARE="$FW/fw.bin" --retries 0
     assert_grep "$WORK/err" "write FIRMWARE ($FW/fw.bin): erase 0x08060000: device stuck in dfuDNBUSY"
     erased_is '"0x08040000":1'
 }
 
 # --erase-filesystem: the filesystem's first sector, nothing else.
 case_erase_filesystem() {
-    emu 0 -- "$OMVFLASHD" --board "$BOARD" --erase-filesystem
+    emu 0 -- "$OMVFLASHD" --board "$BOARD" --no-confirm --erase-filesystem
     erased_is "$1"
     stat_is blocks_written 0
 }
@@ -123,7 +126,7 @@ case_dfu_util() {
     app_image "$FW/fw.bin" 150000
     emu 0 -- dfu-util -a 0 -s 0x08040000:leave -D "$FW/fw.bin"
     mv "$DUMP" "$WORK/dump.dfu-util"
-    emu 0 -- "$OMVFLASHD" --board "$BOARD" --image FIRMWARE="$FW/fw.bin"
+    emu 0 -- "$OMVFLASHD" --board "$BOARD" --no-confirm --image FIRMWARE="$FW/fw.bin"
     diff -r "$WORK/dump.dfu-util" "$DUMP" || fail "dfu-util and omvflashd dumps differ"
     rm -rf "$DUMP"
     emu 0 -- sh -c "\"$OMVFLASHD\" --board \"$BOARD\" --image FIRMWARE=\"$FW/fw.bin\" --no-reset &&
@@ -140,7 +143,7 @@ case_skip_unchanged() {
     printf '\x5a' | dd of="$FW/fw.bin" bs=1 seek=200000 conv=notrunc status=none
     cmp -s "$WORK/old.bin" "$FW/fw.bin" && printf '\xa5' | dd of="$FW/fw.bin" bs=1 seek=200000 conv=notrunc status=none
     emu 0 --load 0x08040000="$WORK/old.bin" --dump-range 0x08040000:300000 -- \
-        "$OMVFLASHD" --board "$BOARD" --image FIRMWARE="$FW/fw.bin" --skip-unchanged
+        "$OMVFLASHD" --board "$BOARD" --no-confirm --image FIRMWARE="$FW/fw.bin" --skip-unchanged
     assert_same "$FW/fw.bin" "$DUMP/range-0x08040000-0x080893e0.bin"
     erased_is '"0x08060000":1'
     stat_is unerased_writes 0
@@ -164,7 +167,7 @@ case_dfu_file() {
     app_image "$FW/fw.bin" 150000
     mkimage "$FW/romfs.img" 8192
     mkdfu "$FW/fw.dfu" 2341 035b 0:0x08040000:"$FW/fw.bin" 1:0x90B00000:"$FW/romfs.img"
-    emu 0 -- "$OMVFLASHD" --board "$BOARD" --image FIRMWARE="$FW/fw.dfu" --verify
+    emu 0 -- "$OMVFLASHD" --board "$BOARD" --no-confirm --image FIRMWARE="$FW/fw.dfu" --verify
     assert_same "$FW/fw.bin" "$DUMP/0x08040000.bin"
     assert_same "$FW/romfs.img" "$DUMP/0x90b00000.bin"
     erased_is '"0x08040000":1,"0x08060000":1,"0x90b00000":1,"0x90b01000":1'
@@ -176,7 +179,7 @@ case_dfu_file() {
 case_dfu_wrong_device() {
     app_image "$FW/fw.bin" 5000
     mkdfu "$FW/fw.dfu" 0483 df11 0:0x08040000:"$FW/fw.bin"
-    emu 8 -- "$OMVFLASHD" --board "$BOARD" --image FIRMWARE="$FW/fw.dfu"
+    emu 8 -- "$OMVFLASHD" --board "$BOARD" --no-confirm --image FIRMWARE="$FW/fw.dfu"
     assert_grep "$WORK/err" "fw.dfu is made for USB device 0483:DF11, but the camera is 2341:"
     assert_grep "$WORK/err" "nothing was written"
     stat_is blocks_written 0; stat_is erase_cmds 0
@@ -187,11 +190,11 @@ case_dfu_wrong_device() {
 case_dfu_refused() {
     app_image "$FW/fw.bin" 5000
     mkdfu "$FW/ram.dfu" 2341 035b 0:0x24000000:"$FW/fw.bin"
-    emu 5 -- "$OMVFLASHD" --board "$BOARD" --image FIRMWARE="$FW/ram.dfu"
+    emu 5 -- "$OMVFLASHD" --board "$BOARD" --no-confirm --image FIRMWARE="$FW/ram.dfu"
     assert_grep "$WORK/err" "DfuSe element 1 (alt 0): 0x24000000..0x24001388 lies outside every partition of the board"
     mkdfu "$FW/bad.dfu" 2341 035b 0:0x08040000:"$FW/fw.bin"
     printf '\x55' | dd of="$FW/bad.dfu" bs=1 seek=400 conv=notrunc 2>/dev/null
-    emu 5 -- "$OMVFLASHD" --board "$BOARD" --image FIRMWARE="$FW/bad.dfu"
+    emu 5 -- "$OMVFLASHD" --board "$BOARD" --no-confirm --image FIRMWARE="$FW/bad.dfu"
     assert_grep "$WORK/err" "DFU suffix CRC is 0x"
     stat_is dnload 0
 }

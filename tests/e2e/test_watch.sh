@@ -181,6 +181,40 @@ EOS
     [ "$(ls -d "$DUMP"/*/ | wc -l)" = 2 ] || fail "expected two cameras' dumps"
 }
 
+# openmv_dfu cameras found in their bootloader: each is flashed once, its
+# boot confirmed (back in application mode on its port), and the camera now
+# running its application on a watched port is neither reset into its
+# bootloader nor flashed again.
+case_dfu_back_in_app() {
+    mkdir -p "$FW"
+    mkimage "$FW/firmware.bin" 9000
+    mkimage "$FW/romfs0.img" 3000
+    cat >"$WORK/fleet.sh" <<EOS
+"$OMVFLASHD" --board "$SRC/boards/h7.ini" --firmware "$FW" --watch --json >"$WORK/fleet.json" &
+pid=\$!
+for i in \$(seq 200); do [ "\$(grep -c '"device_result"' "$WORK/fleet.json")" -ge 2 ] && break; sleep 0.1; done
+sleep 1.5   # both run their application by now: nothing more may happen
+kill -TERM \$pid
+wait \$pid
+EOS
+    run 0 timeout 60 "$OMVEMU" --camera h7 --forced --camera h7 --forced --appear-after 300 \
+        --dump "$DUMP" --stats "$WORK/stats" -- bash "$WORK/fleet.sh"
+    check_json "$WORK/fleet.json"
+    check_once "$WORK/fleet.json"
+    [ "$(count_events "$WORK/fleet.json" device_result)" = 2 ] || fail "two cameras, one result each"
+    [ "$(result_of "$WORK/fleet.json" 1-1)" = 0 ] && [ "$(result_of "$WORK/fleet.json" 1-2)" = 0 ] || fail "both must succeed"
+    [ "$(count_events "$WORK/fleet.json" log '.message | test("^camera back in application mode: firmware 4.8.1, arch OMV4 H7 1024$")')" = 2 ] \
+        || fail "each camera's boot confirmed"
+    [ "$(count_events "$WORK/fleet.json" log '.message | test("resetting it into its bootloader")')" = 0 ] \
+        || fail "a camera back in application mode was reset into its bootloader"
+    [ "$(stat_of "$WORK/stats" v1_resets)" = 0 ] || fail "an application was reset: $(cat "$WORK/stats")"
+    [ "$(stat_of "$WORK/stats" v1_arch)" = 2 ] || fail "one identify per camera: $(cat "$WORK/stats")"
+    for s in 4F4D56009204000000000001 4F4D56009204000000000002; do
+        assert_same "$FW/firmware.bin" "$DUMP/$s/FIRMWARE.bin"
+        assert_same "$FW/romfs0.img" "$DUMP/$s/ROMFS0.bin"
+    done
+}
+
 # Text mode: lines prefixed with the port, one result line per camera.
 case_text() {
     ae3_firmware "$FW"

@@ -157,6 +157,7 @@ static void test_full_flash_with_verify(void **state)
                         "done verify ROMFS0\n"
                         "start 5/5 reset -\n"
                         "done reset -\n"
+                        "log2 boot not confirmed: Fake Camera names no entry plugin that can identify the camera\n"
                         "finished 0\n");
     char *c = calls();
     assert_string_equal(c, "init fake label=hello\n"
@@ -452,6 +453,11 @@ static void test_entry_then_second_transport(void **state)
     assert_non_null(strstr(c, "write FIRMWARE"));
     assert_null(strstr(c, "write ROMFS0"));
     assert_non_null(strstr(r.text, "cannot write ROMFS0"));
+    /* the reset booted the application, which the entry plugin then identified: the boot is confirmed */
+    char *finish = strstr(c, "finish reset=1\n");
+    assert_non_null(finish);
+    assert_non_null(strstr(finish, "identify fakeentry\n"));
+    assert_non_null(strstr(r.text, "log2 camera back in application mode: firmware 9.9.9\nfinished 0\n"));
     free(c);
 }
 

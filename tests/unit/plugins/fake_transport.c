@@ -346,6 +346,13 @@ static omv_status fake_finish(void *session, int reset, omv_error *err)
     (void)session;
     (void)err;
     logcall("finish reset=%d", reset);
+    /* A reset boots the camera's application: a bootloader reached through
+     * the fake entry plugin ("after_enter") leaves, and the entry plugin
+     * sees the camera in application mode again ("app=1"). */
+    char path[600];
+    snprintf(path, sizeof path, "%s/entered", fdir());
+    if (reset)
+        remove(path);
     return OMV_OK;
 }
 
