@@ -89,11 +89,13 @@ static void print_usage_rest(FILE *f);
 /* The first part of --help: what to do. */
 static void usage_what(FILE *f)
 {
-    fputs("Usage: omvflashd --board FILE|NAME [options]\n"
+    fputs("Usage: omvflashd --board FILE|NAME|auto [options]\n"
           "       omvflashd --board FILE|NAME --firmware DIR|ZIP --watch [--max N | --once] [options]\n"
           "       omvflashd --list-devices [--board FILE|NAME] [--json]\n"
           "\n"
-          "Flash an OpenMV camera described by a board file (boards/*.ini).\n"
+          "Flash an OpenMV camera described by a board file (boards/*.ini). --board auto: the\n"
+          "board of the one attached camera, by its USB id where only one board file names it,\n"
+          "else by the arch string its running firmware reports (asked before any reset).\n"
           "\n"
           "What to do:\n"
           "  --firmware DIR|ZIP    write the board's images (full flash, board order) from DIR, or\n"
@@ -192,7 +194,8 @@ static void print_usage_rest(FILE *f)
           "10 I/O error or device lost, 11 timeout, 12 verify mismatch, 13 read-only partition,\n"
           "14 cancelled, 15 permission denied, 16 out of memory, 17 unsupported,\n"
           "18 slots/report/metrics file malformed or not writable, 19 camera busy (claimed\n"
-          "by another program), 20 camera did not come back running its firmware after the reset.\n",
+          "by another program), 20 camera did not come back running its firmware after the reset,\n"
+          "21 --board auto: the camera matches several board files and does not say which.\n",
           f);
 }
 
@@ -314,10 +317,24 @@ static omv_status check_watch(struct cli_opts *o, omv_error *err)
     return OMV_OK;
 }
 
+/* --board auto identifies the one camera a flashing run is about. */
+static omv_status check_auto(const struct cli_opts *o, omv_error *err)
+{
+    if (!o->board || strcmp(o->board, "auto") != 0)
+        return OMV_OK;
+    if (o->mode != CLI_MODE_FLASH || o->watch)
+        return omv_error_set(err, OMV_E_USAGE,
+                             "--board auto identifies the one attached camera of a flashing run; --watch, "
+                             "--list-actions and --list-devices need a board file (--list-devices: or none)");
+    return OMV_OK;
+}
+
 static omv_status check_combinations(struct cli_opts *o, omv_error *err)
 {
     omv_status st = check_modes(o, err);
-    return st == OMV_OK ? check_watch(o, err) : st;
+    if (st == OMV_OK)
+        st = check_watch(o, err);
+    return st == OMV_OK ? check_auto(o, err) : st;
 }
 
 /* Whether --NAME (NAME up to '=' or its end, @p len bytes) is omvflashd's own option or an abbreviation of one. */

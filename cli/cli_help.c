@@ -25,7 +25,7 @@ static void shorthand(void *user, const char *flag, const char *metavar, const c
 int cli_print_help(const struct cli_opts *o, struct cli_output *out)
 {
     cli_print_usage(stdout);
-    if (!o->board)
+    if (!o->board || strcmp(o->board, "auto") == 0)
         return 0;
     omv_error err;
     omv_error_clear(&err);

@@ -162,13 +162,43 @@ static void free_boards(omv_board **b, size_t n)
         omv_board_free(b[i]);
 }
 
+/* The board of the run: --board FILE|NAME, or with --board auto the board
+ * file of the one attached camera (omv_detect_board(), logged), whose port
+ * (or serial) @p dev then names so that exactly that camera is flashed. */
+static omv_status run_board(const struct cli_opts *o, struct cli_output *out, omv_board *const *known, size_t n_known,
+                            const omv_error *known_err, omv_board **board, struct omv_device_info *dev, omv_error *err)
+{
+    if (strcmp(o->board, "auto") != 0)
+        return cli_load_board(o->board, board, err);
+    if (!n_known) {
+        *err = *known_err;
+        return omv_error_prefix(err, "--board auto");
+    }
+    omv_request q = {.plugin_dir = o->plugin_dir, .serial = o->serial, .port_path = o->port, .wait_ms = o->wait_ms,
+                     .cancel = cancel_run};
+    omv_callbacks cb = {.event = cli_output_event, .user = out, .log_debug = o->verbosity >= 2};
+    size_t i = 0;
+    omv_status st = omv_detect_board((const omv_board *const *)known, n_known, &q, &cb, &i, dev, err);
+    return st == OMV_OK ? omv_board_load(omv_board_path(known[i]), board, err) : st;
+}
+
 static int run_flash(const struct cli_opts *o, struct cli_output *out, struct cli_fleet *fleet)
 {
-    omv_error err;
+    omv_error err, kerr;
     omv_error_clear(&err);
+    omv_error_clear(&kerr);
+    /* The other board files tell which camera an image was built for (and,
+     * for --board auto, which board the camera is). A board dir with a
+     * broken file still lends the ones that load. */
+    omv_board *known[CLI_MAX_BOARDS];
+    size_t n_known = 0;
+    cli_load_all_boards(known, CLI_MAX_BOARDS, &n_known, &kerr);
     omv_board *board = NULL;
-    omv_status st = cli_load_board(o->board, &board, &err);
+    struct omv_device_info dev;
+    memset(&dev, 0, sizeof dev);
+    omv_status st = run_board(o, out, known, n_known, &kerr, &board, &dev, &err);
     if (st != OMV_OK) {
+        free_boards(known, n_known);
         cli_output_error(out, st, err.msg);
         cli_output_finished(out, st);
         return (int)st;
@@ -186,8 +216,8 @@ static int run_flash(const struct cli_opts *o, struct cli_output *out, struct cl
         .retries = o->retries,
         .dry_run = o->dry_run,
         .no_reset = o->no_reset,
-        .serial = o->serial,
-        .port_path = o->port,
+        .serial = o->serial ? o->serial : dev.port_path[0] || !dev.serial[0] ? NULL : dev.serial,
+        .port_path = o->port ? o->port : dev.port_path[0] ? dev.port_path : NULL,
         .wait_ms = o->wait_ms,
         .plugin_dir = o->plugin_dir,
         .cancel = cancel_run,
@@ -202,12 +232,6 @@ static int run_flash(const struct cli_opts *o, struct cli_output *out, struct cl
         .force = o->force,
         .no_confirm = o->no_confirm,
     };
-    /* The other board files tell which camera an image was built for. A
-     * board dir with a broken file still lends the ones that load. */
-    omv_board *known[CLI_MAX_BOARDS];
-    size_t n_known = 0;
-    omv_error kerr;
-    cli_load_all_boards(known, CLI_MAX_BOARDS, &n_known, &kerr);
     req.known_boards = (const omv_board *const *)known;
     req.n_known_boards = n_known;
     /* The headline command `omvflashd --board boards/ae3.ini` is a full flash
@@ -221,7 +245,7 @@ static int run_flash(const struct cli_opts *o, struct cli_output *out, struct cl
         return code;
     }
     struct flash_ctx ctx = {.out = out, .opts = o, .fleet = fleet, .board = board};
-    camera_record_start(&ctx.rec, o->serial, o->port, omv_slots_lookup(fleet->slots, o->port));
+    camera_record_start(&ctx.rec, req.serial, req.port_path, omv_slots_lookup(fleet->slots, req.port_path));
     omv_callbacks cb = {.event = flash_event, .confirm = flash_confirm, .user = &ctx, .log_debug = o->verbosity >= 2};
     st = omv_flash(board, &req, &cb, &err);
     omv_board_free(board);

@@ -488,6 +488,30 @@ void omv_watcher_close(omv_watcher *w);
 omv_status omv_identify(const omv_board *board, const omv_request *req, const omv_callbacks *cb,
                         struct omv_app_info *out, omv_error *err);
 
+/**
+ * Which of @p boards is the attached camera (omvflashd --board auto)? Waits
+ * up to req->wait_ms (OMV_WAIT_DEFAULT: 10 s) for a camera any board
+ * recognises, in its bootloader or its application (req->port_path and
+ * req->serial narrow the search; req->plugin_dir and req->cancel are used
+ * too), then picks its board: by the USB id it shows when only one board
+ * names that id; else, when it runs its application, by the arch string the
+ * firmware reports (omv_identify() through the first candidate board's entry
+ * plugins; the camera is not reset). Logs the choice through @p cb (may be
+ * NULL). Nothing is written or reset.
+ * @param n_boards  at most 64.
+ * @param index     receives the chosen board's position in @p boards.
+ * @param dev       receives the camera (may be NULL), e.g. its port path to
+ *                  flash exactly that camera.
+ * @return OMV_OK; OMV_E_NO_DEVICE (no camera appeared); OMV_E_MULTIPLE
+ *         (several cameras: the message lists them); OMV_E_AMBIGUOUS (several
+ *         boards name its id and it cannot tell which: the message lists
+ *         them); OMV_E_BOARD (its firmware reports an arch no board names);
+ *         omv_identify()'s errors; OMV_E_USAGE, OMV_E_PLUGIN, OMV_E_IO,
+ *         OMV_E_CANCELLED.
+ */
+omv_status omv_detect_board(const omv_board *const *boards, size_t n_boards, const omv_request *req,
+                            const omv_callbacks *cb, size_t *index, struct omv_device_info *dev, omv_error *err);
+
 /* ---- Bounded parallelism (omvflashd --watch --jobs N) ------------------ */
 
 /**

@@ -45,6 +45,8 @@ typedef enum omv_status {
     OMV_E_BOOT = 20,         /**< after the reset the camera did not come back running its firmware: not
                                   back in application mode, back in (or never out of) its bootloader,
                                   or another board */
+    OMV_E_AMBIGUOUS = 21,    /**< --board auto: the camera matches several board files and does not say
+                                  which it is */
 } omv_status;
 
 /** Size of the message buffer in struct omv_error. */
@@ -251,6 +253,7 @@ static inline const char *omv_status_name(omv_status s)
     case OMV_E_CONFIG: return "E_CONFIG";
     case OMV_E_BUSY: return "E_BUSY";
     case OMV_E_BOOT: return "E_BOOT";
+    case OMV_E_AMBIGUOUS: return "E_AMBIGUOUS";
     }
     return "E_UNKNOWN";
 }

@@ -230,6 +230,99 @@ case_skip_unchanged() {
     assert_grep "$WORK/out" "verify FIRMWARE done"
 }
 
+# --board auto with the stable zip: the H7 is told by its bootloader's USB id
+# (37C5:9204, the H7's alone), its folder's images land, and exit 0 comes
+# only once the camera is back in application mode reporting the H7's arch.
+case_auto_h7() {
+    stable_release
+    run 0 "$OMVEMU" --camera h7 --dump "$DUMP" -- "$OMVFLASHD" --board auto --firmware "$WORK/firmware_v9.9.9.zip" --json
+    assert_same "$WORK/src/h7.bin" "$DUMP/FIRMWARE.bin"
+    assert_same "$WORK/src/h7_romfs.img" "$DUMP/ROMFS0.bin"
+    grep '"event":"log"' "$WORK/out" | jq -s -e --arg m "--board auto: the camera (37C5:9204 bootloader at port 1-1) is OpenMV Cam H7 ($SRC/boards/h7.ini)" \
+        'any(.[]; .message == $m)' >/dev/null || fail "the choice is not logged: $(cat "$WORK/out")"
+    grep '"event":"finished"' "$WORK/out" | jq -e '.exit_code == 0 and .arch == "OMV4 H7 1024"' >/dev/null \
+        || fail "finished: $(grep finished "$WORK/out")"
+    # the same flash whose new firmware does not start is not a success
+    rm -rf "$DUMP"
+    run 20 "$OMVEMU" --camera h7 --boot-fails --dump "$DUMP" -- \
+        "$OMVFLASHD" --board auto --firmware "$WORK/firmware_v9.9.9.zip"
+    assert_same "$WORK/src/h7.bin" "$DUMP/FIRMWARE.bin"
+    assert_grep "$WORK/err" "came back in its bootloader"
+}
+
+# One camera of each kind, each from one release zip with every target:
+# openmv_dfu bootloaders (their ids), applications with a per-camera id (G2,
+# reset into the bootloader by the entry plugin), and a G1 application
+# (1209:ABD1, shared by five boards) told by the arch string it reports.
+case_auto_every_camera() {
+    local specs=() cam dir arch
+    mkdir -p "$WORK/src"
+    for cam in n6 h7plus pt h7 m7 m4; do
+        dir=$(sed -n 's/^firmware_dir *= *//p' "$SRC/boards/$cam.ini")
+        arch=$(sed -n 's/^arch *= *//p' "$SRC/boards/$cam.ini")
+        arch_image "$WORK/src/$cam.bin" 30000 "$arch"
+        mkimage "$WORK/src/$cam.img" 8192
+        specs+=("$dir/firmware.bin=$WORK/src/$cam.bin" "$dir/romfs0.img=$WORK/src/$cam.img")
+    done
+    arch_image "$WORK/src/hp.bin" 40960 "OPENMV AE3"
+    arch_image "$WORK/src/he.bin" 20000 "OPENMV AE3"
+    mkimage "$WORK/src/romfs1.img" 12288
+    specs+=("OPENMV_AE3/firmware_M55_HP.bin=$WORK/src/hp.bin" "OPENMV_AE3/firmware_M55_HE.bin=$WORK/src/he.bin"
+        "OPENMV_AE3/romfs1.img=$WORK/src/romfs1.img" "OPENMV_AE3/romfs0.img=$WORK/src/n6.img")
+    mkzip "$WORK/firmware_v9.9.9.zip" "${specs[@]}"
+    for cam in n6 h7plus pt h7 m7 m4; do
+        rm -rf "$DUMP"
+        run 0 "$OMVEMU" --camera "$cam" --dump "$DUMP" -- "$OMVFLASHD" --board auto --firmware "$WORK/firmware_v9.9.9.zip"
+        assert_same "$WORK/src/$cam.bin" "$DUMP/FIRMWARE.bin"
+        assert_same "$WORK/src/$cam.img" "$DUMP/ROMFS0.bin"
+    done
+    rm -rf "$DUMP"
+    run 0 "$OMVEMU" --camera ae3 --forced --dump "$DUMP" -- "$OMVFLASHD" --board auto --firmware "$WORK/firmware_v9.9.9.zip" -v
+    assert_same "$WORK/src/hp.bin" "$DUMP/HP.bin"
+    assert_grep "$WORK/out" "--board auto: the camera (37C5:96E3 bootloader at port 1-1) is OpenMV AE3"
+    # G2 application, protocol v2: its USB id 37C5:1203 is the M7's
+    rm -rf "$DUMP"
+    run 0 "$OMVEMU" --camera m7 --app-mode v2 --dump "$DUMP" --stats "$STATS" -- \
+        "$OMVFLASHD" --board auto --firmware "$WORK/firmware_v9.9.9.zip" -v
+    assert_same "$WORK/src/m7.bin" "$DUMP/FIRMWARE.bin"
+    assert_grep "$WORK/out" "--board auto: the camera (37C5:1203 app at port 1-1) is OpenMV Cam M7"
+    [ "$(stat_of "$STATS" v2_sys_info)" = 1 ] || fail "the M7 was identified before its boot was confirmed: $(cat "$STATS")"
+    # G1 application (1209:ABD1): asked for its arch before the reset
+    rm -rf "$DUMP"
+    run 0 "$OMVEMU" --camera m4-legacy --app-mode v1 --dump "$DUMP" --stats "$STATS" -- \
+        "$OMVFLASHD" --board auto --firmware "$WORK/firmware_v9.9.9.zip" --mode fast -v
+    cmp -n 30000 "$WORK/src/m4.bin" "$DUMP/FIRMWARE.bin" || fail "M4 FIRMWARE differs"
+    assert_grep "$WORK/out" "--board auto: the camera reports arch 'OMV2 F4 256 JPEG' (firmware 4.5.9)"
+    assert_grep "$WORK/out" "--board auto: the camera (1209:ABD1 app at port 1-1) is OpenMV Cam M4"
+    # one ARCH_STR to choose the board, one to confirm the boot
+    [ "$(stat_of "$STATS" v1_arch)" = 2 ] || fail "v1_arch: $(cat "$STATS")"
+}
+
+# A camera that does not say which board it is: exit 21 naming the
+# candidates, before anything is sent to it.
+case_auto_ambiguous() {
+    stable_release
+    run 21 "$OMVEMU" --camera h7-legacy --dump "$DUMP" --stats "$STATS" -- \
+        "$OMVFLASHD" --board auto --firmware "$WORK/firmware_v9.9.9.zip"
+    assert_grep "$WORK/err" "omvflashd: error: --board auto: the camera (1209:ABD1 legacy bootloader at port 1-1) could be any of OpenMV Cam H7 ($SRC/boards/h7.ini), OpenMV Cam H7 Plus ($SRC/boards/h7plus.ini), OpenMV Cam M4 ($SRC/boards/m4.ini), OpenMV Cam M7 ($SRC/boards/m7.ini), OpenMV Pure Thermal ($SRC/boards/pt.ini); its bootloader does not say which: name its board with --board"
+    [ "$(stat_of "$STATS" transfers)" = 0 ] || fail "the bootloader was talked to: $(cat "$STATS")"
+    assert_absent "$DUMP/FIRMWARE.bin"
+    # a G1 application on protocol v2 reports no arch: not reset either
+    run 21 "$OMVEMU" --camera h7plus-legacy --app-mode v2 --stats "$STATS" -- \
+        "$OMVFLASHD" --board auto --firmware "$WORK/firmware_v9.9.9.zip"
+    assert_grep "$WORK/err" "its firmware does not say which: name its board with --board"
+    [ "$(stat_of "$STATS" v2_boots)" = 0 ] && [ "$(stat_of "$STATS" v2_resets)" = 0 ] || fail "reset: $(cat "$STATS")"
+    # two cameras: choose one
+    run 7 "$OMVEMU" --camera h7 --camera m7 -- "$OMVFLASHD" --board auto --firmware "$WORK/firmware_v9.9.9.zip"
+    assert_grep "$WORK/err" "--board auto: 2 cameras attached (37C5:9204 bootloader at port 1-1, 37C5:9203 bootloader at port 1-2); choose one with --port"
+    run 0 "$OMVEMU" --camera h7 --camera m7 --dump "$DUMP" -- \
+        "$OMVFLASHD" --board auto --port 1-1 --firmware "$WORK/firmware_v9.9.9.zip"
+    assert_same "$WORK/src/h7.bin" "$DUMP/4F4D56009204000000000001/FIRMWARE.bin"
+    assert_absent "$DUMP/4F4D56009203000000000002/FIRMWARE.bin"
+    run 2 "$OMVFLASHD" --board auto --firmware "$WORK/firmware_v9.9.9.zip" --watch
+    assert_grep "$WORK/err" "--board auto identifies the one attached camera"
+}
+
 name=${1:?usage: test_release.sh CASE}
 "case_$name"
 echo "PASS: $name"
