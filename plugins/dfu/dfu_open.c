@@ -12,32 +12,12 @@
 #include "dfu_usb.h"
 
 omv_status dfu_op_list(void *pctx, const struct omv_host *host, const struct omv_match *match,
-                       omv_device_found_fn found, void *user, omv_error *err)
+                        omv_device_found_fn found, void *user, omv_error *err)
 {
     struct dfu_plugin *pl = pctx;
-    if (!pl || !match || !match->ids || match->n_ids == 0 || !found)
-        return omv_error_set(err, OMV_E_USAGE, "dfu list: no USB ids to match");
-    struct dfu_usb_found f[DFU_USB_MAX_FOUND];
-    size_t n = 0, total = 0;
-    int r = dfu_usb_scan(pl->usb, match, f, DFU_USB_MAX_FOUND, &n, &total, 0);
-    if (r < 0)
-        return omv_error_set(err, OMV_E_IO, "cannot enumerate USB devices: %s", dfu_usb_error_name(r));
-    for (size_t i = 0; i < n; i++) {
-        if (f[i].unverified) {
-            host->log(host, OMV_LOG_WARN, "dfu: %04X:%04X at %s cannot be opened to read its serial (%s)",
-                      f[i].info.vid, f[i].info.pid, f[i].info.port_path, dfu_usb_error_name(f[i].open_error));
-            continue;
-        }
-        if (f[i].open_error)
-            host->log(host, OMV_LOG_WARN, "dfu: %04X:%04X at port %s cannot be opened, so its serial is unknown: %s",
-                      f[i].info.vid, f[i].info.pid, f[i].info.port_path,
-                      f[i].open_error == LIBUSB_ERROR_ACCESS ? DFU_UDEV_HINT : dfu_usb_error_name(f[i].open_error));
-        found(user, &f[i].info);
-    }
-    if (total > n)
-        host->log(host, OMV_LOG_WARN, "dfu: %zu more matching devices not listed", total - n);
-    dfu_usb_found_free(f, n);
-    return OMV_OK;
+    if (!pl)
+        return omv_error_set(err, OMV_E_USAGE, "dfu list: no plugin context");
+    return dfu_usb_list(pl->usb, "dfu", DFU_UDEV_HINT, host, match, found, user, err);
 }
 
 static void describe_match(const struct omv_match *m, char *out, size_t n)

@@ -1,5 +1,6 @@
 /* Device discovery on libusb; see dfu_usb.h. */
 #include "dfu_usb.h"
+#include "dfu_requests.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -209,4 +210,33 @@ void dfu_usb_found_free(struct dfu_usb_found *f, size_t n)
         f[i].h = NULL;
         f[i].dev = NULL;
     }
+}
+
+omv_status dfu_usb_list(libusb_context *ctx, const char *plugin, const char *udev_hint,
+                        const struct omv_host *host, const struct omv_match *match, omv_device_found_fn found,
+                        void *user, omv_error *err)
+{
+    if (!ctx || !match || !match->ids || match->n_ids == 0 || !found)
+        return omv_error_set(err, OMV_E_USAGE, "%s list: no USB ids to match", plugin);
+    struct dfu_usb_found f[DFU_USB_MAX_FOUND];
+    size_t n = 0, total = 0;
+    int r = dfu_usb_scan(ctx, match, f, DFU_USB_MAX_FOUND, &n, &total, 0);
+    if (r < 0)
+        return omv_error_set(err, OMV_E_IO, "cannot enumerate USB devices: %s", dfu_usb_error_name(r));
+    for (size_t i = 0; i < n; i++) {
+        if (f[i].unverified) {
+            host->log(host, OMV_LOG_WARN, "%s: %04X:%04X at %s cannot be opened to read its serial (%s)", plugin,
+                      f[i].info.vid, f[i].info.pid, f[i].info.port_path, dfu_usb_error_name(f[i].open_error));
+            continue;
+        }
+        if (f[i].open_error)
+            host->log(host, OMV_LOG_WARN, "%s: %04X:%04X at port %s cannot be opened, so its serial is unknown: %s",
+                      plugin, f[i].info.vid, f[i].info.pid, f[i].info.port_path,
+                      f[i].open_error == LIBUSB_ERROR_ACCESS ? udev_hint : dfu_usb_error_name(f[i].open_error));
+        found(user, &f[i].info);
+    }
+    if (total > n)
+        host->log(host, OMV_LOG_WARN, "%s: %zu more matching devices not listed", plugin, total - n);
+    dfu_usb_found_free(f, n);
+    return OMV_OK;
 }

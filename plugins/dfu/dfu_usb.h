@@ -42,6 +42,19 @@ int dfu_usb_layout(libusb_device *dev, struct dfu_layout *layout);
 /** Read string descriptor @p idx as UTF-8 (first LANGID). @return 0 or LIBUSB_ERROR_*. */
 int dfu_usb_string(libusb_device_handle *h, uint8_t idx, char *out, size_t n);
 
+/**
+ * The transport list() op of a plugin on libusb (dfu, dfuse): scan @p ctx
+ * for @p match and report each device to @p found. A device that cannot be
+ * opened is reported without its serial and with a warning naming
+ * @p plugin (with @p udev_hint when it is a permission problem); one whose
+ * identity cannot be verified is skipped with a warning.
+ * @return OMV_OK; OMV_E_USAGE without ids or callback; OMV_E_IO when the bus
+ *         cannot be enumerated.
+ */
+omv_status dfu_usb_list(libusb_context *ctx, const char *plugin, const char *udev_hint,
+                        const struct omv_host *host, const struct omv_match *match, omv_device_found_fn found,
+                        void *user, omv_error *err);
+
 /** "37C5:96E3" */
 void dfu_usb_format_ids(const struct omv_match *m, char *out, size_t n);
 
