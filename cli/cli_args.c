@@ -42,6 +42,8 @@ enum {
     OPT_SKIP_UNCHANGED,
     OPT_RETRIES,
     OPT_NO_CONFIRM,
+    OPT_PROFILE,
+    OPT_RECOVER,
 };
 
 static const struct option long_opts[] = {
@@ -81,6 +83,8 @@ static const struct option long_opts[] = {
     {"skip-unchanged", no_argument, NULL, OPT_SKIP_UNCHANGED},
     {"retries", required_argument, NULL, OPT_RETRIES},
     {"no-confirm", no_argument, NULL, OPT_NO_CONFIRM},
+    {"profile", required_argument, NULL, OPT_PROFILE},
+    {"recover", no_argument, NULL, OPT_RECOVER},
     {NULL, 0, NULL, 0},
 };
 
@@ -124,9 +128,24 @@ static void usage_what(FILE *f)
           f);
 }
 
+/* --help: board profiles. */
+static void usage_profiles(FILE *f)
+{
+    fputs("\n"
+          "Profiles (board-file [profile NAME] sections: another way to flash the camera):\n"
+          "  --recover             --profile recover: restore a camera that does not boot through\n"
+          "                        its chip's ROM bootloader (the message says how to get it there);\n"
+          "                        writes its bootloader too, after a confirmation (--yes); boards\n"
+          "                        without that path refuse, naming the tool to use (exit 17)\n"
+          "  --profile NAME        flash through the board's profile NAME (its ids, transport,\n"
+          "                        partitions and order); also with --list-devices, --dry-run\n",
+          f);
+}
+
 void cli_print_usage(FILE *f)
 {
     usage_what(f);
+    usage_profiles(f);
     fputs("\n"
           "Actions (board-file [action NAME] sections, e.g. AE3 MRAM init):\n"
           "  --list-actions        list the board's actions\n"
@@ -135,7 +154,8 @@ void cli_print_usage(FILE *f)
           "  --no-restore          do not write those partitions again\n"
           "  --set KEY=VALUE       override a plugin option of the board file (transport,\n"
           "                        entry or action), e.g. --set status_timeout_ms=30000\n"
-          "  --yes                 do not ask before destructive steps (for scripts)\n"
+          "  --yes                 do not ask before destructive steps (MRAM init, a bootloader\n"
+          "                        write under --recover; for scripts)\n"
           "  --FLAG VALUE          an option a plugin of the board adds (e.g. --mode safe|fast\n"
           "                        for the legacy bootloader, --key FILE for MRAM init):\n"
           "                        --help --board NAME lists them\n"
@@ -202,7 +222,8 @@ static void print_usage_rest(FILE *f)
 /* Options that --list-devices and --list-actions accept. */
 static int list_ok(int val)
 {
-    return val == OPT_BOARD || val == OPT_JSON || val == OPT_LIST || val == OPT_LIST_ACTIONS ||
+    return val == OPT_BOARD || val == OPT_JSON || val == OPT_LIST || val == OPT_LIST_ACTIONS || val == OPT_PROFILE ||
+           val == OPT_RECOVER ||
            val == OPT_PLUGIN_DIR || val == OPT_SLOTS || val == 'v' || val == 'q' || val == 'h' ||
            val == OPT_VERSION;
 }
@@ -279,6 +300,9 @@ static omv_status check_modes(const struct cli_opts *o, omv_error *err)
                              o->mode == CLI_MODE_LIST ? "list-devices" : "list-actions", o->flash_opt);
     if ((o->mode == CLI_MODE_FLASH || o->mode == CLI_MODE_ACTIONS) && !o->board)
         return omv_error_set(err, OMV_E_USAGE, "--board FILE|NAME is required (e.g. --board boards/ae3.ini)");
+    if (o->profile && !o->board)
+        return omv_error_set(err, OMV_E_USAGE, "--%s needs --board FILE|NAME (profiles are a board's)",
+                             strcmp(o->profile, "recover") == 0 ? "recover" : "profile");
     if (o->mode == CLI_MODE_FLASH && o->firmware_dir && o->n_images && !o->n_actions)
         return omv_error_set(err, OMV_E_USAGE, "--firmware and --image exclude each other");
     return OMV_OK;
@@ -384,6 +408,18 @@ static omv_status take_shorthands(int argc, char **argv, struct cli_opts *o, cha
 
 static omv_status parse_own(int argc, char **argv, struct cli_opts *o, omv_error *err);
 
+/* --profile NAME / --recover: one profile per run. */
+static omv_status set_profile(struct cli_opts *o, const char *name, omv_error *err)
+{
+    if (!*name)
+        return omv_error_set(err, OMV_E_USAGE, "--profile needs a profile name (e.g. --profile recover)");
+    if (o->profile && strcmp(o->profile, name) != 0)
+        return omv_error_set(err, OMV_E_USAGE, "one profile per run: --profile %s and --profile %s (or --recover)",
+                             o->profile, name);
+    o->profile = name;
+    return OMV_OK;
+}
+
 omv_status cli_parse_args(int argc, char **argv, struct cli_opts *o, omv_error *err)
 {
     memset(o, 0, sizeof *o);
@@ -459,6 +495,8 @@ static omv_status parse_own(int argc, char **argv, struct cli_opts *o, omv_error
         case OPT_ON_STUCK: o->on_stuck = optarg; break;
         case OPT_FORCE: o->force = 1; break;
         case OPT_NO_CONFIRM: o->no_confirm = 1; break;
+        case OPT_PROFILE:
+        case OPT_RECOVER: st = set_profile(o, c == OPT_RECOVER ? "recover" : optarg, err); break;
         case OPT_ONCE: o->once = 1; o->watch = 1; break;
         case 'v': o->verbosity++; break;
         case 'q': o->verbosity = 0; break;

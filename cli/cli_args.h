@@ -17,6 +17,7 @@ enum cli_mode {
 struct cli_opts {
     enum cli_mode mode;
     const char *board;          /* --board FILE|NAME */
+    const char *profile;        /* --profile NAME, --recover (= recover): the board's [profile NAME] */
     const char *firmware_dir;   /* --firmware DIR|ZIP */
     omv_image_spec images[CLI_MAX_SPECS];
     size_t n_images;

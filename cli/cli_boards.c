@@ -104,3 +104,15 @@ omv_status cli_load_all_boards(omv_board **boards, size_t max, size_t *count, om
     return OMV_OK;
 }
 
+
+omv_status cli_load_board_profile(const char *arg, const char *profile, omv_board **board, omv_error *err)
+{
+    omv_status st = cli_load_board(arg, board, err);
+    if (st != OMV_OK || !profile)
+        return st;
+    omv_board *p = NULL;
+    st = omv_board_select_profile(*board, profile, &p, err);
+    omv_board_free(*board);
+    *board = p;
+    return st;
+}

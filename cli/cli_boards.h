@@ -15,6 +15,14 @@
 omv_status cli_load_board(const char *arg, omv_board **board, omv_error *err);
 
 /**
+ * cli_load_board(), then, when @p profile is not NULL, the board as its
+ * profile @p profile describes it (omv_board_select_profile()).
+ * @return OMV_OK, OMV_E_BOARD, OMV_E_USAGE (no such profile),
+ *         OMV_E_UNSUPPORTED (the profile refuses, naming what to use), OMV_E_NOMEM.
+ */
+omv_status cli_load_board_profile(const char *arg, const char *profile, omv_board **board, omv_error *err);
+
+/**
  * Load every *.ini of the first board dir that has any, sorted by name, into
  * @p boards (at most @p max); *count receives how many.
  * @return OMV_OK, OMV_E_BOARD (none found, or one malformed), OMV_E_NOMEM.

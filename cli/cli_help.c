@@ -31,7 +31,7 @@ int cli_print_help(const struct cli_opts *o, struct cli_output *out)
     omv_error_clear(&err);
     omv_board *board = NULL;
     struct help_ctx c = {stdout, 0};
-    omv_status st = cli_load_board(o->board, &board, &err);
+    omv_status st = cli_load_board_profile(o->board, o->profile, &board, &err);
     if (st == OMV_OK)
         st = omv_board_shorthands(board, o->plugin_dir, shorthand, &c, &err);
     if (st == OMV_OK && !c.n)

@@ -140,6 +140,20 @@ static void json_app(struct json_obj *j, const struct omv_app_info *a)
     json_u64(j, "app_protocol", a->protocol);
 }
 
+static void json_device_found(const struct cli_output *o, struct json_obj *j, const struct omv_device_info *d)
+{
+    char id[16];
+    snprintf(id, sizeof id, "%04x:%04x", d->vid, d->pid);
+    json_begin(j, "device_found");
+    json_str(j, "serial", d->serial);
+    json_str(j, "port", d->port_path);
+    json_str(j, "slot", o->slot[0] ? o->slot : NULL);
+    json_str(j, "id", id);
+    json_str(j, "product", d->product);
+    json_str(j, "mode", d->mode);
+    json_str(j, "bootloader_version", d->bootloader_version);
+}
+
 static void emit_json(struct cli_output *o, const omv_event *ev)
 {
     struct json_obj j;
@@ -155,21 +169,11 @@ static void emit_json(struct cli_output *o, const omv_event *ev)
         json_begin(&j, "waiting");
         json_common(o, &j, ev);
         json_u64(&j, "timeout_ms", ev->total);
+        json_str(&j, "message", ev->message);
         break;
-    case OMV_EV_DEVICE: {
-        const struct omv_device_info *d = ev->device;
-        char id[16];
-        snprintf(id, sizeof id, "%04x:%04x", d->vid, d->pid);
-        json_begin(&j, "device_found");
-        json_str(&j, "serial", d->serial);
-        json_str(&j, "port", d->port_path);
-        json_str(&j, "slot", o->slot[0] ? o->slot : NULL);
-        json_str(&j, "id", id);
-        json_str(&j, "product", d->product);
-        json_str(&j, "mode", d->mode);
-        json_str(&j, "bootloader_version", d->bootloader_version);
+    case OMV_EV_DEVICE:
+        json_device_found(o, &j, ev->device);
         break;
-    }
     case OMV_EV_STEP_START:
         json_begin(&j, "step_started");
         json_common(o, &j, ev);
@@ -293,9 +297,10 @@ static void emit_human(struct cli_output *o, const omv_event *ev)
             fprintf(o->out, "plan %d/%d: %s%s\n", ev->index, ev->count, what, image);
         }
         break;
-    case OMV_EV_WAITING:
+    case OMV_EV_WAITING: /* first a profile's message: what the user must do (fit a jumper, replug) */
         if (o->verbosity >= 1)
-            fprintf(o->out, "waiting up to %.1f s for the bootloader...\n", (double)ev->total / 1000.0);
+            fprintf(o->out, "%s%swaiting up to %.1f s for the bootloader...\n", ev->message ? ev->message : "",
+                    ev->message ? "\n" : "", (double)ev->total / 1000.0);
         break;
     case OMV_EV_DEVICE:
         if (o->verbosity >= 1) {

@@ -57,7 +57,7 @@ static int run_list(const struct cli_opts *o, struct cli_output *out)
     size_t n = 0;
     omv_status st;
     if (o->board) {
-        st = cli_load_board(o->board, &boards[0], &err);
+        st = cli_load_board_profile(o->board, o->profile, &boards[0], &err);
         if (st == OMV_OK)
             n = 1;
     } else {
@@ -146,7 +146,7 @@ static int run_list_actions(const struct cli_opts *o, struct cli_output *out)
     omv_error err;
     omv_error_clear(&err);
     omv_board *board = NULL;
-    omv_status st = cli_load_board(o->board, &board, &err);
+    omv_status st = cli_load_board_profile(o->board, o->profile, &board, &err);
     if (st == OMV_OK)
         st = omv_list_actions(board, o->plugin_dir, cli_output_action, out, &err);
     omv_board_free(board);
@@ -169,7 +169,7 @@ static omv_status run_board(const struct cli_opts *o, struct cli_output *out, om
                             const omv_error *known_err, omv_board **board, struct omv_device_info *dev, omv_error *err)
 {
     if (strcmp(o->board, "auto") != 0)
-        return cli_load_board(o->board, board, err);
+        return cli_load_board_profile(o->board, o->profile, board, err);
     if (!n_known) {
         *err = *known_err;
         return omv_error_prefix(err, "--board auto");
@@ -179,7 +179,7 @@ static omv_status run_board(const struct cli_opts *o, struct cli_output *out, om
     omv_callbacks cb = {.event = cli_output_event, .user = out, .log_debug = o->verbosity >= 2};
     size_t i = 0;
     omv_status st = omv_detect_board((const omv_board *const *)known, n_known, &q, &cb, &i, dev, err);
-    return st == OMV_OK ? omv_board_load(omv_board_path(known[i]), board, err) : st;
+    return st == OMV_OK ? cli_load_board_profile(omv_board_path(known[i]), o->profile, board, err) : st;
 }
 
 static int run_flash(const struct cli_opts *o, struct cli_output *out, struct cli_fleet *fleet)

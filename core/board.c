@@ -58,6 +58,15 @@ const omvi_raw_option *omvi_board_part_option(const omv_board *b, size_t part, c
     return NULL;
 }
 
+void omvi_part_option_label(const omv_board *b, size_t part, const char *key, char *buf, size_t len)
+{
+    const omvi_partition *p = &b->parts[part];
+    if (p->opts_where)
+        snprintf(buf, len, "[%s] %s.%s", p->opts_where, p->name, key);
+    else
+        snprintf(buf, len, "[partition %s] %s", p->name, key);
+}
+
 void omvi_part_list_free(omvi_part_list *l)
 {
     omvi_free_list(l->names, l->n);
@@ -65,7 +74,7 @@ void omvi_part_list_free(omvi_part_list *l)
     memset(l, 0, sizeof *l);
 }
 
-static void free_raw(omvi_raw_option *o, size_t n)
+void omvi_raw_options_free(omvi_raw_option *o, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         free(o[i].key);
@@ -78,7 +87,7 @@ void omvi_plugin_section_free(omvi_plugin_section *s)
 {
     free(s->title);
     free(s->plugin);
-    free_raw(s->opts, s->n_opts);
+    omvi_raw_options_free(s->opts, s->n_opts);
     omvi_part_list_free(&s->restore);
     omvi_part_list_free(&s->recovers);
     omvi_part_list_free(&s->order);
@@ -102,8 +111,14 @@ void omv_board_free(omv_board *b)
     for (size_t i = 0; i < b->n_parts; i++) {
         free(b->parts[i].name);
         free(b->parts[i].image);
-        free_raw(b->parts[i].opts, b->parts[i].n_opts);
+        omvi_raw_options_free(b->parts[i].opts, b->parts[i].n_opts);
+        free(b->parts[i].opts_where);
     }
+    for (size_t i = 0; i < b->n_profiles; i++)
+        omvi_profile_free(&b->profiles[i], b->n_parts);
+    free(b->profiles);
+    free(b->profile);
+    free(b->wait_message);
     free(b->parts);
     for (size_t i = 0; i < b->n_psections; i++)
         omvi_plugin_section_free(&b->psections[i]);

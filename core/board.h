@@ -67,7 +67,59 @@ typedef struct omvi_partition {
     size_t n_opts;
     /** skip_give_up: --skip-unchanged stops comparing after this many consecutive differing bytes; 0 = never */
     uint64_t skip_give_up;
+    int guarded;               /**< read-only on the board, writable under the selected profile after a
+                                    confirmation (its `writable` key) */
+    char *opts_where;          /**< where opts were given when not in [partition NAME]: "profile recover"
+                                    (messages then read "[profile recover] NAME.KEY"), else NULL */
 } omvi_partition;
+
+/** Keys of [profile NAME], in the order of their table (board_profile_keys.c). */
+enum omvi_profile_key {
+    OMVI_PRK_MESSAGE,
+    OMVI_PRK_REFUSE,
+    OMVI_PRK_BOOT_IDS,
+    OMVI_PRK_TRANSPORT,
+    OMVI_PRK_FLASH_ORDER,
+    OMVI_PRK_WRITABLE,
+    OMVI_PRK_PARTITIONS,
+    OMVI_PRK_WAIT_MS,
+    OMVI_PRK_COUNT
+};
+
+/** One partition's keys in a profile ("FIRMWARE.address = 0x08040000"): the core's and the transports'. */
+typedef struct omvi_profile_part {
+    char *image;               /**< NAME.image, or NULL */
+    uint64_t size;             /**< NAME.size, 0 = the partition's */
+    uint32_t timeout_ms;       /**< NAME.timeout_ms (valid when timeout_line) */
+    int image_line, size_line, timeout_line;
+    omvi_raw_option *opts;     /**< NAME.KEY for any other KEY: the profile's transports' partition options */
+    size_t n_opts;
+} omvi_profile_part;
+
+/**
+ * [profile NAME]: another way to flash the board (other bootloader ids,
+ * transport, partitions, order), selected by name (omv_board_select_profile()),
+ * or a refusal naming the tool to use instead. The core gives its keys no
+ * protocol meaning.
+ */
+typedef struct omvi_profile {
+    char *name;
+    int line;                        /**< header line */
+    int key_lines[OMVI_PRK_COUNT];   /**< line each key was set on, 0 = unset */
+    char *message;                   /**< what the user must do while the core waits, or NULL */
+    char *refuse;                    /**< why this profile cannot run and what to use instead, or NULL */
+    struct omv_usb_id *boot_ids;
+    size_t n_boot_ids;
+    char **transports;
+    size_t n_transports;
+    omvi_part_list flash_order;
+    omvi_part_list writable;         /**< read-only partitions this profile may write */
+    omvi_part_list partitions;       /**< the partitions this profile reaches (n = 0: all) */
+    uint32_t wait_ms;
+    omvi_raw_option *part_keys;      /**< every NAME.KEY as written, in file order */
+    size_t n_part_keys;
+    omvi_profile_part *parts;        /**< NAME.KEY per board partition (n_parts entries), once the board is parsed */
+} omvi_profile;
 
 /** Keys of [board], in the order of their table (board_keys.c). */
 enum omvi_board_key {
@@ -126,6 +178,11 @@ struct omv_board {
     size_t n_psections;
     omvi_plugin_section *actions;
     size_t n_actions;
+    omvi_profile *profiles;         /**< [profile NAME] sections */
+    size_t n_profiles;
+    char *profile;                  /**< the profile this board is the view of (omv_board_select_profile()), or NULL */
+    int profile_line;               /**< that profile's header line */
+    char *wait_message;             /**< that profile's message, said while the core waits for the device */
 };
 
 /* ---- board_keys.c ------------------------------------------------------- */
@@ -151,6 +208,12 @@ void omvi_board_keep_raw(omvi_board_parse *c, omvi_raw_option **opts, size_t *n,
 void omvi_board_key(omvi_board_parse *c, const char *name, const char *value);
 /** "KEY = VALUE" in [partition NAME]: core keys are parsed, others kept for the transports. */
 void omvi_partition_key(omvi_board_parse *c, omvi_partition *p, const char *name, const char *value);
+/** A VID:PID list (@p label "[board]" and @p key name the key in errors). */
+void omvi_board_set_ids(omvi_board_parse *c, const char *label, const char *key, const char *value,
+                        struct omv_usb_id **out, size_t *n_out);
+/** A list of at most @p max plugin names, each valid, none twice. */
+void omvi_board_set_plugins(omvi_board_parse *c, const char *label, const char *key, const char *value, size_t max,
+                            char ***out, size_t *n);
 /** Name of [board] key @p k, of core partition key @p k. */
 const char *omvi_board_key_name(enum omvi_board_key k);
 const char *omvi_part_key_name(enum omvi_part_key k);
@@ -159,7 +222,29 @@ void omvi_part_key_names(char *buf, size_t len);
 /** Whether [board] key @p k must be present. */
 int omvi_board_key_required(enum omvi_board_key k);
 
+/* ---- board_profile_keys.c -------------------------------------------------- */
+
+/** "[profile NAME]" begins at the current line. */
+void omvi_profile_begin(omvi_board_parse *c, const char *name);
+/** "KEY = VALUE" in the current [profile NAME] (@p p). */
+void omvi_profile_key(omvi_board_parse *c, omvi_profile *p, const char *name, const char *value);
+/** After parsing: each profile's lists resolved and their rules checked. @return 0 or -1 (error set). */
+int omvi_profiles_check(omvi_board_parse *c);
+/** Non-zero when some profile of @p b lists @p plugin as a transport. */
+int omvi_profiles_use_transport(const omv_board *b, const char *plugin);
+void omvi_profile_free(omvi_profile *p, size_t n_parts);
+const char *omvi_profile_key_name(enum omvi_profile_key k);
+
 /* ---- board_check.c ------------------------------------------------------- */
+
+/** Resolve @p l against the board's partitions (rules: OMVI_PL_*); @p what names the key. @return 0 or -1. */
+int omvi_board_resolve(omvi_board_parse *c, omvi_part_list *l, const char *what, unsigned rules);
+enum {
+    OMVI_PL_WRITABLE = 1u << 0,   /**< no read-only partition */
+    OMVI_PL_NEEDS_IMAGE = 1u << 1, /**< every partition has image = */
+    OMVI_PL_ONCE = 1u << 2,       /**< no partition twice */
+};
+
 
 /** After parsing: required keys, partition names resolved to indexes. */
 void omvi_board_check(omvi_board_parse *c);
@@ -180,5 +265,8 @@ int omvi_board_part_optional(const omv_board *b, size_t part);
 const omvi_raw_option *omvi_board_part_option(const omv_board *b, size_t part, const char *key);
 void omvi_part_list_free(omvi_part_list *l);
 void omvi_plugin_section_free(omvi_plugin_section *s);
+void omvi_raw_options_free(omvi_raw_option *o, size_t n);
+/** Where partition @p part's option @p key was given, for messages: "[partition FW] alt" or "[profile recover] FW.alt". */
+void omvi_part_option_label(const omv_board *b, size_t part, const char *key, char *buf, size_t len);
 
 #endif /* OMVFLASH_CORE_BOARD_H */

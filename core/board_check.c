@@ -9,15 +9,12 @@
 
 #include "internal.h"
 
-/* What a list of partition names may hold. */
-enum {
-    PL_WRITABLE = 1u << 0,   /* no read-only partition */
-    PL_NEEDS_IMAGE = 1u << 1, /* every partition has image = */
-    PL_ONCE = 1u << 2,       /* no partition twice */
-};
+#define PL_WRITABLE OMVI_PL_WRITABLE
+#define PL_NEEDS_IMAGE OMVI_PL_NEEDS_IMAGE
+#define PL_ONCE OMVI_PL_ONCE
 
 /* Resolve @p l (its key is @p what, e.g. "[board] flash_order"). @return 0 or -1 (error set). */
-static int resolve(omvi_board_parse *c, omvi_part_list *l, const char *what, unsigned rules)
+int omvi_board_resolve(omvi_board_parse *c, omvi_part_list *l, const char *what, unsigned rules)
 {
     omv_board *b = omvi_bp_board(c);
     if (!l->n)
@@ -95,10 +92,10 @@ static int check_actions(omvi_board_parse *c)
         omvi_plugin_section *a = &b->actions[i];
         char what[96];
         snprintf(what, sizeof what, "[action %s] restore", a->title);
-        if (resolve(c, &a->restore, what, PL_WRITABLE) != 0)
+        if (omvi_board_resolve(c, &a->restore, what, PL_WRITABLE) != 0)
             return -1;
         snprintf(what, sizeof what, "[action %s] recovers", a->title);
-        if (resolve(c, &a->recovers, what, 0) != 0)
+        if (omvi_board_resolve(c, &a->recovers, what, 0) != 0)
             return -1;
     }
     return 0;
@@ -118,7 +115,8 @@ static int check_plugin_sections(omvi_board_parse *c)
     omv_board *b = omvi_bp_board(c);
     for (size_t i = 0; i < b->n_psections; i++) {
         omvi_plugin_section *ps = &b->psections[i];
-        int transport = is_listed(b->transports, b->n_transports, ps->title);
+        int transport = is_listed(b->transports, b->n_transports, ps->title) ||
+                        omvi_profiles_use_transport(b, ps->title);
         if (!transport && !is_listed(b->entries, b->n_entries, ps->title)) {
             char plugins[256] = "";
             for (size_t t = 0; t < b->n_transports; t++)
@@ -137,7 +135,7 @@ static int check_plugin_sections(omvi_board_parse *c)
         }
         char what[96];
         snprintf(what, sizeof what, "[%s] flash_order", ps->title);
-        if (resolve(c, &ps->order, what, PL_WRITABLE) != 0)
+        if (omvi_board_resolve(c, &ps->order, what, PL_WRITABLE) != 0)
             return -1;
     }
     return 0;
@@ -148,16 +146,17 @@ void omvi_board_check(omvi_board_parse *c)
     omv_board *b = omvi_bp_board(c);
     if (check_required(c) != 0 || check_actions(c) != 0)
         return;
-    if (resolve(c, &b->flash_order, "[board] flash_order", PL_WRITABLE | PL_NEEDS_IMAGE | PL_ONCE) != 0)
+    if (omvi_board_resolve(c, &b->flash_order, "[board] flash_order", PL_WRITABLE | PL_NEEDS_IMAGE | PL_ONCE) != 0)
         return;
     if (b->filesystem_name) {
         omvi_part_list fs = {.names = &b->filesystem_name, .n = 1, .line = b->key_lines[OMVI_BK_FILESYSTEM]};
-        int r = resolve(c, &fs, "[board] filesystem", PL_WRITABLE);
+        int r = omvi_board_resolve(c, &fs, "[board] filesystem", PL_WRITABLE);
         if (r == 0)
             b->filesystem = (long)fs.index[0];
         free(fs.index);
         if (r != 0)
             return;
     }
-    check_plugin_sections(c);
+    if (check_plugin_sections(c) == 0)
+        omvi_profiles_check(c);
 }

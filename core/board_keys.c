@@ -24,16 +24,22 @@ static void set_str(omvi_board_parse *c, char **dst, const char *value)
         omvi_bp_nomem(c);
 }
 
-/* A comma list into a new array; errors name the key. */
-static int split(omvi_board_parse *c, const char *key, const char *value, char ***items, size_t *n)
+/* A comma list into a new array; errors name the section (@p label, "[board]") and the key. */
+static int split_in(omvi_board_parse *c, const char *label, const char *key, const char *value, char ***items,
+                    size_t *n)
 {
     size_t bad = 0;
     int r = omvi_split_list(value, items, n, &bad);
     if (r == -2)
         omvi_bp_nomem(c);
     else if (r == -1)
-        omvi_bp_fail(c, omvi_bp_line(c), "[board] %s: empty item %zu in the list", key, bad + 1);
+        omvi_bp_fail(c, omvi_bp_line(c), "%s %s: empty item %zu in the list", label, key, bad + 1);
     return r;
+}
+
+static int split(omvi_board_parse *c, const char *key, const char *value, char ***items, size_t *n)
+{
+    return split_in(c, "[board]", key, value, items, n);
 }
 
 static void set_name(omvi_board_parse *c, const char *key, const char *value)
@@ -42,19 +48,20 @@ static void set_name(omvi_board_parse *c, const char *key, const char *value)
     set_str(c, &omvi_bp_board(c)->name, value);
 }
 
-static void set_ids(omvi_board_parse *c, const char *key, const char *value, struct omv_usb_id **out, size_t *n_out)
+void omvi_board_set_ids(omvi_board_parse *c, const char *label, const char *key, const char *value,
+                        struct omv_usb_id **out, size_t *n_out)
 {
     char **items;
     size_t n;
-    if (split(c, key, value, &items, &n) != 0)
+    if (split_in(c, label, key, value, &items, &n) != 0)
         return;
     struct omv_usb_id *ids = calloc(n, sizeof *ids);
     if (!ids)
         omvi_bp_nomem(c);
     for (size_t i = 0; ids && i < n; i++) {
         if (omvi_parse_usb_id(items[i], &ids[i]) != 0) {
-            omvi_bp_fail(c, omvi_bp_line(c), "[board] %s: '%s' is not a VID:PID pair (use hex, like 37C5:96E3)", key,
-                         items[i]);
+            omvi_bp_fail(c, omvi_bp_line(c), "%s %s: '%s' is not a VID:PID pair (use hex, like 37C5:96E3)", label,
+                         key, items[i]);
             free(ids);
             ids = NULL;
         }
@@ -67,34 +74,34 @@ static void set_ids(omvi_board_parse *c, const char *key, const char *value, str
 static void set_boot_ids(omvi_board_parse *c, const char *key, const char *value)
 {
     omv_board *b = omvi_bp_board(c);
-    set_ids(c, key, value, &b->boot_ids, &b->n_boot_ids);
+    omvi_board_set_ids(c, "[board]", key, value, &b->boot_ids, &b->n_boot_ids);
 }
 
 static void set_app_ids(omvi_board_parse *c, const char *key, const char *value)
 {
     omv_board *b = omvi_bp_board(c);
-    set_ids(c, key, value, &b->app_ids, &b->n_app_ids);
+    omvi_board_set_ids(c, "[board]", key, value, &b->app_ids, &b->n_app_ids);
 }
 
 /* A list of plugin names (transport, entry): at most @p max, each a valid name, none twice. */
-static void set_plugins(omvi_board_parse *c, const char *key, const char *value, size_t max, char ***out,
-                        size_t *n)
+void omvi_board_set_plugins(omvi_board_parse *c, const char *label, const char *key, const char *value, size_t max,
+                            char ***out, size_t *n)
 {
-    if (split(c, key, value, out, n) != 0)
+    if (split_in(c, label, key, value, out, n) != 0)
         return;
     if (*n > max) {
-        omvi_bp_fail(c, omvi_bp_line(c), "[board] %s: at most %zu plugins", key, max);
+        omvi_bp_fail(c, omvi_bp_line(c), "%s %s: at most %zu plugins", label, key, max);
         return;
     }
     for (size_t i = 0; i < *n; i++) {
         if (!omvi_valid_plugin_name((*out)[i])) {
-            omvi_bp_fail(c, omvi_bp_line(c), "[board] %s: '%s' is not a plugin name (use a-z, 0-9, '_' and '-')",
+            omvi_bp_fail(c, omvi_bp_line(c), "%s %s: '%s' is not a plugin name (use a-z, 0-9, '_' and '-')", label,
                          key, (*out)[i]);
             return;
         }
         for (size_t j = 0; j < i; j++)
             if (strcmp((*out)[i], (*out)[j]) == 0) {
-                omvi_bp_fail(c, omvi_bp_line(c), "[board] %s: '%s' is listed twice", key, (*out)[i]);
+                omvi_bp_fail(c, omvi_bp_line(c), "%s %s: '%s' is listed twice", label, key, (*out)[i]);
                 return;
             }
     }
@@ -105,14 +112,14 @@ static void set_plugins(omvi_board_parse *c, const char *key, const char *value,
 static void set_transport(omvi_board_parse *c, const char *key, const char *value)
 {
     omv_board *b = omvi_bp_board(c);
-    set_plugins(c, key, value, OMVI_MAX_TRANSPORTS, &b->transports, &b->n_transports);
+    omvi_board_set_plugins(c, "[board]", key, value, OMVI_MAX_TRANSPORTS, &b->transports, &b->n_transports);
 }
 
 /* One or more ways into the bootloader, tried in order. */
 static void set_entry(omvi_board_parse *c, const char *key, const char *value)
 {
     omv_board *b = omvi_bp_board(c);
-    set_plugins(c, key, value, OMVI_MAX_ENTRIES, &b->entries, &b->n_entries);
+    omvi_board_set_plugins(c, "[board]", key, value, OMVI_MAX_ENTRIES, &b->entries, &b->n_entries);
 }
 
 static void set_flash_order(omvi_board_parse *c, const char *key, const char *value)

@@ -12,7 +12,7 @@
 
 #include "internal.h"
 
-enum sect_kind { S_NONE, S_BOARD, S_PART, S_PLUGIN, S_ACTION };
+enum sect_kind { S_NONE, S_BOARD, S_PART, S_PLUGIN, S_ACTION, S_PROFILE };
 
 struct omvi_board_parse {
     omv_board *b;
@@ -160,9 +160,14 @@ static omv_status on_section(void *user, const char *title, int line, omv_error 
         begin_partition(c, rest);
     } else if (fl == 6 && strncmp(title, "action", fl) == 0) {
         begin_action(c, rest);
+    } else if (fl == 7 && strncmp(title, "profile", fl) == 0) {
+        omvi_profile_begin(c, rest);
+        c->kind = S_PROFILE;
+        c->idx = c->b->n_profiles ? c->b->n_profiles - 1 : 0;
     } else if (*rest || !omvi_valid_plugin_name(title)) {
         omvi_bp_fail(c, line,
-                     "unknown section [%s] (expected [board], [partition NAME], [action NAME] or a plugin's [NAME])",
+                     "unknown section [%s] (expected [board], [partition NAME], [profile NAME], [action NAME] or a "
+                     "plugin's [NAME])",
                      title);
     } else {
         begin_plugin_section(c, title);
@@ -275,6 +280,9 @@ static omv_status on_key(void *user, const char *name, const char *value, int li
         break;
     case S_ACTION:
         plugin_section_key(c, &c->b->actions[c->idx], 1, name, value);
+        break;
+    case S_PROFILE:
+        omvi_profile_key(c, &c->b->profiles[c->idx], name, value);
         break;
     }
     return c->failed;

@@ -143,10 +143,8 @@ omv_status omvi_action_load(omvi_bplugin *bp, const omv_board *b, size_t i, cons
                              err);
 }
 
-omv_status omv_board_check_plugins(const omv_board *b, const char *plugin_dir, omv_error *err)
+static omv_status check_plugins(const omv_board *b, const char *plugin_dir, omv_error *err)
 {
-    if (!b)
-        return omv_error_set(err, OMV_E_USAGE, "omv_board_check_plugins: no board");
     omvi_plugin_set s;
     omv_status st = omvi_plugin_set_load(&s, b, plugin_dir, NULL, NULL, err);
     for (size_t t = 0; st == OMV_OK && t < s.nt; t++)
@@ -162,6 +160,24 @@ omv_status omv_board_check_plugins(const omv_board *b, const char *plugin_dir, o
         if (st == OMV_OK && a.p.desc->check)
             st = omvi_bplugin_start(&a, b, err);
         omvi_bplugin_close(&a);
+    }
+    return st;
+}
+
+omv_status omv_board_check_plugins(const omv_board *b, const char *plugin_dir, omv_error *err)
+{
+    if (!b)
+        return omv_error_set(err, OMV_E_USAGE, "omv_board_check_plugins: no board");
+    omv_status st = check_plugins(b, plugin_dir, err);
+    /* Every profile that can run is a board of its own, checked the same way. */
+    for (size_t i = 0; st == OMV_OK && i < b->n_profiles; i++) {
+        if (b->profiles[i].refuse)
+            continue;
+        omv_board *pb = NULL;
+        st = omv_board_select_profile(b, b->profiles[i].name, &pb, err);
+        if (st == OMV_OK)
+            st = check_plugins(pb, plugin_dir, err);
+        omv_board_free(pb);
     }
     return st;
 }

@@ -139,9 +139,13 @@ static omv_status flash(run *r)
     if (st != OMV_OK)
         return st;
     report_plan(r);
-    if (r->req->dry_run)
+    if (r->req->dry_run) {
+        omvi_run_profile_note(r);
         return omvi_run_dry_list(r);
-    st = omvi_run_prepare_actions(r);
+    }
+    st = omvi_run_confirm_guarded(r);
+    if (st == OMV_OK)
+        st = omvi_run_prepare_actions(r);
     if (st == OMV_OK && omvi_cancelled(r->req->cancel))
         st = omv_error_set(r->err, OMV_E_CANCELLED, "cancelled");
     if (st == OMV_OK)

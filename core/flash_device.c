@@ -30,7 +30,7 @@ omv_status omvi_run_open_device(omvi_run *r)
     struct omv_match app = {.ids = b->app_ids, .n_ids = b->n_app_ids, .port_path = req->port_path};
     omvi_wait_req wr = {.boot = &boot, .app = b->n_app_ids && r->set.ne ? &app : NULL, .wait_ms = wait, .cb = r->cb,
                         .cancel = req->cancel};
-    omvi_emit(r->cb, &(omv_event){.type = OMV_EV_WAITING, .total = wait});
+    omvi_emit(r->cb, &(omv_event){.type = OMV_EV_WAITING, .total = wait, .message = b->wait_message});
     omvi_wait_result got;
     omv_status st = omvi_wait_bootloader(&r->set, &wr, &got, r->err);
     if (st != OMV_OK)

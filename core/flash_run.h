@@ -51,6 +51,12 @@ void omvi_run_free_actions(omvi_run *r);
  * said before anything is written rather than ignored.
  */
 omv_status omvi_refuse_skip(omv_error *err, const char *transport);
+/* ---- profile_run.c ---- */
+
+/** Ask once (OMV_EV_CONFIRM, the confirm callback) before writing partitions only the selected profile makes writable. */
+omv_status omvi_run_confirm_guarded(omvi_run *r);
+/** --dry-run of a profile's board: which profile, the ids and transports it waits for, its message. */
+void omvi_run_profile_note(omvi_run *r);
 
 /* ---- flash_device.c ---- */
 

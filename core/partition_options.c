@@ -41,16 +41,21 @@ static omv_status check_key(const omv_board *b, const omvi_partition *p, const o
         if (!s)
             continue;
         declared = 1;
-        char why[256];
+        char why[256], label[160];
+        omvi_part_option_label(b, (size_t)(p - b->parts), r->key, label, sizeof label);
         if (omvi_option_value_check(s, r->value, NULL, NULL, why, sizeof why) != 0)
-            return omv_error_set(err, OMV_E_BOARD, "%s:%d: [partition %s] %s: %s (transport %s)", b->path, r->line,
-                                 p->name, r->key, why, descs[t]->name);
+            return omv_error_set(err, OMV_E_BOARD, "%s:%d: %s: %s (transport %s)", b->path, r->line, label, why,
+                                 descs[t]->name);
     }
     if (declared)
         return OMV_OK;
     char core[128], more[512];
     omvi_part_key_names(core, sizeof core);
     declared_keys(descs, n, more, sizeof more);
+    if (p->opts_where)
+        return omv_error_set(err, OMV_E_BOARD, "%s:%d: [%s] %s.%s: unknown key '%s' (keys: %s%s%s)", b->path,
+                             r->line, p->opts_where, p->name, r->key, r->key, "image, size, timeout_ms",
+                             more[0] ? "; the profile's transports add: " : "", more);
     return omv_error_set(err, OMV_E_BOARD, "%s:%d: [partition %s] unknown key '%s' (keys: %s%s%s)", b->path, r->line,
                          p->name, r->key, core, more[0] ? "; the board's transports add: " : "", more);
 }
@@ -61,6 +66,10 @@ static omv_status check_across(const omv_board *b, const struct omv_plugin *d, c
 {
     for (size_t i = 0; i < b->n_parts; i++) {
         const omvi_raw_option *r = omvi_board_part_option(b, i, s->key);
+        if (!r && !s->default_value && (s->flags & OMV_OPTF_REQUIRED) && b->profile)
+            return omv_error_set(err, OMV_E_BOARD, "%s:%d: [profile %s] has no %s.%s (transport %s: %s)", b->path,
+                                 b->profile_line, b->profile, b->parts[i].name, s->key, d->name,
+                                 s->help ? s->help : "");
         if (!r && !s->default_value && (s->flags & OMV_OPTF_REQUIRED))
             return omv_error_set(err, OMV_E_BOARD, "%s:%d: [partition %s] is missing key '%s' (transport %s: %s)",
                                  b->path, b->parts[i].line, b->parts[i].name, s->key, d->name, s->help ? s->help : "");
@@ -75,10 +84,11 @@ static omv_status check_across(const omv_board *b, const struct omv_plugin *d, c
                 continue;
             omvi_option_value_check(s, q->value, &vj, NULL, why, sizeof why);
             int same = s->type == OMV_OPT_STRING ? strcmp(q->value, r->value) == 0 : vi == vj;
+            char label[160];
+            omvi_part_option_label(b, i, s->key, label, sizeof label);
             if (same)
-                return omv_error_set(err, OMV_E_BOARD, "%s:%d: [partition %s] %s: %s is already used by [partition %s] "
-                                     "(line %d)", b->path, r->line, b->parts[i].name, s->key, r->value,
-                                     b->parts[j].name, q->line);
+                return omv_error_set(err, OMV_E_BOARD, "%s:%d: %s: %s is already used by [partition %s] (line %d)",
+                                     b->path, r->line, label, r->value, b->parts[j].name, q->line);
         }
     }
     return OMV_OK;

@@ -53,6 +53,9 @@ int omv_cancel_requested(const omv_cancel *c);
 /** A loaded, validated board file (opaque). */
 typedef struct omv_board omv_board;
 
+/* [profile NAME]: other ways to flash a board (omv_board_select_profile()). */
+#include "board_profiles.h"
+
 /**
  * Load and validate a board file. Every syntax error, unknown section or key
  * and malformed value fails with OMV_E_BOARD and a message "FILE:LINE: ...".
@@ -68,7 +71,9 @@ omv_status omv_board_load(const char *path, omv_board **out, omv_error *err);
  * Load the plugins @p board names (its transport and every [action NAME]
  * plugin) and check the board's plugin sections against the options each
  * plugin declares: unknown keys and malformed values fail with OMV_E_BOARD
- * ("FILE:LINE: ..."), plugin problems with OMV_E_PLUGIN. Touches no device.
+ * ("FILE:LINE: ..."), plugin problems with OMV_E_PLUGIN. Every [profile NAME]
+ * that does not refuse is checked the same way, with its own transports.
+ * Touches no device.
  * @param plugin_dir  extra directory searched first; may be NULL.
  */
 omv_status omv_board_check_plugins(const omv_board *board, const char *plugin_dir, omv_error *err);
@@ -260,7 +265,8 @@ typedef struct omv_request {
 typedef enum omv_event_type {
     OMV_EV_PLAN = 1,      /**< one per planned step, before any device I/O: step, partition, file, total,
                                sha256, check */
-    OMV_EV_WAITING,       /**< waiting for the device: total = wait in ms */
+    OMV_EV_WAITING,       /**< waiting for the device: total = wait in ms; message = what the user must do
+                               (omv_board_wait_message()) or NULL */
     OMV_EV_DEVICE,        /**< device opened: device */
     OMV_EV_STEP_START,    /**< step begins: step, partition, file, total, index, count */
     OMV_EV_PROGRESS,      /**< done of total bytes of the current step */

@@ -81,7 +81,7 @@ objdump -p "$LIBDIR/libomvflash.so.0" | grep -E 'SONAME +libomvflash\.so\.0$' >/
 nm -D --defined-only "$LIBDIR/libomvflash.so.0" | awk '$2 == "T" {print $3}' | grep -v '^omv_' &&
     fail "libomvflash exports symbols outside omv_*"
 nm -D --defined-only "$LIBDIR/libomvflash.so.0" | grep ' omvi_' >/dev/null && fail "libomvflash exports internal omvi_* symbols"
-for h in omvflash.h plugin.h status.h; do assert_file "$PREFIX/include/omvflash/$h"; done
+for h in omvflash.h board_profiles.h plugin.h status.h; do assert_file "$PREFIX/include/omvflash/$h"; done
 PLUGINS=(dfu mram_init cdc_bootloader omv_entry)
 for p in "${PLUGINS[@]}"; do assert_file "$LIBDIR/omvflash/plugins/omvflash_$p.so"; done
 for b in "$SRC"/boards/*.ini; do assert_file "$PREFIX/share/omvflash/boards/$(basename "$b")"; done

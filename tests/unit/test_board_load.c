@@ -319,6 +319,9 @@ static void test_h7plus_and_n6(void **state)
 
 int main(void)
 {
+    /* The fake transports log their check() and init() calls there, not into the source tree. */
+    tu_fresh_dir(TEST_TMP_DIR);
+    setenv("OMV_FAKE_DIR", TEST_TMP_DIR, 1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_minimal),       cmocka_unit_test(test_full),
         cmocka_unit_test(test_crlf),          cmocka_unit_test(test_bad_goldens),
