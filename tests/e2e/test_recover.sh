@@ -19,10 +19,12 @@ recovery_images() {  # recovery_images [romfs]: bootloader.bin, firmware.bin (an
     [ "${1:-}" != romfs ] || mkimage "$FW/romfs0.img" 9000
 }
 
-# recover BOARD ROM_CAMERA FIRMWARE_ADDR [ROMFS_ADDR]: the whole recovery, then the
-# emulated flash holds each image at its address, and nothing else was erased.
+# recover BOARD ROM_CAMERA FIRMWARE_ADDR [ROMFS_ADDR [ERASED]]: the whole recovery, then the
+# emulated flash holds each image at its address, and only the sectors the
+# images touch were erased, once each (ERASED: their starts, when an image
+# spans more than the first sector).
 recover() {
-    local board=$1 cam=$2 fw_addr=$3 romfs_addr=${4:-}
+    local board=$1 cam=$2 fw_addr=$3 romfs_addr=${4:-} want=${5:-}
     recovery_images ${romfs_addr:+romfs}
     run 0 "$OMVEMU" --camera "$cam" --dump "$DUMP" --stats "$STATS" -- \
         "$OMVFLASHD" --board "$board" --recover --firmware "$FW" --yes
@@ -34,23 +36,23 @@ recover() {
     else
         [ "$(ls "$DUMP" | wc -l)" = 2 ] || { ls "$DUMP"; fail "more than two ranges written"; }
     fi
-    # The message says what to do first; the camera was left running the new code.
-    assert_grep "$WORK/out" "BOOT"
+    # The message said what to do first; the ROM was left for the restored bootloader.
+    assert_grep "$WORK/out" "put a jumper on its BOOT and RST pins"
     [ "$(stat_of "$STATS" leaves)" = 1 ] || { cat "$STATS"; fail "the ROM was not left"; }
+    assert_grep "$STATS" '"jump_address":"0x08000000"'
+    # Only the sectors the images touch were erased (each once): the filesystem keeps its files.
+    local erased
+    erased=$(sed -n 's/.*"erased":{\([^}]*\)}.*/\1/p' "$STATS")
+    [ -n "$want" ] || want="0x08000000 $fw_addr $romfs_addr"
+    [ "$erased" = "$(for a in $want; do printf ',"%s":1' "$a"; done | cut -c2-)" ] || fail "erased sectors: $erased"
 }
 
-case_h7() { recover h7 stm32-rom-h7 0x08040000 0x081E0000; }
+case_h7() { recover h7 stm32-rom-h7 0x08040000 0x081e0000; }
 case_h7plus() { recover h7plus stm32-rom-h7 0x08040000; }
 case_pt() { recover pt stm32-rom-h7 0x08040000; }
-case_m7() { recover m7 stm32-rom-f7 0x08020000 0x081C0000; }
-case_m4() { recover m4 stm32-rom-f4 0x08010000 0x080E0000; }
-
-# The filesystem sectors between bootloader and firmware are not erased.
-case_h7_keeps_filesystem() {
-    recover h7 stm32-rom-h7 0x08040000 0x081E0000
-    grep -q '"0x08020000"' "$STATS" && { cat "$STATS"; fail "the filesystem sector was erased"; }
-    grep -q '"0x08000000":1' "$STATS" || { cat "$STATS"; fail "the bootloader sector was not erased once"; }
-}
+case_m7() { recover m7 stm32-rom-f7 0x08020000 0x081c0000; }
+# The F427's 16 KB sectors: the 20001-byte bootloader takes two, the firmware the 64 KB one and a 128 KB one.
+case_m4() { recover m4 stm32-rom-f4 0x08010000 0x080e0000 "0x08000000 0x08004000 0x08010000 0x08020000 0x080e0000"; }
 
 # refused BOARD MESSAGE: exit 17 with the board's reason, no device touched.
 refused() {
@@ -83,7 +85,7 @@ case_not_confirmed() {
 
 # A bootloader larger than its sector(s) is refused before anything is asked or sent.
 case_bootloader_too_large() {
-    recovery_images
+    recovery_images romfs
     mkimage "$FW/bootloader.bin" 131073
     run 5 "$OMVEMU" --camera stm32-rom-h7 --stats "$STATS" --dump "$DUMP" -- \
         "$OMVFLASHD" --board h7 --recover --firmware "$FW" --yes
