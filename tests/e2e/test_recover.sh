@@ -54,6 +54,22 @@ case_m7() { recover m7 stm32-rom-f7 0x08020000 0x081c0000; }
 # The F427's 16 KB sectors: the 20001-byte bootloader takes two, the firmware the 64 KB one and a 128 KB one.
 case_m4() { recover m4 stm32-rom-f4 0x08010000 0x080e0000 "0x08000000 0x08004000 0x08010000 0x08020000 0x080e0000"; }
 
+# A release zip as downloaded: the images come from the board's folder in it.
+case_release_zip() {
+    mkdir -p "$WORK/z/OPENMV4"
+    mkimage "$WORK/z/OPENMV4/bootloader.bin" 20001
+    mkimage "$WORK/z/OPENMV4/firmware.bin" 70001
+    mkimage "$WORK/z/OPENMV4/romfs0.img" 9000
+    (cd "$WORK/z" && python3 -c 'import sys, zipfile
+with zipfile.ZipFile("firmware_v9.9.9.zip", "w") as z:
+    for f in sys.argv[1:]: z.write("OPENMV4/" + f)' bootloader.bin firmware.bin romfs0.img)
+    run 0 "$OMVEMU" --camera stm32-rom-h7 --dump "$DUMP" -- \
+        "$OMVFLASHD" --board h7 --recover --firmware "$WORK/z/firmware_v9.9.9.zip" --yes
+    assert_same "$WORK/z/OPENMV4/bootloader.bin" "$DUMP/0x08000000.bin"
+    assert_same "$WORK/z/OPENMV4/firmware.bin" "$DUMP/0x08040000.bin"
+    assert_same "$WORK/z/OPENMV4/romfs0.img" "$DUMP/0x081e0000.bin"
+}
+
 # refused BOARD MESSAGE: exit 17 with the board's reason, no device touched.
 refused() {
     local board=$1 cam=$2 want=$3
