@@ -18,7 +18,7 @@ static const struct omv_option_spec *spec_of(const struct omv_plugin *d, const c
     return NULL;
 }
 
-/* "alt (dfu), address (dfuse)" */
+/* "KEY (PLUGIN), ...": each transport's partition keys, e.g. "alt (dfu)" */
 static void declared_keys(const struct omv_plugin *const *descs, size_t n, char *buf, size_t len)
 {
     buf[0] = '\0';
