@@ -193,7 +193,10 @@ case_dfu_refused() {
     emu 5 -- "$OMVFLASHD" --board "$BOARD" --no-confirm --image FIRMWARE="$FW/ram.dfu"
     assert_grep "$WORK/err" "DfuSe element 1 (alt 0): 0x24000000..0x24001388 lies outside every partition of the board"
     mkdfu "$FW/bad.dfu" 2341 035b 0:0x08040000:"$FW/fw.bin"
-    printf '\x55' | dd of="$FW/bad.dfu" bs=1 seek=400 conv=notrunc 2>/dev/null
+    # Flip every bit of byte 400 (writing a fixed value left the file intact
+    # whenever the image already had that value there).
+    b=$(od -An -tu1 -j 400 -N 1 "$FW/bad.dfu" | tr -d ' ')
+    printf "\\$(printf '%03o' $((b ^ 255)))" | dd of="$FW/bad.dfu" bs=1 seek=400 conv=notrunc 2>/dev/null
     emu 5 -- "$OMVFLASHD" --board "$BOARD" --no-confirm --image FIRMWARE="$FW/bad.dfu"
     assert_grep "$WORK/err" "DFU suffix CRC is 0x"
     stat_is dnload 0

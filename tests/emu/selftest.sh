@@ -207,8 +207,13 @@ run 2 --camera ae3 --fault errBOGUS@HP:1 -- true
 run 2 --camera ae3 --fault errWRITE@NOPART:1 -- true
 run 2 --camera ae3 --frobnicate -- true
 run 2 --camera ae3
-rc=0; "$EMU" --camera ae3 -- sleep 30 >out.txt 2>&1 & pid=$!
-sleep 0.5; kill -TERM "$pid"; wait "$pid" || rc=$?
+# SIGTERM once the command runs (a fixed sleep could signal omvemu before it
+# started the command on a loaded machine).
+rm -f started
+rc=0; "$EMU" --camera ae3 -- sh -c ': >started; exec sleep 30' >out.txt 2>&1 & pid=$!
+for _ in $(seq 200); do [ -e started ] && break; sleep 0.05; done
+[ -e started ] || fail "SIGTERM: the command did not start"
+kill -TERM "$pid"; wait "$pid" || rc=$?
 [ "$rc" = 143 ] || fail "SIGTERM: exit $rc"
 ok "exit status passthrough (7, 128+9, 127), usage errors exit 2, SIGTERM forwarded (143)"
 
