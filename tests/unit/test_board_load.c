@@ -17,22 +17,10 @@
 #include "internal.h"
 #include "test_util.h"
 
-static omv_board *load_ok(const char *path)
-{
-    omv_board *b = NULL;
-    omv_error err = {0};
-    omv_status st = omv_board_load(path, &b, &err);
-    if (st != OMV_OK)
-        print_error("%s: %s\n", path, err.msg);
-    assert_int_equal(st, OMV_OK);
-    assert_non_null(b);
-    return b;
-}
-
 static void test_minimal(void **state)
 {
     (void)state;
-    omv_board *b = load_ok("boards/good/minimal.ini");
+    omv_board *b = tu_load_board("boards/good/minimal.ini");
     assert_string_equal(omv_board_name(b), "Minimal");
     assert_string_equal(omv_board_path(b), "boards/good/minimal.ini");
     assert_string_equal(omv_board_transport(b), "dfu");
@@ -62,7 +50,7 @@ static void test_minimal(void **state)
 static void test_full(void **state)
 {
     (void)state;
-    omv_board *b = load_ok("boards/good/full.ini");
+    omv_board *b = tu_load_board("boards/good/full.ini");
     assert_string_equal(omv_board_name(b), "Full Board");
     assert_string_equal(omv_board_transport(b), "good");
     assert_int_equal(b->n_boot_ids, 2);
@@ -123,7 +111,7 @@ static void test_full(void **state)
 static void test_crlf(void **state)
 {
     (void)state;
-    omv_board *b = load_ok("boards/good/crlf.ini");
+    omv_board *b = tu_load_board("boards/good/crlf.ini");
     assert_string_equal(omv_board_name(b), "CRLF Board");
     assert_int_equal(omv_board_partition(b, 0)->size, 1024 * 1024);
     assert_string_equal(omv_board_partition(b, 0)->image, "p.bin");
@@ -245,7 +233,7 @@ static void test_shipped_boards(void **state)
         size_t len = strlen(e->d_name);
         if (len < 5 || strcmp(e->d_name + len - 4, ".ini") != 0)
             continue;
-        omv_board *b = load_ok(tu_join(BOARDS_DIR, e->d_name));
+        omv_board *b = tu_load_board(tu_join(BOARDS_DIR, e->d_name));
         /* every shipped board: FIRMWARE/ROMFS0-style flash order, a filesystem */
         assert_true(b->n_boot_ids >= 1);
         assert_true(b->n_app_ids >= 1);
@@ -272,7 +260,7 @@ static void test_shipped_boards(void **state)
 static void test_ae3(void **state)
 {
     (void)state;
-    omv_board *b = load_ok(BOARDS_DIR "/ae3.ini");
+    omv_board *b = tu_load_board(BOARDS_DIR "/ae3.ini");
     assert_string_equal(omv_board_name(b), "OpenMV AE3");
     assert_int_equal(omv_board_partition_count(b), 8);
     static const char *names[] = {"BOOT", "HP", "HE", "ROMFS1", "TOC", "RWFS", "ROMFS0", "RECOVERY"};
@@ -303,16 +291,16 @@ static void test_ae3(void **state)
 static void test_h7plus_and_n6(void **state)
 {
     (void)state;
-    omv_board *b = load_ok(BOARDS_DIR "/h7plus.ini");
+    omv_board *b = tu_load_board(BOARDS_DIR "/h7plus.ini");
     assert_string_equal(b->parts[b->filesystem].name, "SPI_FLASH");
     assert_int_equal(omv_board_partition(b, 2)->size, 1835008);
     assert_int_equal(omv_board_partition(b, 4)->size, 8388608);
     omv_board_free(b);
-    b = load_ok(BOARDS_DIR "/n6.ini");
+    b = tu_load_board(BOARDS_DIR "/n6.ini");
     assert_int_equal(omv_board_partition(b, 1)->size, 3670016);
     assert_string_equal(b->parts[b->filesystem].name, "FILESYSTEM");
     omv_board_free(b);
-    b = load_ok(BOARDS_DIR "/m4.ini");
+    b = tu_load_board(BOARDS_DIR "/m4.ini");
     assert_int_equal(omv_board_partition(b, 2)->size, 851968);
     omv_board_free(b);
 }

@@ -24,17 +24,6 @@
 #define DEV D "/dev"
 #define GOOD "boards/good/profiles.ini"
 
-static omv_board *load_ok(const char *path)
-{
-    omv_board *b = NULL;
-    omv_error err = {0};
-    omv_status st = omv_board_load(path, &b, &err);
-    if (st != OMV_OK)
-        print_error("%s: %s\n", path, err.msg);
-    assert_int_equal(st, OMV_OK);
-    return b;
-}
-
 static omv_board *profile_ok(const omv_board *b, const char *name)
 {
     omv_board *p = NULL;
@@ -50,7 +39,7 @@ static omv_board *profile_ok(const omv_board *b, const char *name)
 static void test_select(void **state)
 {
     (void)state;
-    omv_board *b = load_ok(GOOD);
+    omv_board *b = tu_load_board(GOOD);
     assert_int_equal(omv_board_profile_count(b), 2);
     assert_string_equal(omv_board_profile_name(b, 0), "recover");
     assert_string_equal(omv_board_profile_name(b, 1), "vendor");
@@ -105,7 +94,7 @@ static void test_select(void **state)
 static void test_refuse_and_unknown(void **state)
 {
     (void)state;
-    omv_board *b = load_ok(GOOD);
+    omv_board *b = tu_load_board(GOOD);
     omv_board *p = NULL;
     omv_error err = {0};
     assert_int_equal(omv_board_select_profile(b, "vendor", &p, &err), OMV_E_UNSUPPORTED);
@@ -114,7 +103,7 @@ static void test_refuse_and_unknown(void **state)
     assert_int_equal(omv_board_select_profile(b, "nope", &p, &err), OMV_E_USAGE);
     assert_string_equal(err.msg, "Profile Camera has no profile 'nope' (" GOOD ": recover, vendor)");
     omv_board_free(b);
-    b = load_ok("boards/good/minimal.ini");
+    b = tu_load_board("boards/good/minimal.ini");
     assert_int_equal(omv_board_select_profile(b, "recover", &p, &err), OMV_E_USAGE);
     assert_string_equal(err.msg, "Minimal has no profile 'recover' (boards/good/minimal.ini: no [profile NAME] "
                                  "sections)");
@@ -125,7 +114,7 @@ static void test_refuse_and_unknown(void **state)
 static void test_check_plugins(void **state)
 {
     (void)state;
-    omv_board *b = load_ok(GOOD);
+    omv_board *b = tu_load_board(GOOD);
     omv_error err = {0};
     omv_status st = omv_board_check_plugins(b, TEST_PLUGIN_DIR, &err);
     if (st != OMV_OK)
@@ -182,7 +171,7 @@ static omv_status flash_profile(rec *r, int with_confirm, int dry_run, omv_error
     tu_write_pattern(FW "/boot.bin", 3000, 3);
     tu_write_pattern(FW "/firmware.bin", 5000, 1);
     setenv("OMV_FAKE_DIR", DEV, 1);
-    omv_board *b = load_ok(GOOD);
+    omv_board *b = tu_load_board(GOOD);
     omv_board *p = profile_ok(b, "recover");
     omv_board_free(b);
     omv_request req = {.firmware_dir = FW, .wait_ms = OMV_WAIT_DEFAULT, .plugin_dir = TEST_PLUGIN_DIR,
@@ -271,7 +260,7 @@ static void test_too_large(void **state)
     tu_fresh_dir(DEV);
     tu_write_pattern(FW "/boot.bin", 4097, 3);
     tu_write_pattern(FW "/firmware.bin", 5000, 1);
-    omv_board *b = load_ok(GOOD);
+    omv_board *b = tu_load_board(GOOD);
     omv_board *p = profile_ok(b, "recover");
     omv_board_free(b);
     omv_request req = {.firmware_dir = FW, .wait_ms = OMV_WAIT_DEFAULT, .plugin_dir = TEST_PLUGIN_DIR};

@@ -1,10 +1,15 @@
 #include "test_util.h"
 
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <cmocka.h>
 
 void tu_fresh_dir(const char *dir)
 {
@@ -90,4 +95,16 @@ int tu_same_file(const char *a, const char *b)
     free(x);
     free(y);
     return same;
+}
+
+omv_board *tu_load_board(const char *path)
+{
+    omv_board *b = NULL;
+    omv_error err = {0};
+    omv_status st = omv_board_load(path, &b, &err);
+    if (st != OMV_OK)
+        print_error("%s: %s\n", path, err.msg);
+    assert_int_equal(st, OMV_OK);
+    assert_non_null(b);
+    return b;
 }

@@ -1,9 +1,11 @@
-/* Small file helpers shared by the unit tests. */
+/* Small helpers shared by the unit tests: files, and loading a board file. */
 #ifndef OMV_TEST_UTIL_H
 #define OMV_TEST_UTIL_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "omvflash/omvflash.h"
 
 /** rm -rf @p dir, then mkdir -p it. */
 void tu_fresh_dir(const char *dir);
@@ -23,5 +25,8 @@ int tu_exists(const char *path);
 const char *tu_join(const char *dir, const char *name);
 /** Whether files @p a and @p b have identical contents. */
 int tu_same_file(const char *a, const char *b);
+
+/** Load board file @p path, which must load: on an error the test fails, printing its message. */
+omv_board *tu_load_board(const char *path);
 
 #endif
