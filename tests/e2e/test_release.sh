@@ -159,9 +159,11 @@ case_truncated() {
     [ "$(stat_of "$STATS" control_transfers)" = 0 ] || fail "the device was touched"
 }
 
-# Every openmv_dfu board from its folder of one stable release.
-case_every_dfu_board() {
-    local specs=() cam dir arch
+# The release zip's entries for every openmv_dfu board: firmware.bin (built
+# for the board's arch) and romfs0.img in the board's firmware_dir, made in
+# $WORK/src/CAM.{bin,img}; appended to the caller's specs array.
+dfu_board_specs() {
+    local cam dir arch
     mkdir -p "$WORK/src"
     for cam in n6 h7plus pt h7 m7 m4; do
         dir=$(sed -n 's/^firmware_dir *= *//p' "$SRC/boards/$cam.ini")
@@ -170,6 +172,12 @@ case_every_dfu_board() {
         mkimage "$WORK/src/$cam.img" 8192
         specs+=("$dir/firmware.bin=$WORK/src/$cam.bin" "$dir/romfs0.img=$WORK/src/$cam.img")
     done
+}
+
+# Every openmv_dfu board from its folder of one stable release.
+case_every_dfu_board() {
+    local specs=() cam
+    dfu_board_specs
     mkzip "$WORK/firmware_v9.9.9.zip" "${specs[@]}"
     for cam in n6 h7plus pt h7 m7 m4; do
         rm -rf "$DUMP"
@@ -255,15 +263,8 @@ case_auto_h7() {
 # reset into the bootloader by the entry plugin), and a G1 application
 # (1209:ABD1, shared by five boards) told by the arch string it reports.
 case_auto_every_camera() {
-    local specs=() cam dir arch
-    mkdir -p "$WORK/src"
-    for cam in n6 h7plus pt h7 m7 m4; do
-        dir=$(sed -n 's/^firmware_dir *= *//p' "$SRC/boards/$cam.ini")
-        arch=$(sed -n 's/^arch *= *//p' "$SRC/boards/$cam.ini")
-        arch_image "$WORK/src/$cam.bin" 30000 "$arch"
-        mkimage "$WORK/src/$cam.img" 8192
-        specs+=("$dir/firmware.bin=$WORK/src/$cam.bin" "$dir/romfs0.img=$WORK/src/$cam.img")
-    done
+    local specs=() cam
+    dfu_board_specs
     arch_image "$WORK/src/hp.bin" 40960 "OPENMV AE3"
     arch_image "$WORK/src/he.bin" 20000 "OPENMV AE3"
     mkimage "$WORK/src/romfs1.img" 12288
